@@ -1,0 +1,234 @@
+"""The batch: the one versioned wire format between sensors and the cloud.
+
+Both sides import this module: the edge agent encodes, the ingest function decodes. It depends on the
+standard library only, so the Raspberry Pi needs nothing more to write it and Lambda nothing more to
+read it.
+
+A batch is gzip-compressed JSON Lines:
+
+- line 1, the header (``"kind": "batch"``): schema version, ids, key epoch, privacy mode, time window,
+  frame and loss counters;
+- then one line per session record (``"kind": "session"``): one pseudonymous device seen by the sensor
+  in the window;
+- last, the trailer (``"kind": "end"``): the record count and the SHA-256 of every line before it, so
+  a truncated or altered object is detected.
+
+Decoding never trusts the input: every failure raises :class:`BatchError` with a machine-readable
+reason that the cloud stores beside the quarantined object.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import re
+import zlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMAS = frozenset({1})
+PrivacyMode = Literal["anonymous", "pseudonymous-24h", "consent"]
+PRIVACY_MODES: frozenset[str] = frozenset({"anonymous", "pseudonymous-24h", "consent"})
+
+MAX_WINDOW_SECONDS = 3600
+MAX_RECORDS = 200_000
+MAX_FRAMES = 10_000_000
+MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
+SENSOR_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+BATCH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{7,127}$")
+EPOCH_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DEVICE_RE = re.compile(r"^[0-9a-f]{2,64}$")
+
+BatchErrorReason = Literal[
+    "bad_gzip",
+    "too_large",
+    "bad_json",
+    "missing_header",
+    "unknown_schema",
+    "invalid_field",
+    "missing_trailer",
+    "checksum_mismatch",
+    "record_count_mismatch",
+]
+
+
+class BatchError(ValueError):
+    """A batch that cannot be accepted; ``reason`` is a stable code, ``detail`` says what was wrong."""
+
+    def __init__(self, reason: BatchErrorReason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One pseudonymous device's presence at one sensor within a batch window.
+
+    ``open`` is true when the device was still present when the batch closed: its session goes on in
+    the next batch.
+    """
+
+    device: str
+    first_seen: float
+    last_seen: float
+    frames: int
+    rssi_max: int | None
+    rssi_median: int | None
+    linked_macs: int = 1
+    open: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHeader:
+    """What a batch says about itself: who sent it, under which key and mode, for which window."""
+
+    batch_id: str
+    sensor_id: str
+    agent_version: str
+    key_epoch: str
+    privacy_mode: str
+    pseudonym_bits: int
+    window_start: float
+    window_end: float
+    frames: int
+    losses: dict[str, int] = field(default_factory=dict)
+    schema: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A header and its session records."""
+
+    header: BatchHeader
+    sessions: tuple[SessionRecord, ...]
+
+
+def encode_batch(batch: Batch) -> bytes:
+    """Serialize a batch to gzip JSON Lines with its trailer (deterministic: same batch, same bytes)."""
+    lines = [_dumps({"kind": "batch", **asdict(batch.header)})]
+    lines.extend(_dumps({"kind": "session", **asdict(s)}) for s in batch.sessions)
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line)
+    lines.append(_dumps({"kind": "end", "records": len(batch.sessions), "sha256": digest.hexdigest()}))
+    return gzip.compress(b"".join(lines), compresslevel=6, mtime=0)
+
+
+def decode_batch(blob: bytes) -> Batch:
+    """Parse and validate a batch; raise BatchError with a reason code on any defect."""
+    lines = _decompress(blob).splitlines(keepends=True)
+    if not lines:
+        raise BatchError("missing_header", "empty batch")
+    if len(lines) > MAX_RECORDS + 2:
+        raise BatchError("too_large", f"more than {MAX_RECORDS} session records")
+    header_obj = _loads(lines[0], 1)
+    if header_obj.get("kind") != "batch":
+        raise BatchError("missing_header", "first line is not a batch header")
+    schema = header_obj.get("schema")
+    if schema not in SUPPORTED_SCHEMAS:
+        raise BatchError("unknown_schema", f"schema version {schema!r} is not supported")
+    trailer = _loads(lines[-1], len(lines)) if len(lines) > 1 else {}
+    if trailer.get("kind") != "end":
+        raise BatchError("missing_trailer", "last line is not the end trailer")
+    digest = hashlib.sha256()
+    for line in lines[:-1]:
+        digest.update(line)
+    if trailer.get("sha256") != digest.hexdigest():
+        raise BatchError("checksum_mismatch", "SHA-256 of the records does not match the trailer")
+    if trailer.get("records") != len(lines) - 2:
+        raise BatchError("record_count_mismatch", f"trailer says {trailer.get('records')!r}, found {len(lines) - 2}")
+    header = _header_from(header_obj)
+    sessions = tuple(
+        _session_from(_loads(line, i + 2), header, bits=header.pseudonym_bits) for i, line in enumerate(lines[1:-1])
+    )
+    return Batch(header, sessions)
+
+
+def _dumps(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True, allow_nan=False).encode() + b"\n"
+
+
+def _decompress(blob: bytes) -> bytes:
+    try:
+        dec = zlib.decompressobj(wbits=31)
+        out = dec.decompress(blob, MAX_DECOMPRESSED_BYTES)
+        if dec.unconsumed_tail:
+            raise BatchError("too_large", f"decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes")
+        out += dec.flush()
+        if not dec.eof:
+            raise BatchError("bad_gzip", "gzip stream is truncated")
+        return out
+    except zlib.error as exc:
+        raise BatchError("bad_gzip", str(exc)) from None
+
+
+def _loads(line: bytes, lineno: int) -> dict[str, Any]:
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BatchError("bad_json", f"line {lineno}: {exc}") from None
+    if not isinstance(obj, dict):
+        raise BatchError("bad_json", f"line {lineno}: not a JSON object")
+    return obj
+
+
+def _require(cond: bool, detail: str) -> None:
+    if not cond:
+        raise BatchError("invalid_field", detail)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _header_from(obj: dict[str, Any]) -> BatchHeader:
+    try:
+        header = BatchHeader(**{k: v for k, v in obj.items() if k != "kind"})
+    except TypeError as exc:
+        raise BatchError("invalid_field", f"header: {exc}") from None
+    _require(isinstance(header.batch_id, str) and bool(BATCH_ID_RE.match(header.batch_id)), "header.batch_id")
+    _require(isinstance(header.sensor_id, str) and bool(SENSOR_ID_RE.match(header.sensor_id)), "header.sensor_id")
+    _require(isinstance(header.agent_version, str) and 0 < len(header.agent_version) <= 40, "header.agent_version")
+    _require(isinstance(header.key_epoch, str) and bool(EPOCH_RE.match(header.key_epoch)), "header.key_epoch")
+    _require(header.privacy_mode in PRIVACY_MODES, "header.privacy_mode")
+    _require(_is_int(header.pseudonym_bits) and 8 <= header.pseudonym_bits <= 256, "header.pseudonym_bits")
+    _require(_is_time(header.window_start) and _is_time(header.window_end), "header.window")
+    _require(0 < header.window_end - header.window_start <= MAX_WINDOW_SECONDS, "header.window length")
+    _require(_is_int(header.frames) and 0 <= header.frames <= MAX_FRAMES, "header.frames")
+    _require(
+        isinstance(header.losses, dict)
+        and all(isinstance(k, str) and _is_int(v) and v >= 0 for k, v in header.losses.items()),
+        "header.losses",
+    )
+    return header
+
+
+def _session_from(obj: dict[str, Any], header: BatchHeader, bits: int) -> SessionRecord:
+    _require(obj.get("kind") == "session", "record kind")
+    try:
+        rec = SessionRecord(**{k: v for k, v in obj.items() if k != "kind"})
+    except TypeError as exc:
+        raise BatchError("invalid_field", f"session: {exc}") from None
+    _require(
+        isinstance(rec.device, str) and bool(DEVICE_RE.match(rec.device)) and len(rec.device) * 4 == bits,
+        "session.device",
+    )
+    _require(_is_time(rec.first_seen) and _is_time(rec.last_seen) and rec.first_seen <= rec.last_seen, "session times")
+    _require(
+        header.window_start - 1 <= rec.first_seen and rec.last_seen <= header.window_end + 1,
+        "session outside the batch window",
+    )
+    _require(_is_int(rec.frames) and 0 < rec.frames <= MAX_FRAMES, "session.frames")
+    for rssi in (rec.rssi_max, rec.rssi_median):
+        _require(rssi is None or (_is_int(rssi) and -127 <= rssi <= 20), "session.rssi")
+    _require(_is_int(rec.linked_macs) and rec.linked_macs >= 1, "session.linked_macs")
+    _require(isinstance(rec.open, bool), "session.open")
+    return rec

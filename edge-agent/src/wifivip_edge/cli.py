@@ -1,0 +1,186 @@
+"""``wifivip-edge``: the sensor's command line (simulate, replay, inspect).
+
+Errors a user can cause (missing file, bad config, unreadable capture) print one clear line and exit
+with status 2; they are not tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from wifivip_edge import __version__
+from wifivip_edge.batching import Batcher
+from wifivip_edge.capture.pcapfile import CaptureFormatError
+from wifivip_edge.capture.reader import CaptureSet
+from wifivip_edge.config import AgentConfig, ConfigError, load_config
+from wifivip_edge.pseudonym import KeyRing, StaticKeySource
+
+log = logging.getLogger("wifivip_edge")
+
+
+class UsageError(Exception):
+    """A mistake of the user's, reported as one line without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        result: int = args.func(args)
+        return result
+    except (UsageError, ConfigError, CaptureFormatError) as exc:
+        print(f"wifivip-edge: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"wifivip-edge: error: no such file: {exc.filename}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wifivip-edge", description="wifivip sensor agent")
+    parser.add_argument("--version", action="version", version=f"wifivip-edge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sim = sub.add_parser("simulate", help="write synthetic captures and their ground truth")
+    sim.add_argument("--scenario", default="niort-demo")
+    sim.add_argument("--date", type=date.fromisoformat, default=date(2026, 11, 21), help="local day (YYYY-MM-DD)")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--scale", type=float, default=1.0, help="multiply the scenario's arrivals")
+    sim.add_argument("--out", type=Path, required=True, help="output folder")
+    sim.set_defaults(func=cmd_simulate)
+
+    rep = sub.add_parser("replay", help="replay captures through the agent and upload the batches")
+    rep.add_argument("captures", nargs="+", type=Path)
+    rep.add_argument("--config", type=Path, required=True)
+    rep.set_defaults(func=cmd_replay)
+
+    ins = sub.add_parser("inspect", help="summarize captures")
+    ins.add_argument("captures", nargs="+", type=Path)
+    ins.add_argument("--json", action="store_true", help="print one JSON object")
+    ins.set_defaults(func=cmd_inspect)
+    return parser
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from wifivip_edge.simulate.run import simulate, write_simulation
+    from wifivip_edge.simulate.scenario import SCENARIOS
+
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {args.scenario!r} (known: {', '.join(SCENARIOS)})")
+    result = simulate(SCENARIOS[args.scenario], args.date, seed=args.seed, scale=args.scale)
+    paths = write_simulation(result, args.out)
+    frames = sum(len(v) for v in result.frames.values())
+    print(f"wrote {len(paths)} captures ({frames} probe requests) and ground_truth.json to {args.out}")
+    return 0
+
+
+@dataclass
+class ReplayStats:
+    """What a replay did: frames read, batches uploaded and frames lost for want of a key."""
+
+    probe_requests: int = 0
+    batches: int = 0
+    lost_no_key: int = 0
+    truncated_captures: int = 0
+
+
+def replay(
+    captures: Sequence[Path],
+    config: AgentConfig,
+    uploader: Any = None,
+    on_frame: Callable[[int], None] | None = None,
+) -> ReplayStats:
+    """Feed captures through the agent pipeline and upload every batch; the library form of ``replay``."""
+    from wifivip_edge.upload import S3Uploader
+
+    if not config.upload.bucket and uploader is None:
+        raise UsageError("no upload bucket configured ([upload] bucket)")
+    if not config.privacy.key_hex:
+        raise UsageError("no pseudonym key configured for replay ([privacy] key_hex)")
+    uploader = uploader or S3Uploader(config.upload)
+    keyring = KeyRing(StaticKeySource(bytes.fromhex(config.privacy.key_hex)), bits=config.privacy.pseudonym_bits)
+    batcher = Batcher(
+        config.sensor_id,
+        keyring,
+        privacy_mode=config.privacy.mode,
+        batch_seconds=config.batching.batch_seconds,
+        session_gap_seconds=config.batching.session_gap_seconds,
+    )
+    stats = ReplayStats()
+    source = CaptureSet(list(captures))
+    for probe in source.probe_requests():
+        stats.probe_requests += 1
+        for batch in batcher.add(probe):
+            uploader.upload(batch)
+            stats.batches += 1
+        if on_frame is not None and stats.probe_requests % 1000 == 0:
+            on_frame(1000)
+    for batch in batcher.flush():
+        uploader.upload(batch)
+        stats.batches += 1
+    if on_frame is not None:
+        on_frame(stats.probe_requests % 1000)
+    stats.lost_no_key = batcher.lost_no_key
+    stats.truncated_captures = len(source.truncated)
+    return stats
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    stats = replay(args.captures, config)
+    print(f"replayed {stats.probe_requests} probe requests into {stats.batches} batches for sensor {config.sensor_id}")
+    return 0
+
+
+def inspect_captures(captures: Sequence[Path]) -> dict[str, Any]:
+    """The summary ``inspect --json`` prints: counts, RSSI figures, time span."""
+    source = CaptureSet(list(captures))
+    sources: set[bytes] = set()
+    rssi: list[int] = []
+    count = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    for probe in source.probe_requests():
+        count += 1
+        sources.add(probe.mac)
+        if probe.rssi is not None:
+            rssi.append(probe.rssi)
+        first_ts = probe.ts if first_ts is None else first_ts
+        last_ts = probe.ts
+    return {
+        "captures": len(captures),
+        "probe_requests": count,
+        "distinct_sources": len(sources),
+        "randomized_sources": sum(1 for mac in sources if mac[0] & 0x02),
+        "rssi_min": min(rssi) if rssi else None,
+        "rssi_median": statistics.median(rssi) if rssi else None,
+        "rssi_max": max(rssi) if rssi else None,
+        "first_ts": first_ts,
+        "last_ts": last_ts,
+        "truncated_captures": [str(p) for p in source.truncated],
+    }
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    summary = inspect_captures(args.captures)
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        for key, value in summary.items():
+            print(f"{key:20} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

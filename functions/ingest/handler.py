@@ -1,0 +1,69 @@
+"""Ingest Lambda: SQS records of S3 notifications -> batches counted exactly once.
+
+Thin on purpose: Powertools parses the records and reports partial batch failures; the work is in
+:mod:`functions.ingest.service`. A bad batch is quarantined and the record succeeds; only an
+infrastructure failure (DynamoDB down...) fails the record, so SQS redelivers it alone.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.ingest.aws import RAW_PREFIX, DynamoKpiWriter, DynamoSensorDirectory, S3BatchStore
+from functions.ingest.events import S3EventSqsRecord
+from functions.ingest.service import IngestOutcome, ingest_object
+from functions.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS, model=S3EventSqsRecord)
+
+
+@cache
+def _s3() -> Any:
+    return boto3.client("s3")
+
+
+@cache
+def _writer() -> DynamoKpiWriter:
+    return DynamoKpiWriter()
+
+
+@tracer.capture_method
+def record_handler(record: S3EventSqsRecord) -> list[IngestOutcome]:
+    outcomes = []
+    for entry in record.body.Records:
+        key = entry.s3.object.decoded_key
+        if not entry.eventName.startswith("ObjectCreated") or not key.startswith(RAW_PREFIX):
+            continue
+        store = S3BatchStore(_s3(), entry.s3.bucket.name)
+        outcome = ingest_object(key, store, DynamoSensorDirectory(), _writer())
+        _report(outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _report(outcome: IngestOutcome) -> None:
+    if outcome.status == "quarantined":
+        logger.warning("batch quarantined", extra={"key": outcome.key, "reason": outcome.reason})
+        metrics.add_metric(name="BatchesQuarantined", unit=MetricUnit.Count, value=1)
+    elif outcome.status == "duplicate":
+        logger.info("batch already counted", extra={"key": outcome.key})
+        metrics.add_metric(name="BatchesDuplicate", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="BatchesCounted", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="SessionsCounted", unit=MetricUnit.Count, value=outcome.sessions)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)

@@ -1,0 +1,67 @@
+"""Shared fixtures: the emulator (moto server) for the session, a freshly deployed stack per test.
+
+The environment is set before any project module is imported: the PynamoDB models read their table
+names and region at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ["WIFIVIP_STAGE"] = "test"
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
+os.environ.setdefault("AWS_REGION", "eu-west-3")
+os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
+os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "wifivip-test"
+for _key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    os.environ[_key] = "testing"
+
+import pytest  # noqa: E402
+import requests  # noqa: E402
+
+from infra.stack import StackOutputs, StackTarget, deploy  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+BRNO = SHARED / "data" / "brno-lab-probes"
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    """moto's server on a free port, with this process's AWS clients pointed at it."""
+    from infra.emulator import local_aws
+
+    with local_aws() as url:
+        yield url
+
+
+def reset_emulator(url: str) -> None:
+    from chalicelib.models import ALL_MODELS
+
+    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
+    for model in ALL_MODELS:
+        model._connection = None
+
+
+@pytest.fixture
+def stack(aws_endpoint: str) -> Iterator[StackOutputs]:
+    """An empty emulator with the test stage deployed into it by the real deploy code."""
+    reset_emulator(aws_endpoint)
+    outputs = deploy(StackTarget("test", endpoint_url=aws_endpoint), progress=lambda _m: None)
+    saved = {k: os.environ.get(k) for k in outputs.environment()}
+    os.environ.update(outputs.environment())
+    yield outputs
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def brno_captures() -> list[Path]:
+    captures = sorted(BRNO.glob("*.pcap"))
+    if not captures:
+        pytest.skip(f"shared Brno captures not found under {BRNO}")
+    return captures

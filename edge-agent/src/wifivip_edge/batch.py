@@ -66,10 +66,23 @@ class BatchError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
-    """One pseudonymous device's presence at one sensor within a batch window.
+    """One pseudonymous device's session at one sensor, as far as this batch's window saw it.
 
-    ``open`` is true when the device was still present when the batch closed: its session goes on in
-    the next batch.
+    A session (frames of one device with gaps <= the session gap) may span several batches: each
+    batch carries a record for the part it saw, ``session_start`` identifying the session across them
+    (with ``device``), and ``open`` telling whether it goes on after the window. The last record of a
+    session (``open`` false) carries its final qualification: the cloud counts a session once, from
+    that record, and uses open records only for the "right now" figures.
+
+    - ``device``: keyed pseudonym of the device (after linking its randomized MACs), ``pseudonym_bits`` wide.
+    - ``first_seen``/``last_seen``/``frames``/``rssi_*``: this window's part of the session.
+    - ``linked_macs``: distinct MACs attributed to the device in this window.
+    - ``visitor``: the session so far qualifies as a visit (RSSI at or above the sensor's visitor
+      threshold for at least the minimum visit); ``dwell_s``: seconds of the session spent so far at or
+      above that threshold (the visit length when ``visitor``).
+    - ``fixed``: the device is present all day every day (shop equipment): excluded from people counts.
+    - ``consumer``: consent mode only, the stable consumer pseudonym of an allowlisted device; None for
+      everyone else.
     """
 
     device: str
@@ -80,11 +93,32 @@ class SessionRecord:
     rssi_median: int | None
     linked_macs: int = 1
     open: bool = False
+    session_start: float | None = None
+    visitor: bool = False
+    dwell_s: float = 0.0
+    fixed: bool = False
+    consumer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The sensor's calibrated thresholds that qualified this batch's sessions (the KPI basis)."""
+
+    visitor_dbm: int = -65
+    min_visit_s: int = 300
+    passerby_floor_dbm: int = -90
+    session_gap_s: int = 300
 
 
 @dataclass(frozen=True, slots=True)
 class BatchHeader:
-    """What a batch says about itself: who sent it, under which key and mode, for which window."""
+    """What a batch says about itself: who sent it, under which key and mode, for which window.
+
+    ``frames`` counts the probe requests heard in the window; ``losses`` counts what the agent had
+    to drop, by cause (``no_key``, ``spool_full``, ``capture_drops``...), reported as data quality.
+    ``estimates`` holds the window's figures the agent computed itself where the cloud cannot (e.g.
+    ``visitors_present`` with collision correction in the anonymous mode).
+    """
 
     batch_id: str
     sensor_id: str
@@ -96,6 +130,8 @@ class BatchHeader:
     window_end: float
     frames: int
     losses: dict[str, int] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    estimates: dict[str, float] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
 
 
@@ -185,15 +221,35 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _is_time(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def _header_from(obj: dict[str, Any]) -> BatchHeader:
+    fields_ = {k: v for k, v in obj.items() if k != "kind"}
     try:
-        header = BatchHeader(**{k: v for k, v in obj.items() if k != "kind"})
+        thresholds = fields_.pop("thresholds", {})
+        _require(isinstance(thresholds, dict), "header.thresholds")
+        header = BatchHeader(**fields_, thresholds=Thresholds(**thresholds))
     except TypeError as exc:
         raise BatchError("invalid_field", f"header: {exc}") from None
+    t = header.thresholds
+    _require(
+        all(_is_int(v) for v in (t.visitor_dbm, t.min_visit_s, t.passerby_floor_dbm, t.session_gap_s))
+        and -127 <= t.passerby_floor_dbm <= t.visitor_dbm <= 0
+        and 0 <= t.min_visit_s <= 86400
+        and 0 < t.session_gap_s <= 86400,
+        "header.thresholds",
+    )
+    _require(
+        isinstance(header.estimates, dict)
+        and all(isinstance(k, str) and _is_number(v) and v >= 0 for k, v in header.estimates.items()),
+        "header.estimates",
+    )
     _require(isinstance(header.batch_id, str) and bool(BATCH_ID_RE.match(header.batch_id)), "header.batch_id")
     _require(isinstance(header.sensor_id, str) and bool(SENSOR_ID_RE.match(header.sensor_id)), "header.sensor_id")
     _require(isinstance(header.agent_version, str) and 0 < len(header.agent_version) <= 40, "header.agent_version")
@@ -231,4 +287,14 @@ def _session_from(obj: dict[str, Any], header: BatchHeader, bits: int) -> Sessio
         _require(rssi is None or (_is_int(rssi) and -127 <= rssi <= 20), "session.rssi")
     _require(_is_int(rec.linked_macs) and rec.linked_macs >= 1, "session.linked_macs")
     _require(isinstance(rec.open, bool), "session.open")
+    _require(
+        rec.session_start is None or (_is_time(rec.session_start) and rec.session_start <= rec.first_seen),
+        "session.session_start",
+    )
+    _require(isinstance(rec.visitor, bool) and isinstance(rec.fixed, bool), "session flags")
+    _require(_is_number(rec.dwell_s) and 0 <= rec.dwell_s <= 7 * 86400, "session.dwell_s")
+    _require(
+        rec.consumer is None or (isinstance(rec.consumer, str) and bool(DEVICE_RE.match(rec.consumer))),
+        "session.consumer",
+    )
     return rec

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint typecheck bench clean
+.PHONY: install system-deps demo test lint typecheck bench clean deploy plan destroy
 
 $(STAMP): pyproject.toml edge-agent/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,20 @@ typecheck: install
 
 bench: install system-deps
 	$(BIN)/python -m bench
+
+# Deploy to AWS (or an emulator with ENDPOINT=http://...): make deploy STAGE=prod REGION=eu-west-3
+STAGE ?= dev
+REGION ?= eu-west-3
+INFRA_ARGS = --stage $(STAGE) --region $(REGION) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
+
+deploy: install
+	$(BIN)/python -m infra deploy $(INFRA_ARGS)
+
+plan: install
+	$(BIN)/python -m infra plan $(INFRA_ARGS)
+
+destroy: install
+	$(BIN)/python -m infra destroy $(INFRA_ARGS) $(DESTROY_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

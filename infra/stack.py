@@ -1,26 +1,37 @@
-"""The resources of one stage, created idempotently with boto3 (run twice: the second run changes nothing).
+"""The wifivip stage, declared: every resource it needs, in dependency order, as desired-state specs.
 
-boto3 rather than CloudFormation because the local emulator's CloudFormation silently ignores TTL,
-encryption, versioning, lifecycle and notifications: created directly, every setting is real on both
-targets and the tests can read each one back.
+Add a resource by appending it to :func:`stage_resources` (the service modules are under
+``infra/resources/``); ``deploy`` creates or updates, ``plan`` shows the difference, ``destroy``
+removes. See :mod:`infra.core` for the engine.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
 from chalicelib.models import ALL_MODELS
 from chalicelib.naming import bucket_name, resource_name
+from infra import core
+from infra.core import Change, Context, Resource
+from infra.resources import dynamodb, kms, s3, sqs
 
 RAW_PREFIX = "raw/"
+QUARANTINE_PREFIX = "quarantine/"
+HEARTBEAT_PREFIX = "heartbeat/"
 QUEUE_VISIBILITY_SECONDS = 120
 MAX_RECEIVES_BEFORE_DLQ = 5
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+#: How long raw batches stay in S3 per privacy mode (CNIL: per-device data gone within 24 h).
+RAW_RETENTION_DAYS = {"anonymous": 7, "pseudonymous-24h": 1, "consent": 1}
+QUARANTINE_RETENTION_DAYS = 30
+HEARTBEAT_RETENTION_DAYS = 30
+DEFAULT_PRIVACY_MODE = "pseudonymous-24h"
 
 Progress = Callable[[str], None]
 
@@ -32,9 +43,13 @@ class StackTarget:
     stage: str
     region: str = "eu-west-3"
     endpoint_url: str | None = None
+    privacy_mode: str = DEFAULT_PRIVACY_MODE
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+
+    def context(self, planning: bool = False) -> Context:
+        return Context(self.region, self.endpoint_url, self.stage, planning=planning)
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,11 @@ class StackOutputs:
     queue_url: str
     dlq_url: str
     tables: dict[str, str]
+    kms_key_arn: str = ""
+    #: The changes deploy made (empty lines for none): ``+ create s3-bucket ...``.
+    changes: list[str] = field(default_factory=list, compare=False)
+    #: Mutating AWS API calls deploy made (0 on a second run: deploy is idempotent).
+    mutating_calls: int = field(default=0, compare=False)
 
     def environment(self) -> dict[str, str]:
         """The environment variables the functions and the portal read."""
@@ -66,126 +86,115 @@ class StackOutputs:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
 
-def deploy(target: StackTarget, progress: Progress = print) -> StackOutputs:
-    """Create or update every resource of the stage; safe to run again."""
-    account = target.client("sts").get_caller_identity()["Account"]
-    bucket = bucket_name(account, target.region, target.stage)
-    progress(f"S3 bucket {bucket}")
-    _ensure_bucket(target.client("s3"), bucket, target.region)
-    progress("SQS ingest queue and dead-letter queue")
-    queue_url, dlq_url, queue_arn = _ensure_queues(target.client("sqs"), target.stage, bucket, account)
-    progress("S3 -> SQS notification for raw batches")
-    _ensure_notification(target.client("s3"), bucket, queue_arn)
-    tables = {}
-    for model in ALL_MODELS:
-        name = resource_name(model.Meta.suffix, target.stage)
-        progress(f"DynamoDB table {name}")
-        _ensure_table(target, model, name)
-        tables[model.__name__] = name
-    return StackOutputs(target.stage, target.region, target.endpoint_url, account, bucket, queue_url, dlq_url, tables)
+def _data_key(stage: str) -> str:
+    return f"kms-key:{resource_name('data', stage)}"
 
 
-def _ensure_bucket(s3: Any, bucket: str, region: str) -> None:
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except ClientError:
-        kwargs: dict[str, Any] = {"Bucket": bucket}
-        if region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        s3.create_bucket(**kwargs)
-    s3.put_public_access_block(
-        Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
+def _queue_policy(bucket: str) -> Callable[[Context, str], dict[str, Any]]:
+    """Only the data bucket of this account may send to the ingest queue."""
+
+    def build(ctx: Context, queue_arn: str) -> dict[str, Any]:
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AllowS3DataBucket",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "s3.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {
+                        "ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"},
+                        "StringEquals": {"aws:SourceAccount": ctx.account},
+                    },
+                }
+            ],
+        }
+
+    return build
+
+
+def bucket_lifecycle(privacy_mode: str) -> list[dict[str, Any]]:
+    """Raw batches live per the privacy mode, quarantine 30 days; old versions never outlive the current."""
+    raw_days = RAW_RETENTION_DAYS[privacy_mode]
+    return [
+        s3.lifecycle_rule("raw-batches", RAW_PREFIX, expire_days=raw_days, noncurrent_days=1),
+        s3.lifecycle_rule("quarantine", QUARANTINE_PREFIX, expire_days=QUARANTINE_RETENTION_DAYS, noncurrent_days=1),
+        s3.lifecycle_rule("heartbeats", HEARTBEAT_PREFIX, expire_days=HEARTBEAT_RETENTION_DAYS, noncurrent_days=1),
+        {
+            **s3.lifecycle_rule("old-versions", "", noncurrent_days=30),
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
         },
-    )
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
-        },
-    )
+    ]
 
 
-def _ensure_queues(sqs: Any, stage: str, bucket: str, account: str) -> tuple[str, str, str]:
-    dlq_url = sqs.create_queue(
-        QueueName=resource_name("ingest-dlq", stage), Attributes={"MessageRetentionPeriod": "1209600"}
-    )["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue_url = sqs.create_queue(QueueName=resource_name("ingest", stage))["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AllowS3DataBucket",
-                "Effect": "Allow",
-                "Principal": {"Service": "s3.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {
-                    "ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"},
-                    "StringEquals": {"aws:SourceAccount": account},
-                },
-            }
+def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
+    """Every resource of the stage, dependencies first. The one place the stack is declared."""
+    stage = target.stage
+    bucket = bucket_name(ctx.account, target.region, stage)
+    data_key = kms.Key(resource_name("data", stage), f"wifivip {stage}: data bucket and tables")
+    dlq = sqs.Queue(resource_name("ingest-dlq", stage), retention_seconds=DLQ_RETENTION_SECONDS)
+    queue = sqs.Queue(
+        resource_name("ingest", stage),
+        visibility_seconds=QUEUE_VISIBILITY_SECONDS,
+        dead_letter=dlq.key,
+        max_receives=MAX_RECEIVES_BEFORE_DLQ,
+        policy=_queue_policy(bucket),
+    )
+    data_bucket = s3.Bucket(
+        bucket,
+        kms_key=data_key.key,
+        lifecycle=bucket_lifecycle(target.privacy_mode),
+        queue_notifications=[
+            {"Id": "raw-batches", "queue": queue.key, "prefix": RAW_PREFIX, "events": ["s3:ObjectCreated:*"]}
         ],
-    }
-    sqs.set_queue_attributes(
-        QueueUrl=queue_url,
-        Attributes={
-            "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES_BEFORE_DLQ)}
-            ),
-            "Policy": json.dumps(policy),
-        },
     )
-    return queue_url, dlq_url, queue_arn
+    tables: list[Resource] = [
+        dynamodb.Table(resource_name(model.Meta.suffix, stage), model, data_key.key) for model in ALL_MODELS
+    ]
+    return [data_key, dlq, queue, data_bucket, *tables]
 
 
-def _ensure_notification(s3: Any, bucket: str, queue_arn: str) -> None:
-    wanted = {
-        "QueueConfigurations": [
-            {
-                "Id": "raw-batches",
-                "QueueArn": queue_arn,
-                "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": RAW_PREFIX}]}},
-            }
-        ]
-    }
-    current = s3.get_bucket_notification_configuration(Bucket=bucket)
-    if current.get("QueueConfigurations", []) and current["QueueConfigurations"][0].get("QueueArn") == queue_arn:
-        return
-    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=wanted)
+def _run(target: StackTarget, action: str, progress: Progress, **kwargs: Any) -> tuple[Context, list[Change]]:
+    ctx = target.context(planning=action == "plan")
+    resources = stage_resources(ctx, target)
+    if action == "plan":
+        return ctx, core.plan(ctx, resources)
+    if action == "destroy":
+        return ctx, core.destroy(ctx, resources, progress=progress, **kwargs)
+    return ctx, core.apply(ctx, resources, progress=progress)
 
 
-def _ensure_table(target: StackTarget, model: Any, name: str) -> None:
-    dynamodb = target.client("dynamodb")
-    try:
-        dynamodb.describe_table(TableName=name)
-        return
-    except dynamodb.exceptions.ResourceNotFoundException:
-        pass
-    spec = model._get_schema()  # PynamoDB's own description of the table: the model is the one definition
-    kwargs: dict[str, Any] = {
-        "TableName": name,
-        "AttributeDefinitions": spec["attribute_definitions"],
-        "KeySchema": spec["key_schema"],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-    for index_kind in ("global_secondary_indexes", "local_secondary_indexes"):
-        if spec.get(index_kind):
-            kwargs["GlobalSecondaryIndexes" if index_kind.startswith("global") else "LocalSecondaryIndexes"] = spec[
-                index_kind
-            ]
-    dynamodb.create_table(**kwargs)
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    ttl_attr = next((n for n, a in model.get_attributes().items() if type(a).__name__ == "TTLAttribute"), None)
-    if ttl_attr:
-        dynamodb.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attr}
-        )
+def deploy(target: StackTarget, progress: Progress = print) -> StackOutputs:
+    """Create or update every resource of the stage; safe to run again (the second run changes nothing)."""
+    ctx, changes = _run(target, "deploy", progress)
+    return outputs_from(target, ctx, changes)
+
+
+def plan(target: StackTarget) -> list[Change]:
+    """What deploy would change, read-only."""
+    return _run(target, "plan", print)[1]
+
+
+def destroy(target: StackTarget, delete_data: bool = False, progress: Progress = print) -> list[Change]:
+    """Remove everything deploy made; buckets, tables and keys holding data only with ``delete_data``."""
+    return _run(target, "destroy", progress, delete_data=delete_data)[1]
+
+
+def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> StackOutputs:
+    o = ctx.outputs
+    stage = target.stage
+    tables = {m.__name__: resource_name(m.Meta.suffix, stage) for m in ALL_MODELS}
+    return StackOutputs(
+        stage=stage,
+        region=target.region,
+        endpoint_url=target.endpoint_url,
+        account_id=ctx.account,
+        bucket=bucket_name(ctx.account, target.region, stage),
+        queue_url=o[f"sqs-queue:{resource_name('ingest', stage)}"]["url"],
+        dlq_url=o[f"sqs-queue:{resource_name('ingest-dlq', stage)}"]["url"],
+        tables=tables,
+        kms_key_arn=o[_data_key(stage)]["arn"],
+        changes=[str(c) for c in changes if c.action != "keep"],
+        mutating_calls=len(ctx.log.mutating),
+    )

@@ -1,0 +1,73 @@
+"""A customer-managed KMS key (yearly rotation) found by its alias: encrypts the bucket and the tables."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from infra.core import Context, Observed, Resource
+
+
+class Key(Resource):
+    """Symmetric key with automatic rotation; ``name`` is the alias without ``alias/``."""
+
+    kind: ClassVar[str] = "kms-key"
+    holds_data: ClassVar[bool] = True  # deleting the key makes everything encrypted with it unreadable
+
+    def __init__(self, name: str, description: str) -> None:
+        super().__init__(name)
+        self.description = description
+
+    @property
+    def alias(self) -> str:
+        return f"alias/{self.name}"
+
+    def desired(self, ctx: Context) -> dict[str, Any]:
+        return {"enabled": True, "rotation": True, "description": self.description}
+
+    def _key_id(self, ctx: Context) -> str | None:
+        for page in ctx.client("kms").get_paginator("list_aliases").paginate():
+            for alias in page["Aliases"]:
+                if alias["AliasName"] == self.alias and alias.get("TargetKeyId"):
+                    return str(alias["TargetKeyId"])
+        return None
+
+    def read(self, ctx: Context) -> Observed | None:
+        key_id = self._key_id(ctx)
+        if key_id is None:
+            return None
+        kms = ctx.client("kms")
+        meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+        enabled = meta["KeyState"] == "Enabled"
+        rotation = enabled and bool(kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"])
+        state = {"enabled": enabled, "rotation": rotation, "description": meta.get("Description", "")}
+        return Observed(
+            state, {"arn": meta["Arn"], "id": meta["KeyId"], "alias": self.alias, "state": meta["KeyState"]}
+        )
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> None:
+        kms = ctx.client("kms")
+        meta = kms.create_key(
+            Description=self.description,
+            KeyUsage="ENCRYPT_DECRYPT",
+            Tags=[{"TagKey": "wifivip:stage", "TagValue": ctx.stage}],
+        )["KeyMetadata"]
+        kms.create_alias(AliasName=self.alias, TargetKeyId=meta["KeyId"])
+        kms.enable_key_rotation(KeyId=meta["KeyId"])
+
+    def update(self, ctx: Context, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> None:
+        kms = ctx.client("kms")
+        key_id = ctx.ref(self.key, "id")
+        if "enabled" in fields:
+            if ctx.ref(self.key, "state") == "PendingDeletion":
+                kms.cancel_key_deletion(KeyId=key_id)
+            kms.enable_key(KeyId=key_id)
+        if "rotation" in fields or "enabled" in fields:
+            kms.enable_key_rotation(KeyId=key_id)
+        if "description" in fields:
+            kms.update_key_description(KeyId=key_id, Description=self.description)
+
+    def delete(self, ctx: Context) -> None:
+        """KMS never deletes at once: the key is scheduled for deletion (7 days, the minimum)."""
+        kms = ctx.client("kms")
+        kms.delete_alias(AliasName=self.alias)
+        kms.schedule_key_deletion(KeyId=ctx.ref(self.key, "id"), PendingWindowInDays=7)

@@ -78,7 +78,10 @@ def run_pipeline(endpoint: str, day: date, scale: float, workdir: Path) -> dict[
 
     say("Running the ingest function on every batch (S3 -> SQS -> Lambda handler)")
     counted = ingest_all(outputs.queue_url, batches, workdir / "lambda-ingest.log")
-    return {"batches": batches, "frames": frames_total, **counted}
+
+    say("Running the rollup function (shops, street, zone, city; days, weeks, months)")
+    rolled = rollup_days(day, workdir / "lambda-rollup.log")
+    return {"batches": batches, "frames": frames_total, **counted, "rolled_items": rolled}
 
 
 def enroll_demo_sensors(truth: dict) -> None:
@@ -124,6 +127,20 @@ def ingest_all(queue_url: str, expected_batches: int, log_path: Path) -> dict[st
             handled, failed = pump.drain(on_progress=bar.update)
     print(f"    {handled} messages handled, {failed} failed (function output: {log_path})")
     return {"messages": handled, "failed": failed}
+
+
+def rollup_days(day: date, log_path: Path) -> int:
+    """Call the real rollup handler for the simulated day (and the day after, where late sessions close)."""
+    import contextlib
+
+    from functions.local_pump import LocalContext
+    from functions.rollup.handler import lambda_handler
+
+    event = {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat()}
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log):
+        result = lambda_handler(event, LocalContext(function_name="wifivip-local-rollup"))
+    print(f"    {result['written']} items written for {', '.join(result['days'])} (function output: {log_path})")
+    return int(result["written"])
 
 
 def serve(endpoint: str, port: int, day: date) -> int:

@@ -4,10 +4,11 @@ Table names come from :mod:`chalicelib.naming` at import time (``WIFIVIP_STAGE``
 ``AWS_REGION``/``AWS_DEFAULT_REGION``; a local emulator from ``AWS_ENDPOINT_URL``.
 """
 
+from chalicelib.models.device_state import DeviceState
+from chalicelib.models.kpi_item import KpiItem
 from chalicelib.models.processed_batch import ProcessedBatch
 from chalicelib.models.sensor import Sensor
-from chalicelib.models.sensor_hour import SensorHourKpi
 
-ALL_MODELS = (Sensor, SensorHourKpi, ProcessedBatch)
+ALL_MODELS = (Sensor, KpiItem, ProcessedBatch, DeviceState)
 
-__all__ = ["ALL_MODELS", "ProcessedBatch", "Sensor", "SensorHourKpi"]
+__all__ = ["ALL_MODELS", "DeviceState", "KpiItem", "ProcessedBatch", "Sensor"]

@@ -1,4 +1,9 @@
-"""Read KPI figures for the portal: one Query per sensor and range, never a scan."""
+"""Read KPI figures for the portal: one Query per sensor and range, never a scan.
+
+The KPI read API itself is :mod:`chalicelib.kpi.read` (series, heatmap, today, dashboard at every
+scope); this module keeps the first portal's route (hourly figures of one sensor between two UTC
+hours) working on top of it.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.kpi.calendar import TZ
+from chalicelib.kpi.read import series
 from chalicelib.models.sensor import Sensor
-from chalicelib.models.sensor_hour import SensorHourKpi
 from chalicelib.portal.errors import InvalidRequest, NotFound
 
 _HOUR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2})?$")
@@ -17,9 +23,13 @@ MAX_RANGE = timedelta(days=400)
 
 @dataclass(frozen=True)
 class HourFigures:
+    """One UTC hour of a sensor: probe requests heard, passers-by and visitors whose session began then."""
+
     hour: str
     probe_requests: int
-    devices: int
+    passersby: int
+    visitors: int
+    people: int
 
 
 def parse_hour(value: str | None, name: str, default: datetime) -> str:
@@ -54,7 +64,10 @@ def list_sensors() -> list[dict[str, Any]]:
 
 
 def sensor_hours(sensor_id: str, start: str | None, end: str | None) -> dict[str, Any]:
-    """Hourly figures of a sensor between two UTC hours (inclusive); defaults to the last 7 days."""
+    """Hourly figures of a sensor between two UTC hours (inclusive); defaults to the last 7 days.
+
+    Hours with neither frames nor people are left out, as before.
+    """
     now = datetime.now(UTC)
     lo = parse_hour(start, "from", now - timedelta(days=7))
     hi = parse_hour(end, "to", now)
@@ -66,8 +79,12 @@ def sensor_hours(sensor_id: str, start: str | None, end: str | None) -> dict[str
         Sensor.get(sensor_id)
     except Sensor.DoesNotExist:
         raise NotFound(f"capteur inconnu / unknown sensor: {sensor_id}") from None
-    rows = [
-        HourFigures(item.hour, int(item.probe_requests or 0), len(item.devices or ()))
-        for item in SensorHourKpi.query(SensorHourKpi.key_for(sensor_id), SensorHourKpi.hour.between(lo, hi))
-    ]
+    first = datetime.strptime(lo, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(TZ).date()
+    last = datetime.strptime(hi, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(TZ).date()
+    rows = []
+    for point in series("sensor", sensor_id, "hour", first, last).points:
+        hour = datetime.fromisoformat(point.start).astimezone(UTC).strftime("%Y-%m-%dT%H")
+        people = point.passersby + point.visitors
+        if lo <= hour <= hi and (people or point.quality.probe_requests):
+            rows.append(HourFigures(hour, point.quality.probe_requests, point.passersby, point.visitors, people))
     return {"sensor_id": sensor_id, "from": lo, "to": hi, "hours": [asdict(r) for r in rows]}

@@ -31,12 +31,12 @@ function utcRangeOfLocalDay(day) {
 
 function render(hours) {
   const labels = hours.map((h) => fmtHour.format(new Date(`${h.hour}:00:00Z`)));
-  const devices = hours.map((h) => h.devices);
+  const people = hours.map((h) => h.people);
   const requests = hours.map((h) => h.probe_requests);
   const tbody = document.querySelector("#hourly-table tbody");
   tbody.replaceChildren(...hours.map((h, i) => {
     const tr = document.createElement("tr");
-    for (const text of [labels[i], fmtInt.format(h.devices), fmtInt.format(h.probe_requests)]) {
+    for (const text of [labels[i], fmtInt.format(h.people), fmtInt.format(h.probe_requests)]) {
       const td = document.createElement("td"); td.textContent = text; tr.appendChild(td);
     }
     return tr;
@@ -44,7 +44,7 @@ function render(hours) {
   const data = {
     labels,
     datasets: [
-      { type: "bar", label: "Appareils détectés / devices", data: devices, backgroundColor: "#0b5cad", yAxisID: "y" },
+      { type: "bar", label: "Passants et visiteurs / passers-by and visitors", data: people, backgroundColor: "#0b5cad", yAxisID: "y" },
       { type: "line", label: "Requêtes / probe requests", data: requests, borderColor: "#d9480f", yAxisID: "y1" },
     ],
   };

@@ -1,4 +1,10 @@
-"""The AWS side of ingest: S3 for batches and quarantine, DynamoDB (PynamoDB) for the counters."""
+"""The AWS side of ingest: S3 for batches and quarantine, DynamoDB (PynamoDB) for the KPI items.
+
+:class:`DynamoKpiStore` turns a :class:`CommitPlan` into one ``TransactWriteItems`` request: the
+marker put (condition: absent) comes first, so a refused transaction whose first cancellation reason
+is ``ConditionalCheckFailed`` is a duplicate; any other condition or a transaction conflict is a
+``conflict`` the service retries from fresh reads.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.kpi.hourly import HourContribution
 from chalicelib.models.base import region
+from chalicelib.models.device_state import DeviceState
+from chalicelib.models.kpi_item import KpiItem
 from chalicelib.models.processed_batch import MARKER_TTL_DAYS, ProcessedBatch
 from chalicelib.models.sensor import Sensor
-from chalicelib.models.sensor_hour import SensorHourKpi
+from functions.ingest.ports import CommitPlan, CommitResult, VersionedWrite
 
 RAW_PREFIX = "raw/"
 QUARANTINE_PREFIX = "quarantine/"
@@ -27,11 +36,20 @@ class S3BatchStore:
     client: Any
     bucket: str
 
-    def get(self, key: str) -> bytes:
-        body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+    def get(self, key: str) -> bytes | None:
+        try:
+            body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
         return body
 
     def quarantine(self, key: str, reason: str, detail: str) -> str:
+        """Copy to quarantine/ with the reason (metadata and a .reason.json), then delete the original.
+
+        Each step is idempotent, so a crash between them is repaired by the redelivery.
+        """
         rest = key[len(RAW_PREFIX) :] if key.startswith(RAW_PREFIX) else key
         target = QUARANTINE_PREFIX + rest
         self.client.copy_object(
@@ -55,36 +73,76 @@ class DynamoSensorDirectory:
             return None
 
 
-class DynamoKpiWriter:
-    """One transaction per batch: the processed marker (if absent) plus one update per KPI item."""
+class DynamoKpiStore:
+    """The KPI tables through PynamoDB: consistent reads of versioned items, one transaction per batch."""
 
     def __init__(self) -> None:
         self._connection = Connection(region=region())
 
-    def apply(self, object_key: str, sensor_id: str, sessions: int, hours: dict[str, HourContribution]) -> bool:
+    def read_sketch(self, pk: str, sk: str) -> tuple[bytes | None, int | None]:
+        try:
+            item = KpiItem.get(pk, sk, consistent_read=True, attributes_to_get=["sketch", "rev"])
+        except DoesNotExist:
+            return None, None
+        return item.sketch, None if item.rev is None else int(item.rev)
+
+    def read_members(self, pk: str, sk: str) -> tuple[frozenset[str], int | None]:
+        try:
+            item = DeviceState.get(pk, sk, consistent_read=True)
+        except DoesNotExist:
+            return frozenset(), None
+        return frozenset(item.members or ()), None if item.rev is None else int(item.rev)
+
+    def commit(self, plan: CommitPlan) -> CommitResult:
         now = datetime.now(UTC)
+        m = plan.marker
         marker = ProcessedBatch(
-            object_key,
-            sensor_id=sensor_id,
-            sessions=sessions,
+            m.batch_ref,
+            object_key=m.object_key,
+            sensor_id=m.sensor_id,
+            sessions=m.sessions,
             processed_at=now,
             expires=now + timedelta(days=MARKER_TTL_DAYS),
         )
         try:
             with TransactWrite(connection=self._connection) as tx:
-                tx.save(marker, condition=ProcessedBatch.object_key.does_not_exist())
-                for hour, contribution in sorted(hours.items()):
-                    actions: list[Action] = [SensorHourKpi.probe_requests.add(contribution.probe_requests)]
-                    if contribution.devices:
-                        actions.append(SensorHourKpi.devices.add(contribution.devices))
-                    tx.update(SensorHourKpi(SensorHourKpi.key_for(sensor_id), hour), actions=actions)
+                tx.save(marker, condition=ProcessedBatch.batch.does_not_exist())
+                for (pk, sk), counters in sorted(plan.adds.items()):
+                    actions: list[Action] = [Path(name).add(value) for name, value in sorted(counters.items())]
+                    tx.update(KpiItem(pk, sk), actions=actions)
+                if plan.sketch is not None:
+                    _versioned(tx, KpiItem, plan.sketch)
+                if plan.visitors is not None:
+                    _versioned(tx, DeviceState, plan.visitors)
+                for panel in plan.panel:
+                    tx.update(
+                        DeviceState(panel.pk, panel.sk),
+                        actions=[
+                            DeviceState.members.add(set(panel.members)),
+                            DeviceState.expires.set(_at(panel.expires)),
+                        ],
+                    )
         except TransactWriteError as exc:
-            if _marker_exists(exc):
-                return False
+            reasons = exc.cancellation_reasons or []
+            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                return "duplicate"
+            if reasons or exc.cause_response_code in ("TransactionConflictException", "TransactionCanceledException"):
+                return "conflict"
             raise
-        return True
+        return "applied"
 
 
-def _marker_exists(exc: TransactWriteError) -> bool:
-    reasons = exc.cancellation_reasons or []
-    return bool(reasons) and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"
+def _versioned(tx: TransactWrite, model: Any, write: VersionedWrite) -> None:
+    """Update an item read at ``expected_rev``: the condition fails if anyone wrote it since."""
+    new_rev = (write.expected_rev or 0) + 1
+    actions: list[Action] = [model.rev.set(new_rev), model.expires.set(_at(write.expires))]
+    if write.sketch is not None:
+        actions += [model.sketch.set(write.sketch), model.bits.set(write.bits)]
+    if write.members:
+        actions.append(model.members.add(set(write.members)))
+    condition = model.pk.does_not_exist() if write.expected_rev is None else model.rev == write.expected_rev
+    tx.update(model(write.pk, write.sk), actions=actions, condition=condition)
+
+
+def _at(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)

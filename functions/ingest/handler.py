@@ -1,8 +1,9 @@
 """Ingest Lambda: SQS records of S3 notifications -> batches counted exactly once.
 
-Thin on purpose: Powertools parses the records and reports partial batch failures; the work is in
-:mod:`functions.ingest.service`. A bad batch is quarantined and the record succeeds; only an
-infrastructure failure (DynamoDB down...) fails the record, so SQS redelivers it alone.
+Thin on purpose: Powertools parses the records (Parser model of the S3 notification inside the SQS
+body) and reports partial batch failures; the work is in :mod:`functions.ingest.service`. A bad batch
+is quarantined and its record succeeds; only an infrastructure failure (DynamoDB down, versioned
+items that kept moving) fails the record, so SQS redelivers it alone (then to the dead-letter queue).
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.ingest.aws import RAW_PREFIX, DynamoKpiWriter, DynamoSensorDirectory, S3BatchStore
+from functions.ingest.aws import RAW_PREFIX, DynamoKpiStore, DynamoSensorDirectory, S3BatchStore
 from functions.ingest.events import S3EventSqsRecord
 from functions.ingest.service import IngestOutcome, ingest_object
-from functions.observability import logger, metrics, tracer
+from functions.observability import NAMESPACE, SERVICE, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, model=S3EventSqsRecord)
 
@@ -29,8 +30,8 @@ def _s3() -> Any:
 
 
 @cache
-def _writer() -> DynamoKpiWriter:
-    return DynamoKpiWriter()
+def _kpis() -> DynamoKpiStore:
+    return DynamoKpiStore()
 
 
 @tracer.capture_method
@@ -41,7 +42,7 @@ def record_handler(record: S3EventSqsRecord) -> list[IngestOutcome]:
         if not entry.eventName.startswith("ObjectCreated") or not key.startswith(RAW_PREFIX):
             continue
         store = S3BatchStore(_s3(), entry.s3.bucket.name)
-        outcome = ingest_object(key, store, DynamoSensorDirectory(), _writer())
+        outcome = ingest_object(key, store, DynamoSensorDirectory(), _kpis())
         _report(outcome)
         outcomes.append(outcome)
     return outcomes
@@ -51,12 +52,24 @@ def _report(outcome: IngestOutcome) -> None:
     if outcome.status == "quarantined":
         logger.warning("batch quarantined", extra={"key": outcome.key, "reason": outcome.reason})
         metrics.add_metric(name="BatchesQuarantined", unit=MetricUnit.Count, value=1)
+        with single_metric(
+            name="BatchesQuarantinedByReason",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=NAMESPACE,
+            default_dimensions={"service": SERVICE, "reason": str(outcome.reason)},
+        ):
+            pass
     elif outcome.status == "duplicate":
         logger.info("batch already counted", extra={"key": outcome.key})
         metrics.add_metric(name="BatchesDuplicate", unit=MetricUnit.Count, value=1)
+    elif outcome.status == "missing":
+        logger.info("batch object gone (quarantined or expired)", extra={"key": outcome.key})
+        metrics.add_metric(name="BatchesMissing", unit=MetricUnit.Count, value=1)
     else:
         metrics.add_metric(name="BatchesCounted", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="SessionsCounted", unit=MetricUnit.Count, value=outcome.sessions)
+        metrics.add_metric(name="KpiItemsWritten", unit=MetricUnit.Count, value=outcome.items)
 
 
 @logger.inject_lambda_context

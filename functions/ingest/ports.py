@@ -1,16 +1,25 @@
-"""What ingest needs from the outside world, as interfaces: unit tests pass small in-memory fakes."""
+"""What ingest needs from the outside world, as interfaces: unit tests pass small in-memory fakes.
+
+The KPI store's contract is what makes ingest exactly-once: :meth:`KpiStore.commit` applies a whole
+:class:`CommitPlan` atomically or not at all, and refuses it (``duplicate``) when the batch's marker
+already exists, or (``conflict``) when a versioned item moved since it was read.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Protocol
 
-from chalicelib.kpi.hourly import HourContribution
+CommitResult = Literal["applied", "duplicate", "conflict"]
 
 
 class BatchStore(Protocol):
     """Where batches are read from, and where bad ones are set aside."""
 
-    def get(self, key: str) -> bytes: ...
+    def get(self, key: str) -> bytes | None:
+        """The object's bytes, or None when it is gone (already quarantined, or expired)."""
+        ...
 
     def quarantine(self, key: str, reason: str, detail: str) -> str:
         """Move the object out of the raw prefix with its reason; return the new key."""
@@ -23,9 +32,63 @@ class SensorDirectory(Protocol):
     def status(self, sensor_id: str) -> str | None: ...
 
 
-class KpiWriter(Protocol):
-    """Applies one batch's coalesced contributions exactly once."""
+@dataclass(frozen=True)
+class Marker:
+    batch_ref: str  # "{sensor}/{batch_id}"
+    object_key: str
+    sensor_id: str
+    sessions: int
 
-    def apply(self, object_key: str, sensor_id: str, sessions: int, hours: dict[str, HourContribution]) -> bool:
-        """Return False (and change nothing) when this object was already counted."""
+
+@dataclass(frozen=True)
+class VersionedWrite:
+    """Replace (sketch) or extend (visitor set) an item read at ``expected_rev`` (None: absent)."""
+
+    pk: str
+    sk: str
+    expected_rev: int | None
+    expires: float
+    sketch: bytes | None = None
+    bits: int | None = None
+    members: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SetAdd:
+    """Add members to a set item (idempotent union), e.g. the consent panel of a day."""
+
+    pk: str
+    sk: str
+    members: frozenset[str]
+    expires: float
+
+
+@dataclass(frozen=True)
+class CommitPlan:
+    """Everything one batch writes, in one transaction: at most 1 + 9 + 1 + 1 + 9 actions."""
+
+    marker: Marker
+    adds: dict[tuple[str, str], dict[str, int | Decimal]] = field(default_factory=dict)  # (pk, sk) -> ADDs
+    sketch: VersionedWrite | None = None
+    visitors: VersionedWrite | None = None
+    panel: tuple[SetAdd, ...] = ()
+
+    @property
+    def actions(self) -> int:
+        return 1 + len(self.adds) + (self.sketch is not None) + (self.visitors is not None) + len(self.panel)
+
+
+class KpiStore(Protocol):
+    """The KPI tables as ingest sees them."""
+
+    def read_sketch(self, pk: str, sk: str) -> tuple[bytes | None, int | None]:
+        """(packed registers, rev) of a sketch item, (None, None) when absent. Strongly consistent."""
+        ...
+
+    def read_members(self, pk: str, sk: str) -> tuple[frozenset[str], int | None]:
+        """(members, rev) of a visitor-set item, (empty, None) when absent or expired. Strongly consistent."""
+        ...
+
+    def commit(self, plan: CommitPlan) -> CommitResult:
+        """Apply the plan atomically, unless the marker exists or a versioned item moved."""
         ...

@@ -1,22 +1,50 @@
-"""The ingest logic, apart from AWS: validate a batch, quarantine it or count it exactly once."""
+"""The ingest logic, apart from AWS: validate a batch, quarantine it, or count it exactly once.
+
+Exactly once, whatever the duplication, order or crashes (docs/kpis.md has the full argument):
+
+1. nothing is written before the commit: reading the object, decoding, coalescing and reading the
+   versioned items have no side effect, so a crash anywhere before it leaves no trace;
+2. the commit is one DynamoDB transaction holding the batch's marker (put if absent) and every
+   update the batch causes: it happens entirely, or not at all;
+3. a redelivery finds the marker and the transaction is refused as a whole (``duplicate``);
+4. counters are sums (order-free); the sketch is a register-wise max (order- and repeat-free); the
+   visitor set only grows, and each device is "new" in exactly one committed batch, so the revisits
+   added over all batches equal visits minus distinct visitors in any order. The sketch and the set
+   are read then written under a version condition, so a concurrent change makes the transaction
+   fail (``conflict``) and the batch is recomputed from fresh reads.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Literal
 
 from wifivip_edge.batch import Batch, BatchError, decode_batch
 
-from chalicelib.kpi.hourly import hourly_contributions
+from chalicelib.kpi import hll
+from chalicelib.kpi.calendar import day_key, day_start, epoch_end
+from chalicelib.kpi.contributions import BatchContribution, contribution
+from chalicelib.kpi.definitions import session_start
+from chalicelib.models.device_state import PANEL_TTL_DAYS, DeviceState
+from chalicelib.models.kpi_item import SKETCH_TTL_DAYS, KpiItem
+from chalicelib.models.processed_batch import MAX_BATCH_AGE_DAYS, ProcessedBatch
 from chalicelib.models.sensor import ACTIVE
-from functions.ingest.ports import BatchStore, KpiWriter, SensorDirectory
+from functions.ingest.ports import BatchStore, CommitPlan, KpiStore, Marker, SensorDirectory, SetAdd, VersionedWrite
 
 MAX_CLOCK_AHEAD_SECONDS = 3600
+MAX_SESSION_AGE_DAYS = 7
+MAX_SESSIONS_PER_WINDOW = 50_000
+MAX_FRAMES_PER_SECOND = 5_000
+MAX_LOSS_CAUSES = 16
+LOSS_CAUSE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+MAX_COMMIT_ATTEMPTS = 8
 
 
 class RejectedBatch(Exception):
-    """A batch that decodes but must not be counted (unknown sensor, future times...)."""
+    """A batch that decodes but must not be counted (unknown sensor, future times, absurd counts...)."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
@@ -24,34 +52,45 @@ class RejectedBatch(Exception):
         self.detail = detail
 
 
+class CommitConflict(RuntimeError):
+    """The versioned items kept moving: let SQS redeliver the record later."""
+
+
 @dataclass(frozen=True)
 class IngestOutcome:
     key: str
-    status: Literal["counted", "duplicate", "quarantined"]
+    status: Literal["counted", "duplicate", "quarantined", "missing"]
     reason: str | None = None
     sessions: int = 0
+    items: int = 0  # KPI items the batch touched
+    actions: int = 0  # actions in its transaction
 
 
 def ingest_object(
     key: str,
     store: BatchStore,
     sensors: SensorDirectory,
-    writer: KpiWriter,
+    kpis: KpiStore,
     now: float | None = None,
 ) -> IngestOutcome:
     """Count one uploaded batch, or quarantine it with a reason; never raise for bad input."""
+    moment = time.time() if now is None else now
+    blob = store.get(key)
+    if blob is None:
+        return IngestOutcome(key, "missing")
     try:
-        batch = decode_batch(store.get(key))
-        _check(batch, key, sensors, time.time() if now is None else now)
+        batch = decode_batch(blob)
+        check_batch(batch, key, sensors, moment)
     except (BatchError, RejectedBatch) as exc:
         store.quarantine(key, exc.reason, exc.detail)
         return IngestOutcome(key, "quarantined", reason=exc.reason)
-    hours = hourly_contributions(batch)
-    applied = writer.apply(key, batch.header.sensor_id, len(batch.sessions), hours)
-    return IngestOutcome(key, "counted" if applied else "duplicate", sessions=len(batch.sessions))
+    contrib = contribution(batch)
+    status, plan = commit_exactly_once(key, batch, contrib, kpis, moment)
+    return IngestOutcome(key, status, sessions=len(batch.sessions), items=contrib.item_count, actions=plan.actions)
 
 
-def _check(batch: Batch, key: str, sensors: SensorDirectory, now: float) -> None:
+def check_batch(batch: Batch, key: str, sensors: SensorDirectory, now: float) -> None:
+    """What the schema cannot know: who may upload, when, and counts no sensor can produce."""
     header = batch.header
     parts = key.split("/")
     if len(parts) < 3 or parts[1] != header.sensor_id:
@@ -63,3 +102,97 @@ def _check(batch: Batch, key: str, sensors: SensorDirectory, now: float) -> None
         raise RejectedBatch("revoked_sensor", f"sensor {header.sensor_id} is {status}")
     if header.window_end > now + MAX_CLOCK_AHEAD_SECONDS:
         raise RejectedBatch("future_time", f"window ends at {header.window_end}, now is {now:.0f}")
+    if header.window_end < now - MAX_BATCH_AGE_DAYS * 86400:
+        raise RejectedBatch("too_old", f"window ended more than {MAX_BATCH_AGE_DAYS} days ago")
+    _check_counts(batch)
+
+
+def _check_counts(batch: Batch) -> None:
+    header = batch.header
+    length = header.window_end - header.window_start
+    if len(batch.sessions) > MAX_SESSIONS_PER_WINDOW:
+        raise RejectedBatch("absurd_counts", f"{len(batch.sessions)} sessions in one window")
+    if header.frames > MAX_FRAMES_PER_SECOND * length:
+        raise RejectedBatch("absurd_counts", f"{header.frames} frames in {length:.0f} s")
+    if sum(s.frames for s in batch.sessions) > header.frames:
+        raise RejectedBatch("absurd_counts", "session frames exceed the window's frames")
+    if len(header.losses) > MAX_LOSS_CAUSES or not all(LOSS_CAUSE_RE.match(c) for c in header.losses):
+        raise RejectedBatch("absurd_counts", "too many or malformed loss causes")
+    oldest = header.window_start - MAX_SESSION_AGE_DAYS * 86400
+    for s in batch.sessions:
+        start = session_start(s)
+        if start < oldest or s.dwell_s > s.last_seen - start + 1:
+            raise RejectedBatch("absurd_counts", f"session of {s.device[:2]}… starts or dwells impossibly")
+
+
+def commit_exactly_once(
+    key: str, batch: Batch, contrib: BatchContribution, kpis: KpiStore, now: float
+) -> tuple[Literal["counted", "duplicate"], CommitPlan]:
+    """Plan from fresh reads and commit; on a version conflict, read again and retry."""
+    marker = Marker(
+        ProcessedBatch.ref(contrib.sensor_id, batch.header.batch_id), key, contrib.sensor_id, len(batch.sessions)
+    )
+    for attempt in range(MAX_COMMIT_ATTEMPTS):
+        plan = plan_commit(marker, contrib, kpis, now)
+        result = kpis.commit(plan)
+        if result == "applied":
+            return "counted", plan
+        if result == "duplicate":
+            return "duplicate", plan
+        time.sleep(min(0.05 * 2**attempt, 1.0))
+    raise CommitConflict(f"{key}: versioned items kept changing over {MAX_COMMIT_ATTEMPTS} attempts")
+
+
+def plan_commit(marker: Marker, contrib: BatchContribution, kpis: KpiStore, now: float) -> CommitPlan:
+    """The whole transaction of one batch, from the state read now."""
+    sensor = contrib.sensor_id
+    pk = KpiItem.key("sensor", sensor)
+    adds = {(pk, day_key(day)): dict(counters) for day, counters in contrib.days.items()}
+    sketch = _sketch_write(contrib, kpis)
+    visitors, revisits = _visitor_write(contrib, kpis, now)
+    if revisits:
+        counters = adds.setdefault((pk, day_key(date.fromisoformat(contrib.epoch))), {})
+        counters["rv"] = counters.get("rv", 0) + revisits
+    panel = tuple(
+        SetAdd(
+            DeviceState.panel_key(sensor),
+            day.isoformat(),
+            frozenset(members),
+            day_start(day + timedelta(days=PANEL_TTL_DAYS)),
+        )
+        for day, members in sorted(contrib.panel.items())
+    )
+    return CommitPlan(marker, adds, sketch, visitors, panel)
+
+
+def _sketch_write(contrib: BatchContribution, kpis: KpiStore) -> VersionedWrite | None:
+    if not contrib.sketch:
+        return None
+    pk, sk = KpiItem.sketch_key(contrib.sensor_id), "E#" + contrib.epoch
+    packed, rev = kpis.read_sketch(pk, sk)
+    registers = hll.unpack(packed)
+    if not hll.merge_into(registers, contrib.sketch):
+        return None  # every register already as high: re-applying is a no-op
+    expires = epoch_end(contrib.epoch) + SKETCH_TTL_DAYS * 86400
+    return VersionedWrite(pk, sk, rev, expires, sketch=hll.pack(registers), bits=contrib.bits)
+
+
+def _visitor_write(contrib: BatchContribution, kpis: KpiStore, now: float) -> tuple[VersionedWrite | None, int]:
+    """The visitor-set update and the revisits it reveals (visits of devices already in the set).
+
+    Past the end of the key epoch the set is gone by design (privacy): revisits are then counted
+    within the batch only.
+    """
+    if not contrib.visits:
+        return None, 0
+    distinct = frozenset(contrib.visits)
+    expires = epoch_end(contrib.epoch)
+    if now >= expires:
+        return None, len(contrib.visits) - len(distinct)
+    pk, sk = DeviceState.visitors_key(contrib.sensor_id), contrib.epoch
+    members, rev = kpis.read_members(pk, sk)
+    new = distinct - members
+    revisits = len(contrib.visits) - len(new)
+    if not new:
+        return None, revisits  # the set only grows: these devices stay known, no write needed
+    return VersionedWrite(pk, sk, rev, expires, members=new), revisits

@@ -2,93 +2,95 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+import gzip
+import json
 
 import pytest
-from wifivip_edge.batch import encode_batch
+from wifivip_edge.batch import Batch, SessionRecord, encode_batch
 
-from chalicelib.kpi.hourly import HourContribution
 from functions.ingest.service import ingest_object
 from tests.edge.test_batch_schema import make_batch
+from tests.functions.fakes import FakeKpiStore, FakeSensors, FakeStore
 
 KEY = "raw/vh-mode-s1/2026/11/21/10/20261121T100000Z-0123456789ab.jsonl.gz"
 NOW = 1795255500.0
+PK = "sensor#vh-mode-s1"
 
 
-@dataclass
-class FakeStore:
-    objects: dict[str, bytes]
-    quarantined: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-    def get(self, key: str) -> bytes:
-        return self.objects[key]
-
-    def quarantine(self, key: str, reason: str, detail: str) -> str:
-        self.quarantined[key] = (reason, detail)
-        del self.objects[key]
-        return "quarantine/" + key
-
-
-@dataclass
-class FakeSensors:
-    statuses: dict[str, str]
-
-    def status(self, sensor_id: str) -> str | None:
-        return self.statuses.get(sensor_id)
-
-
-@dataclass
-class FakeWriter:
-    seen: set[str] = field(default_factory=set)
-    frames: dict[str, int] = field(default_factory=dict)
-
-    def apply(self, object_key: str, sensor_id: str, sessions: int, hours: dict[str, HourContribution]) -> bool:
-        if object_key in self.seen:
-            return False
-        self.seen.add(object_key)
-        for hour, c in hours.items():
-            self.frames[hour] = self.frames.get(hour, 0) + c.probe_requests
-        return True
-
-
-def run(blob: bytes, statuses: dict[str, str] | None = None, key: str = KEY) -> tuple[str, str | None, FakeWriter]:
+def run(blob: bytes, statuses: dict[str, str] | None = None, key: str = KEY) -> tuple[str, str | None, FakeKpiStore]:
     store = FakeStore({key: blob})
-    writer = FakeWriter()
+    kpis = FakeKpiStore()
     outcome = ingest_object(
-        key, store, FakeSensors({"vh-mode-s1": "active"} if statuses is None else statuses), writer, now=NOW
+        key, store, FakeSensors({"vh-mode-s1": "active"} if statuses is None else statuses), kpis, now=NOW
     )
     if outcome.status == "quarantined":
         assert key in store.quarantined and key not in store.objects
-    return outcome.status, outcome.reason, writer
+        assert store.quarantined[key][0] == outcome.reason
+    return outcome.status, outcome.reason, kpis
 
 
 def test_counts_once_then_reports_duplicate() -> None:
     store = FakeStore({KEY: encode_batch(make_batch())})
-    sensors, writer = FakeSensors({"vh-mode-s1": "active"}), FakeWriter()
-    first = ingest_object(KEY, store, sensors, writer, now=NOW)
-    second = ingest_object(KEY, store, sensors, writer, now=NOW)
+    sensors, kpis = FakeSensors({"vh-mode-s1": "active"}), FakeKpiStore()
+    first = ingest_object(KEY, store, sensors, kpis, now=NOW)
+    second = ingest_object(KEY, store, sensors, kpis, now=NOW)
     assert (first.status, second.status) == ("counted", "duplicate")
-    assert writer.frames == {"2026-11-21T10": 5}
+    # 10:00 UTC on 2026-11-21 is 11:00 in Paris: hour index 11 of the local day.
+    day = kpis.items[(PK, "D#2026-11-21")]
+    assert day["f11"] == 5 and day["b"] == 1
+    assert day["p11"] == 1  # the closed session at -50 dBm, not a visit: a passer-by
+    assert "v11" not in day  # the open session is not counted yet
+    assert first.items == 2 and first.actions == 3  # day item + sketch; marker + day + sketch
 
 
-@pytest.mark.parametrize(
-    ("blob", "statuses", "key", "reason"),
-    [
-        (b"garbage", None, KEY, "bad_gzip"),
-        (encode_batch(make_batch()), {}, KEY, "unknown_sensor"),
-        (encode_batch(make_batch()), {"vh-mode-s1": "revoked"}, KEY, "revoked_sensor"),
-        (encode_batch(make_batch()), None, KEY.replace("vh-mode-s1", "vh-optique-s1"), "sensor_mismatch"),
-        (
-            encode_batch(make_batch(offset=7200)),
-            None,
-            KEY,
-            "future_time",
-        ),
-    ],
-)
+def test_a_missing_object_is_not_an_error() -> None:
+    outcome = ingest_object(KEY, FakeStore({}), FakeSensors({}), FakeKpiStore(), now=NOW)
+    assert outcome.status == "missing"
+
+
+def reencode(blob: bytes, mutate: object) -> bytes:
+    lines = [json.loads(x) for x in gzip.decompress(blob).splitlines()]
+    mutate(lines)  # type: ignore[operator]
+    return gzip.compress(b"".join(json.dumps(o).encode() + b"\n" for o in lines))
+
+
+def with_sessions(*sessions: SessionRecord, **header: object) -> bytes:
+    base = make_batch()
+    return encode_batch(Batch(dataclasses.replace(base.header, **header), sessions))  # type: ignore[arg-type]
+
+
+T0 = 1795255200.0
+BAD = [
+    ("bad_gzip", b"garbage", None, KEY),
+    ("bad_gzip", encode_batch(make_batch())[:40], None, KEY),
+    ("bad_json", gzip.compress(b"{nope\n"), None, KEY),
+    ("unknown_schema", reencode(encode_batch(make_batch()), lambda ls: ls[0].update(schema=7)), None, KEY),
+    ("checksum_mismatch", reencode(encode_batch(make_batch()), lambda ls: ls[1].update(frames=4)), None, KEY),
+    ("missing_trailer", reencode(encode_batch(make_batch()), lambda ls: ls.pop()), None, KEY),
+    ("invalid_field", encode_batch(make_batch(privacy_mode="open-bar")), None, KEY),
+    ("unknown_sensor", encode_batch(make_batch()), {}, KEY),
+    ("revoked_sensor", encode_batch(make_batch()), {"vh-mode-s1": "revoked"}, KEY),
+    ("sensor_mismatch", encode_batch(make_batch()), None, KEY.replace("vh-mode-s1", "vh-optique-s1")),
+    ("future_time", encode_batch(make_batch(offset=7200)), None, KEY),
+    ("too_old", encode_batch(make_batch(offset=-8 * 86400)), None, KEY),
+    ("absurd_counts", encode_batch(make_batch(frames=300 * 5_000 + 1)), None, KEY),
+    ("absurd_counts", with_sessions(SessionRecord("0a1b2c3d", T0 + 1, T0 + 2, 9, -50, -50), frames=5), None, KEY),
+    (
+        "absurd_counts",
+        with_sessions(SessionRecord("0a1b2c3d", T0 + 1, T0 + 2, 1, -50, -50, session_start=T0 - 9 * 86400)),
+        None,
+        KEY,
+    ),
+    ("absurd_counts", with_sessions(SessionRecord("0a1b2c3d", T0 + 1, T0 + 2, 1, -50, -50, dwell_s=900)), None, KEY),
+    ("absurd_counts", encode_batch(make_batch(losses={f"c{i}": 1 for i in range(17)})), None, KEY),
+]
+
+
+@pytest.mark.parametrize(("reason", "blob", "statuses", "key"), BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
 def test_bad_batches_are_quarantined_with_their_reason(
-    blob: bytes, statuses: dict | None, key: str, reason: str
+    reason: str, blob: bytes, statuses: dict | None, key: str
 ) -> None:
-    status, got_reason, writer = run(blob, statuses, key)
+    status, got_reason, kpis = run(blob, statuses, key)
     assert (status, got_reason) == ("quarantined", reason)
-    assert writer.frames == {}
+    assert not kpis.items and not kpis.markers

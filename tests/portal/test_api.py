@@ -6,18 +6,16 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.models.sensor import Sensor
-from chalicelib.models.sensor_hour import SensorHourKpi
+from functions.rollup.aws import DynamoRollupStore
 from infra.stack import StackOutputs
 
 
 def seed() -> None:
     Sensor("vh-mode-s1", shop_id="vh-mode", shop_name="Mode & Co", street="rue Victor-Hugo", zone="centre").save()
-    for hour, frames, devices in [
-        ("2026-11-21T09", 10, {"aa", "bb"}),
-        ("2026-11-21T10", 7, {"aa"}),
-        ("2026-11-22T10", 1, {"cc"}),
-    ]:
-        SensorHourKpi(SensorHourKpi.key_for("vh-mode-s1"), hour, probe_requests=frames, devices=devices).save()
+    store = DynamoRollupStore()
+    # Local hour indexes: 09 UTC is 10:00 in Paris in November (index 10), 10 UTC is index 11.
+    store.put("sensor#vh-mode-s1", "D#2026-11-21", {"f10": 10, "p10": 2, "f11": 7, "v11": 1})
+    store.put("sensor#vh-mode-s1", "D#2026-11-22", {"f11": 1, "p11": 1})
 
 
 def test_hours_in_range(stack: StackOutputs) -> None:
@@ -25,8 +23,8 @@ def test_hours_in_range(stack: StackOutputs) -> None:
     with Client(app) as client:
         body = client.http.get("/api/sensors/vh-mode-s1/kpis?from=2026-11-21&to=2026-11-21T23").json_body
     assert body["hours"] == [
-        {"hour": "2026-11-21T09", "probe_requests": 10, "devices": 2},
-        {"hour": "2026-11-21T10", "probe_requests": 7, "devices": 1},
+        {"hour": "2026-11-21T09", "probe_requests": 10, "passersby": 2, "visitors": 0, "people": 2},
+        {"hour": "2026-11-21T10", "probe_requests": 7, "passersby": 0, "visitors": 1, "people": 1},
     ]
 
 

@@ -1,0 +1,122 @@
+"""Coalesce a batch into what it adds to each KPI item: one increment map per item, whatever its size.
+
+Why: the write cost must follow the number of KPI items a batch touches (usually one sensor-day item),
+not the number of detections in it. Everything here is pure and deterministic: the same batch gives
+the same contribution, which the writer applies exactly once.
+
+Attribute vocabulary of a day item (flat numeric attributes, so DynamoDB's ADD creates them):
+``p{i}``/``v{i}`` passers-by/visitors whose session started in local hour index ``i``; ``f{i}`` probe
+requests heard in hour ``i``; ``o{s}`` visitors present in 5-minute slot ``s``; ``d{m}`` visits of
+``m`` whole minutes (``d360``: 6 h or more); ``ds`` dwell seconds; ``x`` fixed-device sessions;
+``w`` sessions below the passer-by floor; ``b`` batches; ``l_{cause}`` losses reported by the sensor;
+``rv`` same-epoch revisits (added at commit time, see :mod:`functions.ingest.service`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from wifivip_edge.batch import Batch
+
+from chalicelib.kpi import hll
+from chalicelib.kpi.calendar import SLOT_SECONDS, hour_position, slot_position
+from chalicelib.kpi.definitions import dwell_bin
+
+Number = int | Decimal
+_MILLI = Decimal("0.001")
+LOSS_PREFIX = "l_"
+
+
+@dataclass
+class BatchContribution:
+    """What one batch adds: increments per local day, sketch registers, visiting devices, panel members."""
+
+    sensor_id: str
+    epoch: str
+    bits: int
+    days: dict[date, dict[str, Number]] = field(default_factory=dict)
+    sketch: dict[int, int] = field(default_factory=dict)
+    visits: list[str] = field(default_factory=list)  # devices of closing visits (with repeats): revisits
+    panel: dict[date, set[str]] = field(default_factory=dict)  # consent panel: consumers visiting per day
+
+    @property
+    def item_count(self) -> int:
+        """KPI items this batch touches (day items + the sketch), the denominator of the write benchmark."""
+        return len(self.days) + (1 if self.sketch else 0)
+
+
+def contribution(batch: Batch) -> BatchContribution:
+    """Sum one batch's records per item attribute (see the module docstring)."""
+    header = batch.header
+    floor = header.thresholds.passerby_floor_dbm
+    days: dict[date, dict[str, Number]] = defaultdict(lambda: defaultdict(int))
+    devices: set[str] = set()
+    present: set[str] = set()
+    visits: list[str] = []
+    panel: dict[date, set[str]] = defaultdict(set)
+    for rec in batch.sessions:
+        fixed = rec.fixed
+        if not fixed:
+            if rec.visitor:
+                present.add(rec.device)
+                devices.add(rec.device)
+            elif rec.rssi_max is not None and rec.rssi_max >= floor:
+                devices.add(rec.device)
+        if rec.open:
+            continue
+        start = rec.first_seen if rec.session_start is None else rec.session_start
+        day, index = hour_position(start)
+        counters = days[day]
+        if fixed:
+            counters["x"] += 1
+        elif rec.visitor:
+            counters[f"v{index}"] += 1
+            counters[f"d{dwell_bin(rec.dwell_s)}"] += 1
+            counters["ds"] += round(rec.dwell_s)
+            visits.append(rec.device)
+            if rec.consumer is not None:
+                panel[day].add(rec.consumer)
+        elif rec.rssi_max is not None and rec.rssi_max >= floor:
+            counters[f"p{index}"] += 1
+        else:
+            counters["w"] += 1
+    _add_window_figures(batch, days, len(present))
+    return BatchContribution(
+        sensor_id=header.sensor_id,
+        epoch=header.key_epoch,
+        bits=header.pseudonym_bits,
+        days={d: dict(c) for d, c in days.items()},
+        sketch=hll.updates_for(header.key_epoch, devices),
+        visits=visits,
+        panel=dict(panel),
+    )
+
+
+def _add_window_figures(batch: Batch, days: dict[date, dict[str, Number]], present: int) -> None:
+    """Frames, losses, batch count and occupancy: figures of the window itself, not of sessions."""
+    header = batch.header
+    day, index = hour_position(header.window_start)
+    counters = days[day]
+    counters[f"f{index}"] += header.frames
+    counters["b"] += 1
+    for cause, lost in sorted(header.losses.items()):
+        if lost:
+            counters[LOSS_PREFIX + cause] += lost
+    occupancy: float | int = present
+    if header.privacy_mode == "anonymous" and "visitors_present" in header.estimates:
+        occupancy = header.estimates["visitors_present"]
+    if not occupancy:
+        return
+    t = header.window_start
+    while t < header.window_end:
+        slot_end = t - t % SLOT_SECONDS + SLOT_SECONDS
+        overlap = min(slot_end, header.window_end) - t
+        slot_day, slot = slot_position(t)
+        share = (Decimal(str(occupancy)) * Decimal(str(overlap)) / SLOT_SECONDS).quantize(_MILLI)
+        value: Number = int(share) if share == share.to_integral_value() else share
+        slot_counters = days[slot_day] if slot_day in days else days.setdefault(slot_day, defaultdict(int))
+        slot_counters[f"o{slot}"] += value
+        t = slot_end

@@ -1,0 +1,43 @@
+"""Per-device pseudonymous state: the only table holding pseudonyms, every item with a TTL.
+
+- ``vset#{sensor}`` / ``{key epoch}``: the pseudonyms that visited the sensor's shop under that key
+  (``members``), to count same-day revisits exactly; it expires when the key epoch ends, so nothing
+  per-device survives a key rotation (TTL <= 24 h in the 24-hour mode).
+- ``panel#{sensor}`` / ``{local date}``: consent panel only, the stable consumer pseudonyms of
+  allowlisted devices that visited that day, kept 31 days for the 7/30-day revisit rate; consumers
+  erased by the opt-in side are removed from these sets (``DELETE members``).
+
+``rev`` orders concurrent updates of a visitor set (optimistic concurrency inside the batch
+transaction). DynamoDB deletes expired items lazily, so readers also ignore items past ``expires``.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.models import Model
+
+from chalicelib.models.base import region, table_name_for
+
+PANEL_TTL_DAYS = 31
+
+
+class DeviceState(Model):
+    class Meta:
+        suffix = "device-state"
+        table_name = table_name_for(suffix)
+        region = region()
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    members = UnicodeSetAttribute(null=True)
+    rev = NumberAttribute(null=True)
+    expires = TTLAttribute()
+
+    @staticmethod
+    def visitors_key(sensor_id: str) -> str:
+        return f"vset#{sensor_id}"
+
+    @staticmethod
+    def panel_key(sensor_id: str) -> str:
+        return f"panel#{sensor_id}"

@@ -1,0 +1,126 @@
+"""The rollup logic, apart from AWS: recompute derived items from their sources and write what changed.
+
+Every output is a pure function of the sensor-day items, the sketches and the panel sets, written by
+replacing the whole item, so a second or late run converges to the same state (idempotent); items
+whose content is unchanged are not written at all (quiet nights cost reads only).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from chalicelib.kpi import hll
+from chalicelib.kpi.calendar import day_key, iso_week, month_days, month_key, month_of, week_days, week_key
+from chalicelib.kpi.rollup import ROLLUP_SET_ATTRS, SensorInfo, add_into, combine, summarize_day
+from chalicelib.models.kpi_item import KpiItem
+from functions.rollup.ports import Counters, Key, RollupStore
+
+PANEL_WINDOWS = (("pr7", 7), ("pr30", 30))
+
+
+@dataclass
+class RollupReport:
+    days: list[str] = field(default_factory=list)
+    written: int = 0
+    unchanged: int = 0
+
+
+def rollup(days: list[date], store: RollupStore) -> RollupReport:
+    """Recompute every scope's items for ``days`` and the weeks and months containing them."""
+    report = RollupReport(days=[d.isoformat() for d in days])
+    sensors = store.sensors()
+    scopes = sorted({scope for s in sensors for scope in s.union_scopes()})
+    for day in sorted(set(days)):
+        _rollup_day(day, sensors, store, report)
+    periods = sorted({week_key(d) for d in days} | {month_key(d) for d in days})
+    first = min(min(_period_days(p)) for p in periods) if periods else None
+    last = max(max(_period_days(p)) for p in periods) if periods else None
+    if first is None or last is None:
+        return report
+    targets = [(KpiItem.key(*scope), p) for scope in scopes for p in periods]
+    existing = store.get_items(targets)
+    for scope in scopes:
+        pk = KpiItem.key(*scope)
+        day_items = store.query_days(pk, first, last)
+        for period in periods:
+            wanted = combine(summarize_day(d, day_items[d]) for d in _period_days(period) if d in day_items)
+            _write_if_changed(store, (pk, period), wanted, existing, report)
+    return report
+
+
+def _rollup_day(day: date, sensors: list[SensorInfo], store: RollupStore, report: RollupReport) -> None:
+    epoch = day.isoformat()
+    sensor_keys = {s.sensor_id: (KpiItem.key("sensor", s.sensor_id), day_key(day)) for s in sensors}
+    items = store.get_items(sensor_keys.values())
+    sketches = store.get_sketches((KpiItem.sketch_key(s.sensor_id), "E#" + epoch) for s in sensors)
+    totals: dict[tuple[str, str], Counters] = defaultdict(dict)
+    unions: dict[tuple[str, str], list[tuple[bytes, int]]] = defaultdict(list)
+    for s in sensors:
+        key = sensor_keys[s.sensor_id]
+        sketch = sketches.get((KpiItem.sketch_key(s.sensor_id), "E#" + epoch))
+        sets = _sensor_sets(s, day, sketch, store)
+        current = items.get(key)
+        if current is None and not sets:
+            continue
+        current = dict(current or {})
+        if sets and any(current.get(k) != v for k, v in sets.items()):
+            store.set_attrs(*key, sets)
+            report.written += 1
+        current.update(sets)
+        for scope in s.scopes()[1:]:
+            add_into(totals[scope], current, skip=("u",))
+        if sketch is not None:
+            for scope in s.union_scopes()[1:]:
+                unions[scope].append(sketch)
+    targets = {scope: (KpiItem.key(*scope), day_key(day)) for scope in set(totals) | set(unions)}
+    existing = store.get_items(targets.values())
+    for scope, key in sorted(targets.items()):
+        wanted = dict(totals.get(scope, {}))
+        if unions.get(scope):
+            merged = hll.merge(hll.unpack(blob) for blob, _ in unions[scope])
+            wanted["u"] = hll.estimate(merged, min(bits for _, bits in unions[scope]))
+        _write_if_changed(store, key, wanted, existing, report)
+
+
+def _sensor_sets(s: SensorInfo, day: date, sketch: tuple[bytes, int] | None, store: RollupStore) -> Counters:
+    """What the rollup sets on a sensor-day item: unique devices and consent-panel figures."""
+    out: Counters = {}
+    if sketch is not None:
+        out["u"] = hll.estimate(hll.unpack(sketch[0]), sketch[1])
+    panel = store.panel_days(s.sensor_id, day - timedelta(days=30), day)
+    members = panel.get(day, frozenset())
+    if members:
+        out["pv"] = len(members)
+        for name, window in PANEL_WINDOWS:
+            before: set[str] = set()
+            for back in range(1, window + 1):
+                before |= panel.get(day - timedelta(days=back), frozenset())
+            out[name] = len(members & before)
+    assert set(out) <= set(ROLLUP_SET_ATTRS)
+    return out
+
+
+def _write_if_changed(
+    store: RollupStore, key: Key, wanted: Counters, existing: dict[Key, Counters], report: RollupReport
+) -> None:
+    if not wanted and key not in existing:
+        return
+    if existing.get(key) == wanted:
+        report.unchanged += 1
+        return
+    store.put(*key, wanted)
+    report.written += 1
+
+
+def _period_days(period: str) -> list[date]:
+    return week_days(period[2:]) if period.startswith("W#") else month_days(period[2:])
+
+
+def default_days(today: date, back: int) -> list[date]:
+    """Today and the ``back - 1`` days before it (the scheduled run: 2; the nightly catch-up: 8)."""
+    return [today - timedelta(days=i) for i in range(max(1, back))]
+
+
+__all__ = ["RollupReport", "default_days", "iso_week", "month_of", "rollup"]

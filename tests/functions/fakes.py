@@ -1,0 +1,107 @@
+"""In-memory fakes of ingest's ports, with DynamoDB's transaction semantics, and a crash injector.
+
+``FakeKpiStore.commit`` is all-or-nothing like ``TransactWriteItems``: it checks the marker (absent)
+and the versioned items' revisions before applying anything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from functions.ingest.ports import CommitPlan, CommitResult, VersionedWrite
+
+
+class Crash(Exception):
+    """An injected failure between two calls (Lambda killed, network cut...)."""
+
+
+@dataclass
+class CrashPlan:
+    """Raise :class:`Crash` at the calls whose ordinal (1-based, over every port call) is listed."""
+
+    at: set[int] = field(default_factory=set)
+    calls: int = 0
+
+    def tick(self, before: bool = True) -> None:
+        self.calls += 1
+        if self.calls in self.at:
+            raise Crash(f"injected crash at call {self.calls}")
+
+
+@dataclass
+class FakeStore:
+    objects: dict[str, bytes]
+    quarantined: dict[str, tuple[str, str]] = field(default_factory=dict)
+    crashes: CrashPlan = field(default_factory=CrashPlan)
+
+    def get(self, key: str) -> bytes | None:
+        self.crashes.tick()
+        return self.objects.get(key)
+
+    def quarantine(self, key: str, reason: str, detail: str) -> str:
+        self.crashes.tick()
+        self.quarantined[key] = (reason, detail)
+        self.crashes.tick()
+        self.objects.pop(key, None)
+        return "quarantine/" + key
+
+
+@dataclass
+class FakeSensors:
+    statuses: dict[str, str]
+
+    def status(self, sensor_id: str) -> str | None:
+        return self.statuses.get(sensor_id)
+
+
+@dataclass
+class FakeKpiStore:
+    markers: set[str] = field(default_factory=set)
+    items: dict[tuple[str, str], dict[str, int | Decimal]] = field(default_factory=lambda: defaultdict(dict))
+    sketches: dict[tuple[str, str], tuple[bytes, int]] = field(default_factory=dict)
+    sets: dict[tuple[str, str], tuple[frozenset[str], int]] = field(default_factory=dict)
+    panel: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    crashes: CrashPlan = field(default_factory=CrashPlan)
+    commits: int = 0
+
+    def read_sketch(self, pk: str, sk: str) -> tuple[bytes | None, int | None]:
+        self.crashes.tick()
+        blob, rev = self.sketches.get((pk, sk), (None, None))
+        return blob, rev
+
+    def read_members(self, pk: str, sk: str) -> tuple[frozenset[str], int | None]:
+        self.crashes.tick()
+        members, rev = self.sets.get((pk, sk), (frozenset(), None))
+        return members, rev
+
+    def commit(self, plan: CommitPlan) -> CommitResult:
+        self.crashes.tick()
+        self.commits += 1
+        if plan.marker.batch_ref in self.markers:
+            return "duplicate"
+        if not self._current(plan.sketch, self.sketches) or not self._current(plan.visitors, self.sets):
+            return "conflict"
+        self.markers.add(plan.marker.batch_ref)
+        for key, counters in plan.adds.items():
+            item = self.items[key]
+            for name, value in counters.items():
+                item[name] = item.get(name, 0) + value
+        if plan.sketch is not None and plan.sketch.sketch is not None:
+            self.sketches[(plan.sketch.pk, plan.sketch.sk)] = (plan.sketch.sketch, (plan.sketch.expected_rev or 0) + 1)
+        if plan.visitors is not None:
+            key = (plan.visitors.pk, plan.visitors.sk)
+            members = self.sets.get(key, (frozenset(), 0))[0] | plan.visitors.members
+            self.sets[key] = (members, (plan.visitors.expected_rev or 0) + 1)
+        for add in plan.panel:
+            self.panel[(add.pk, add.sk)] = self.panel.get((add.pk, add.sk), frozenset()) | add.members
+        self.crashes.tick()  # a crash after the commit: the caller never hears it succeeded
+        return "applied"
+
+    @staticmethod
+    def _current(write: VersionedWrite | None, table: dict) -> bool:
+        if write is None:
+            return True
+        entry = table.get((write.pk, write.sk))
+        return (entry[1] if entry else None) == write.expected_rev

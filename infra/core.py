@@ -75,6 +75,16 @@ class Observed:
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
+_SESSIONS: dict[str, boto3.Session] = {}
+
+
+def _shared_session(region: str) -> boto3.Session:
+    """One session per region for the process: it caches the service models (1 s to load per deploy)."""
+    if region not in _SESSIONS:
+        _SESSIONS[region] = boto3.Session(region_name=region)
+    return _SESSIONS[region]
+
+
 class Context:
     """Clients for one target (a boto3 session whose calls are all logged) and the outputs so far."""
 
@@ -90,20 +100,21 @@ class Context:
         self.endpoint_url = endpoint_url
         self.stage = stage
         self.planning = planning
-        self.session = session or boto3.Session(region_name=region)
+        self.session = session or _shared_session(region)
         self.log = CallLog()
-        self.session.events.register("before-call.*.*", self.log.record)
         self.outputs: dict[str, dict[str, Any]] = {}
         self._clients: dict[str, Any] = {}
         self._account: str | None = None
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(
+            client = self.session.client(
                 service,  # type: ignore[call-overload]
                 region_name=self.region,
                 endpoint_url=self.endpoint_url,
             )
+            client.meta.events.register("before-call.*.*", self.log.record)  # this client's calls only
+            self._clients[service] = client
         return self._clients[service]
 
     @property
@@ -218,12 +229,13 @@ def destroy(
     ctx: Context, resources: Iterable[Resource], delete_data: bool = False, progress: Progress = print
 ) -> list[Change]:
     """Delete what exists, last declared first; resources holding data only with ``delete_data``."""
-    ctx.planning = False
     ordered = list(resources)
+    ctx.planning = True  # a dependency already gone reads as unknown, and its dependents as absent
     for resource in ordered:  # outputs first: deleting some resources needs another's id
         observed = resource.read(ctx)
         if observed is not None:
             ctx.outputs[resource.key] = observed.outputs
+    ctx.planning = False
     changes = []
     for resource in reversed(ordered):
         if resource.key not in ctx.outputs:

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -38,13 +39,44 @@ def _evaluate_bucket_policies_with_conditions() -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
+def _accept_aws_binary_media_type_patches() -> None:
+    """AWS adds a binary media type with the type in the patch path (``/binaryMediaTypes/image~1png``);
+    moto reads it from ``value``. Translate, so the deploy code sends AWS's form to both."""
+    from moto.apigateway.models import RestAPI
+
+    original = RestAPI.apply_patch_operations
+
+    def apply_patch_operations(self: RestAPI, patch_operations: list[dict[str, Any]]) -> None:
+        translated = []
+        for op in patch_operations:
+            path = op.get("path", "")
+            if path.startswith("/binaryMediaTypes/") and op.get("op") in ("add", "remove") and "value" not in op:
+                media_type = path.removeprefix("/binaryMediaTypes/").replace("~1", "/").replace("~0", "~")
+                op = {**op, "path": "/binaryMediaTypes", "value": media_type}
+            translated.append(op)
+        original(self, translated)
+
+    RestAPI.apply_patch_operations = apply_patch_operations  # type: ignore[method-assign]
+
+
+_patched = False
+
+
+def _patch_moto() -> None:
+    global _patched
+    if not _patched:
+        _evaluate_bucket_policies_with_conditions()
+        _accept_aws_binary_media_type_patches()
+        _patched = True
+
+
 @contextmanager
 def local_aws(region: str = "eu-west-3") -> Iterator[str]:
     """Start moto's server, point this process's AWS clients at it, yield its URL; stop it on exit."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    _evaluate_bucket_policies_with_conditions()
+    _patch_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

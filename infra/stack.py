@@ -16,14 +16,15 @@ import boto3
 
 from chalicelib.models import ALL_MODELS
 from chalicelib.naming import bucket_name, resource_name
-from infra import core
+from infra import core, packaging
 from infra.core import Change, Context, Resource
-from infra.resources import dynamodb, kms, s3, sqs
+from infra.functions import FUNCTIONS, PORTAL, FunctionSpec, Names, runtime_statements
+from infra.resources import apigateway, cloudwatch, dynamodb, events, iam, kms, lambda_, logs, s3, secrets, sns, sqs
 
 RAW_PREFIX = "raw/"
 QUARANTINE_PREFIX = "quarantine/"
 HEARTBEAT_PREFIX = "heartbeat/"
-QUEUE_VISIBILITY_SECONDS = 120
+QUEUE_VISIBILITY_SECONDS = 360  # AWS's advice: at least 6x the ingest function's timeout (60 s)
 MAX_RECEIVES_BEFORE_DLQ = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -44,6 +45,15 @@ class StackTarget:
     region: str = "eu-west-3"
     endpoint_url: str | None = None
     privacy_mode: str = DEFAULT_PRIVACY_MODE
+    #: Receives the alarms (and is the portal's first admin); AWS mails a confirmation link.
+    admin_email: str | None = None
+    #: Ship the third-party dependencies as an arm64 layer (pip download, ~5 s once, cached under build/).
+    #: Default: on AWS yes; on the emulator no, since it runs no function code anyway.
+    package_dependencies: bool | None = None
+
+    @property
+    def with_dependencies(self) -> bool:
+        return self.endpoint_url is None if self.package_dependencies is None else self.package_dependencies
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
@@ -65,6 +75,10 @@ class StackOutputs:
     dlq_url: str
     tables: dict[str, str]
     kms_key_arn: str = ""
+    portal_url: str = ""
+    alarm_topic_arn: str = ""
+    master_secret_arn: str = ""
+    functions: dict[str, str] = field(default_factory=dict)
     #: The changes deploy made (empty lines for none): ``+ create s3-bucket ...``.
     changes: list[str] = field(default_factory=list, compare=False)
     #: Mutating AWS API calls deploy made (0 on a second run: deploy is idempotent).
@@ -132,7 +146,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     """Every resource of the stage, dependencies first. The one place the stack is declared."""
     stage = target.stage
     bucket = bucket_name(ctx.account, target.region, stage)
-    data_key = kms.Key(resource_name("data", stage), f"wifivip {stage}: data bucket and tables")
+    data_key = kms.Key(resource_name("data", stage), f"wifivip {stage}: data bucket, tables, secrets, topics")
     dlq = sqs.Queue(resource_name("ingest-dlq", stage), retention_seconds=DLQ_RETENTION_SECONDS)
     queue = sqs.Queue(
         resource_name("ingest", stage),
@@ -152,7 +166,132 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     tables: list[Resource] = [
         dynamodb.Table(resource_name(model.Meta.suffix, stage), model, data_key.key) for model in ALL_MODELS
     ]
-    return [data_key, dlq, queue, data_bucket, *tables]
+    alarm_topic = sns.Topic(resource_name("alarms", stage), data_key.key, target.admin_email)
+    master = secrets.GeneratedSecret(
+        master_secret_name(stage), data_key.key, "wifivip: master secret of the daily pseudonym keys (HKDF)"
+    )
+    out: list[Resource] = [data_key, dlq, queue, data_bucket, *tables, alarm_topic, master]
+    out.append(sns.SmsSettings(monthly_spend_limit_usd=SMS_MONTHLY_LIMIT_USD, sender_id=SMS_SENDER_ID))
+
+    names = Names(ctx, stage, bucket, data_key.key)
+    layers: tuple[str, ...] = ()
+    if target.with_dependencies:
+        layer = lambda_.Layer(resource_name("dependencies", stage), packaging.dependency_layer)
+        out.append(layer)
+        layers = (layer.key,)
+    environment = _function_environment(target, bucket)
+    for spec in FUNCTIONS:
+        out.extend(_function_resources(ctx, spec, names, layers, environment, packaging.source_zip, spec.handler))
+    portal = packaging.portal_package
+    portal_function = _function_resources(
+        ctx, PORTAL, names, layers, environment, lambda: portal().artifact, lambda: portal().handler
+    )
+    api = apigateway.ProxyApi(resource_name("portal", stage), portal_function[-1].key, lambda: portal().binary_types)
+    out.extend([*portal_function, api])
+    out.append(
+        lambda_.InvokePermission(
+            portal_function[-1].key, "api-gateway", "apigateway.amazonaws.com", lambda c: str(c.ref(api.key, "arn"))
+        )
+    )
+    out.extend(_alarms(stage, dlq, alarm_topic.key))
+    return out
+
+
+def master_secret_name(stage: str) -> str:
+    return f"wifivip/{stage}/pseudonym-master"
+
+
+SMS_MONTHLY_LIMIT_USD = 20
+SMS_SENDER_ID = "WifiVIP"
+LOG_RETENTION_DAYS = 30
+
+
+def _function_environment(target: StackTarget, bucket: str) -> Callable[[Context], dict[str, str]]:
+    def build(_ctx: Context) -> dict[str, str]:
+        return {
+            "WIFIVIP_STAGE": target.stage,
+            "WIFIVIP_BUCKET": bucket,
+            "WIFIVIP_PRIVACY_MODE": target.privacy_mode,
+            "POWERTOOLS_SERVICE_NAME": "wifivip",
+            "POWERTOOLS_METRICS_NAMESPACE": "wifivip",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+
+    return build
+
+
+def _function_resources(
+    ctx: Context,
+    spec: FunctionSpec,
+    names: Names,
+    layers: tuple[str, ...],
+    environment: Callable[[Context], dict[str, str]],
+    code: Callable[[], packaging.Artifact],
+    handler: str | Callable[[], str],
+) -> list[Resource]:
+    """Role, log group and function; then its triggers (event source, schedules). Function is last but
+    triggers: callers find it as the last element when there are none."""
+    name = resource_name(spec.name, names.stage)
+
+    def policy(c: Context) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": runtime_statements(names, name) + spec.permissions(names)}
+
+    role = iam.Role(f"{name}-fn", "lambda.amazonaws.com", policy, spec.description)
+    group = logs.LogGroup(f"/aws/lambda/{name}", LOG_RETENTION_DAYS)
+    extra_env = dict(spec.environment)
+    function = lambda_.Function(
+        name,
+        handler,
+        role.key,
+        code,
+        lambda c: {**environment(c), **extra_env},
+        layers=layers,
+        memory_mb=spec.memory_mb,
+        timeout_s=spec.timeout_s,
+        description=spec.description,
+    )
+    out: list[Resource] = [role, group, function]
+    if spec.sqs_queue:
+        queue_key = f"sqs-queue:{resource_name(spec.sqs_queue, names.stage)}"
+        out.append(lambda_.SqsSource(queue_key, function.key, enabled=ctx.endpoint_url is None))
+    for short, expression in spec.schedules:
+        rule = events.Schedule(resource_name(short, names.stage), expression, function.key)
+        out.append(rule)
+        out.append(lambda_.InvokePermission(function.key, f"schedule-{short}", "events.amazonaws.com", rule.arn))
+    return out
+
+
+def _alarms(stage: str, dlq: sqs.Queue, topic: str) -> list[Resource]:
+    ingest = resource_name("ingest", stage)
+    return [
+        cloudwatch.Alarm(
+            resource_name("dlq-not-empty", stage),
+            "Batches failed ingest 5 times and wait in the dead-letter queue / lots en file d'erreur",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": dlq.name},
+            topic,
+            statistic="Maximum",
+        ),
+        cloudwatch.Alarm(
+            resource_name("ingest-errors", stage),
+            "The ingest function failed / la fonction d'ingestion a échoué",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": ingest},
+            topic,
+        ),
+        cloudwatch.Alarm(
+            resource_name("sensors-silent", stage),
+            "At least one active sensor sent no heartbeat for 15 minutes / capteur silencieux",
+            "wifivip",
+            "SilentSensors",
+            {"service": "wifivip"},
+            topic,
+            statistic="Maximum",
+            period_s=900,
+        ),
+    ]
 
 
 def _run(target: StackTarget, action: str, progress: Progress, **kwargs: Any) -> tuple[Context, list[Change]]:
@@ -195,6 +334,12 @@ def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> St
         dlq_url=o[f"sqs-queue:{resource_name('ingest-dlq', stage)}"]["url"],
         tables=tables,
         kms_key_arn=o[_data_key(stage)]["arn"],
+        portal_url=o.get(f"rest-api:{resource_name('portal', stage)}", {}).get("url", ""),
+        alarm_topic_arn=o[f"sns-topic:{resource_name('alarms', stage)}"]["arn"],
+        master_secret_arn=o[f"secret:{master_secret_name(stage)}"]["arn"],
+        functions={
+            spec.name: o[f"lambda-function:{resource_name(spec.name, stage)}"]["arn"] for spec in (*FUNCTIONS, PORTAL)
+        },
         changes=[str(c) for c in changes if c.action != "keep"],
         mutating_calls=len(ctx.log.mutating),
     )

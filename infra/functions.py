@@ -1,0 +1,137 @@
+"""The Lambda functions of a stage and the least privilege each one gets: one role per function.
+
+To add a function: write its handler under ``functions/``, then add a :class:`FunctionSpec` to
+:data:`FUNCTIONS` with the statements it needs, each naming exact actions on exact resources
+(``tests/infra/test_least_privilege.py`` fails on any ``*`` that is not on its short allowlist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.naming import resource_name
+from infra.core import Context
+
+# DynamoDB action sets, narrowest first. PynamoDB reads a table's description before its first call.
+GET = ("dynamodb:GetItem", "dynamodb:DescribeTable")
+READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable")
+TRANSACT_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable")
+WRITE = (*READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+
+
+@dataclass(frozen=True)
+class Names:
+    """The ARNs of one stage, for policies: built from names, so a plan can show them before they exist."""
+
+    ctx: Context
+    stage: str
+    bucket: str
+    data_key: str  # ref key of the KMS key
+
+    @property
+    def bucket_arn(self) -> str:
+        return f"arn:{self.ctx.partition}:s3:::{self.bucket}"
+
+    def objects(self, prefix: str) -> str:
+        return f"{self.bucket_arn}/{prefix}*"
+
+    def table(self, suffix: str) -> str:
+        return self.ctx.arn("dynamodb", f"table/{resource_name(suffix, self.stage)}")
+
+    def table_indexes(self, suffix: str) -> str:
+        return self.table(suffix) + "/index/*"
+
+    def queue(self, short: str) -> str:
+        return self.ctx.arn("sqs", resource_name(short, self.stage))
+
+    def key_arn(self) -> str:
+        return str(self.ctx.ref(self.data_key, "arn"))
+
+    def log_streams(self, function: str) -> str:
+        return self.ctx.arn("logs", f"log-group:/aws/lambda/{function}:*")
+
+
+def allow(actions: tuple[str, ...] | list[str], resources: list[str], sid: str) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": sorted(set(resources))}
+
+
+def tables(names: Names, access: dict[str, tuple[str, ...]], sid: str = "Tables") -> list[dict[str, Any]]:
+    """One statement per distinct action set, on the named tables (by model suffix) and their indexes."""
+    by_actions: dict[tuple[str, ...], list[str]] = {}
+    for suffix, actions in access.items():
+        by_actions.setdefault(tuple(sorted(set(actions))), []).extend(
+            [names.table(suffix), names.table_indexes(suffix)]
+        )
+    return [allow(actions, arns, f"{sid}{i}") for i, (actions, arns) in enumerate(sorted(by_actions.items()))]
+
+
+def runtime_statements(names: Names, function: str) -> list[dict[str, Any]]:
+    """What every function needs to run: its own log streams and X-Ray traces (Powertools Tracer)."""
+    return [
+        allow(("logs:CreateLogStream", "logs:PutLogEvents"), [names.log_streams(function)], "OwnLogs"),
+        # X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permission: "*" is the only form.
+        allow(("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ["*"], "Traces"),
+    ]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function: its handler, its permissions (beyond logs and traces) and what triggers it."""
+
+    name: str  # deployed as wifivip-{stage}-{name}
+    handler: str
+    description: str
+    permissions: Callable[[Names], list[dict[str, Any]]]
+    memory_mb: int = 256
+    timeout_s: int = 60
+    #: SQS queue (short name) feeding it through an event source mapping.
+    sqs_queue: str | None = None
+    #: EventBridge schedules: (rule short name, expression in UTC), e.g. ("rollup-hourly", "rate(1 hour)").
+    schedules: tuple[tuple[str, str], ...] = ()
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def ingest_permissions(n: Names) -> list[dict[str, Any]]:
+    """Read raw batches, move bad ones to quarantine, count into the KPI tables in one transaction."""
+    return [
+        allow(("s3:GetObject", "s3:DeleteObject"), [n.objects("raw/")], "RawBatches"),
+        allow(("s3:PutObject",), [n.objects("quarantine/")], "Quarantine"),
+        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+        allow(
+            ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
+            [n.queue("ingest")],
+            "IngestQueue",
+        ),
+        *tables(n, {"sensors": GET, "kpi-hourly": TRANSACT_WRITE, "processed-batches": TRANSACT_WRITE}),
+    ]
+
+
+INGEST = FunctionSpec(
+    name="ingest",
+    handler="functions.ingest.handler.lambda_handler",
+    description="S3 batches via SQS -> KPI counters, exactly once; bad batches quarantined",
+    permissions=ingest_permissions,
+    memory_mb=512,
+    timeout_s=60,
+    sqs_queue="ingest",
+)
+
+#: Every function of the stage but the portal (whose code is ``chalice package`` output, see below).
+FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST,)
+
+
+def portal_permissions(n: Names) -> list[dict[str, Any]]:
+    """The portal reads the KPIs and the registries; it never touches raw batches or the master key."""
+    return tables(n, {"sensors": READ, "kpi-hourly": READ})
+
+
+PORTAL = FunctionSpec(
+    name="portal",
+    handler="app.app",  # replaced by the handler ``chalice package`` declares
+    description="Merchant and admin portal (Chalice), behind API Gateway",
+    permissions=portal_permissions,
+    memory_mb=512,
+    timeout_s=30,
+)

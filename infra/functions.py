@@ -88,8 +88,9 @@ class FunctionSpec:
     timeout_s: int = 60
     #: SQS queue (short name) feeding it through an event source mapping.
     sqs_queue: str | None = None
-    #: EventBridge schedules: (rule short name, expression in UTC), e.g. ("rollup-hourly", "rate(1 hour)").
-    schedules: tuple[tuple[str, str], ...] = ()
+    #: EventBridge schedules: (rule short name, expression in UTC, event payload or None),
+    #: e.g. ("rollup-recent", "rate(5 minutes)", {"days": 2}).
+    schedules: tuple[tuple[str, str, dict[str, Any] | None], ...] = ()
     environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -104,7 +105,15 @@ def ingest_permissions(n: Names) -> list[dict[str, Any]]:
             [n.queue("ingest")],
             "IngestQueue",
         ),
-        *tables(n, {"sensors": GET, "kpi-hourly": TRANSACT_WRITE, "processed-batches": TRANSACT_WRITE}),
+        *tables(
+            n,
+            {
+                "sensors": GET,
+                "kpi": (*TRANSACT_WRITE, "dynamodb:GetItem"),
+                "device-state": (*TRANSACT_WRITE, "dynamodb:GetItem"),
+                "batch-markers": TRANSACT_WRITE,
+            },
+        ),
     ]
 
 
@@ -118,13 +127,40 @@ INGEST = FunctionSpec(
     sqs_queue="ingest",
 )
 
+
+def rollup_permissions(n: Names) -> list[dict[str, Any]]:
+    """Read the registry, the day items and the consent panel; write the rolled-up items."""
+    return tables(
+        n,
+        {
+            "sensors": ("dynamodb:Scan", "dynamodb:DescribeTable"),
+            "kpi": ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                    "dynamodb:DescribeTable"),
+            "device-state": ("dynamodb:Query", "dynamodb:DescribeTable"),
+        },
+    )  # fmt: skip
+
+
+ROLLUP = FunctionSpec(
+    name="rollup",
+    handler="functions.rollup.handler.lambda_handler",
+    description="Rolls sensor days up to shops, streets, zones, the city; weeks and months",
+    permissions=rollup_permissions,
+    memory_mb=512,
+    timeout_s=300,
+    schedules=(
+        ("rollup-recent", "rate(5 minutes)", {"days": 2}),  # today and yesterday, fresh on the dashboard
+        ("rollup-nightly", "cron(30 2 * * ? *)", {"days": 8}),  # late batches of the past week
+    ),
+)
+
 #: Every function of the stage but the portal (whose code is ``chalice package`` output, see below).
-FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST,)
+FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST, ROLLUP)
 
 
 def portal_permissions(n: Names) -> list[dict[str, Any]]:
     """The portal reads the KPIs and the registries; it never touches raw batches or the master key."""
-    return tables(n, {"sensors": READ, "kpi-hourly": READ})
+    return tables(n, {"sensors": READ, "kpi": READ})
 
 
 PORTAL = FunctionSpec(

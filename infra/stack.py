@@ -254,8 +254,8 @@ def _function_resources(
     if spec.sqs_queue:
         queue_key = f"sqs-queue:{resource_name(spec.sqs_queue, names.stage)}"
         out.append(lambda_.SqsSource(queue_key, function.key, enabled=ctx.endpoint_url is None))
-    for short, expression in spec.schedules:
-        rule = events.Schedule(resource_name(short, names.stage), expression, function.key)
+    for short, expression, payload in spec.schedules:
+        rule = events.Schedule(resource_name(short, names.stage), expression, function.key, payload)
         out.append(rule)
         out.append(lambda_.InvokePermission(function.key, f"schedule-{short}", "events.amazonaws.com", rule.arn))
     return out

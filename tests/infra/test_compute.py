@@ -157,8 +157,8 @@ def test_ingest_role_reaches_only_what_ingest_needs(stack: StackOutputs) -> None
     table = f"arn:aws:dynamodb:{stack.region}:{stack.account_id}:table/"
     assert allows(policies, "dynamodb:GetItem", table + stack.tables["Sensor"])
     assert not allows(policies, "dynamodb:PutItem", table + stack.tables["Sensor"])
-    assert allows(policies, "dynamodb:UpdateItem", table + stack.tables["SensorHourKpi"])
-    assert not allows(policies, "dynamodb:DeleteTable", table + stack.tables["SensorHourKpi"])
+    assert allows(policies, "dynamodb:UpdateItem", table + stack.tables["KpiItem"])
+    assert not allows(policies, "dynamodb:DeleteTable", table + stack.tables["KpiItem"])
 
 
 def test_portal_role_cannot_touch_raw_data_or_keys(stack: StackOutputs) -> None:
@@ -166,6 +166,22 @@ def test_portal_role_cannot_touch_raw_data_or_keys(stack: StackOutputs) -> None:
     assert not allows(policies, "s3:GetObject", f"arn:aws:s3:::{stack.bucket}/raw/s1/a.gz")
     assert not allows(policies, "secretsmanager:GetSecretValue", stack.master_secret_arn)
     assert not allows(policies, "kms:Decrypt", stack.kms_key_arn)
-    table = f"arn:aws:dynamodb:{stack.region}:{stack.account_id}:table/{stack.tables['SensorHourKpi']}"
+    table = f"arn:aws:dynamodb:{stack.region}:{stack.account_id}:table/{stack.tables['KpiItem']}"
     assert allows(policies, "dynamodb:Query", table)
     assert not allows(policies, "dynamodb:UpdateItem", table)
+
+
+def test_schedules_invoke_their_function_with_their_payload(stack: StackOutputs) -> None:
+    events, lam = boto3.client("events"), boto3.client("lambda")
+    declared = [(spec, s) for spec in FUNCTIONS for s in spec.schedules]
+    assert declared  # rollups at least
+    for spec, (short, expression, payload) in declared:
+        rule = events.describe_rule(Name=resource_name(short, stack.stage))
+        assert rule["ScheduleExpression"] == expression and rule["State"] == "ENABLED"
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert [(t["Arn"], json.loads(t.get("Input", "null"))) for t in targets] == [
+            (stack.functions[spec.name], payload)
+        ]
+        policy = json.loads(lam.get_policy(FunctionName=stack.functions[spec.name])["Policy"])
+        grants = {(s["Principal"]["Service"], s["Condition"]["ArnLike"]["AWS:SourceArn"]) for s in policy["Statement"]}
+        assert ("events.amazonaws.com", rule["Arn"]) in grants

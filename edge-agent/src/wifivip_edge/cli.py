@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -143,36 +142,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def inspect_captures(captures: Sequence[Path]) -> dict[str, Any]:
-    """The summary ``inspect --json`` prints: counts, RSSI figures, time span."""
-    source = CaptureSet(list(captures))
-    sources: set[bytes] = set()
-    rssi: list[int] = []
-    count = 0
-    first_ts: float | None = None
-    last_ts: float | None = None
-    for probe in source.probe_requests():
-        count += 1
-        sources.add(probe.mac)
-        if probe.rssi is not None:
-            rssi.append(probe.rssi)
-        first_ts = probe.ts if first_ts is None else first_ts
-        last_ts = probe.ts
-    return {
-        "captures": len(captures),
-        "probe_requests": count,
-        "distinct_sources": len(sources),
-        "randomized_sources": sum(1 for mac in sources if mac[0] & 0x02),
-        "rssi_min": min(rssi) if rssi else None,
-        "rssi_median": statistics.median(rssi) if rssi else None,
-        "rssi_max": max(rssi) if rssi else None,
-        "first_ts": first_ts,
-        "last_ts": last_ts,
-        "truncated_captures": [str(p) for p in source.truncated],
-    }
-
-
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from wifivip_edge.summary import inspect_captures
+
     summary = inspect_captures(args.captures)
     if args.json:
         print(json.dumps(summary, sort_keys=True))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
-from wifivip_edge.capture.frames import ProbeRequest, parse_probe_request
+from wifivip_edge.capture.frames import Malformed, ProbeRequest
 from wifivip_edge.capture.pcapfile import CaptureReader
 
 log = logging.getLogger(__name__)
@@ -16,27 +17,32 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CaptureSet:
-    """Several capture files read as one stream; counts what it read and which files were cut short."""
+    """Several capture files read as one stream; counts what it read and which files were cut short.
+
+    Each file is in time order (a sniffer writes it so); several files are merged by timestamp. A
+    file cut short yields its complete frames and a warning (logged and kept in ``truncated``).
+    """
 
     paths: list[Path]
     records: int = 0
     truncated: list[Path] = field(default_factory=list)
+    malformed: Malformed = field(default_factory=list)
 
     def probe_requests(self) -> Iterator[ProbeRequest]:
         readers = [CaptureReader(Path(p)) for p in self.paths]
-        streams = [self._probes(r) for r in readers]
-        yield from heapq.merge(*streams, key=lambda probe: probe.ts)
+        if len(readers) == 1:
+            yield from readers[0].probes()
+        else:
+            yield from heapq.merge(*(r.probes() for r in readers), key=itemgetter(0))
         for reader in readers:
             self.records += reader.records
-            if reader.truncated:
+            self.malformed += reader.malformed
+            if reader.problem:
                 self.truncated.append(reader.path)
                 log.warning(
-                    "capture %s ends mid-record (cut short?): kept its %d complete frames", reader.path, reader.records
+                    "capture %s tronquée (%s) : %d trames complètes gardées / cut short: kept its %d complete frames",
+                    reader.path,
+                    reader.problem,
+                    reader.records,
+                    reader.records,
                 )
-
-    @staticmethod
-    def _probes(reader: Iterable) -> Iterator[ProbeRequest]:
-        for rec in reader:
-            probe = parse_probe_request(rec.ts, rec.linktype, rec.data)
-            if probe is not None:
-                yield probe

@@ -65,6 +65,15 @@ class Batcher:
             entry.rssi.append(probe.rssi)
         self._frames += 1
 
+    def tick(self, now: float) -> Iterator[Batch]:
+        """Live mode: close the current window once its time is over, even when no frame comes.
+
+        Added by the edge-core work for the live loop (minimal; the linking rework has its own).
+        """
+        if self._window_start is not None and now >= self._window_start + self.batch_seconds:
+            yield from self.flush()
+            self._window_start = None
+
     def flush(self) -> Iterator[Batch]:
         """Close the current window (if it holds anything) and yield its batch."""
         if self._window_start is None or not self._frames:

@@ -1,7 +1,8 @@
-"""``wifivip-edge``: the sensor's command line (simulate, replay, inspect).
+"""``wifivip-edge``: the sensor's command line (run, status, replay, inspect, simulate).
 
-Errors a user can cause (missing file, bad config, unreadable capture) print one clear line and exit
-with status 2; they are not tracebacks.
+Errors a user can cause (missing file, bad config, unreadable capture, no monitor interface) print
+one clear line and exit with status 2; they are not tracebacks. Modules are imported by the command
+that needs them: ``inspect`` loads neither scapy nor boto3 (it is benchmarked as a whole process).
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wifivip_edge import __version__
-from wifivip_edge.batching import Batcher
+from wifivip_edge.capture.live import CaptureError
 from wifivip_edge.capture.pcapfile import CaptureFormatError
-from wifivip_edge.capture.reader import CaptureSet
-from wifivip_edge.config import AgentConfig, ConfigError, load_config
-from wifivip_edge.pseudonym import KeyRing, StaticKeySource
+from wifivip_edge.config import ConfigError, load_config
+
+if TYPE_CHECKING:
+    from wifivip_edge.config import AgentConfig
 
 log = logging.getLogger("wifivip_edge")
 
@@ -37,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
         return result
-    except (UsageError, ConfigError, CaptureFormatError) as exc:
+    except (UsageError, ConfigError, CaptureFormatError, CaptureError) as exc:
         print(f"wifivip-edge: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
@@ -68,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     ins.add_argument("captures", nargs="+", type=Path)
     ins.add_argument("--json", action="store_true", help="print one JSON object")
     ins.set_defaults(func=cmd_inspect)
+
+    run = sub.add_parser("run", help="capture live (or replay a file through the live loop) and upload")
+    run.add_argument("--config", type=Path, required=True)
+    run.add_argument("--drain-timeout", type=float, default=30.0, help="seconds to empty the spool at exit")
+    run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser("status", help="the agent's state: last heartbeat, spool, losses")
+    status.add_argument("--config", type=Path, required=True)
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(func=cmd_status)
     return parser
 
 
@@ -101,6 +113,9 @@ def replay(
     on_frame: Callable[[int], None] | None = None,
 ) -> ReplayStats:
     """Feed captures through the agent pipeline and upload every batch; the library form of ``replay``."""
+    from wifivip_edge.batching import Batcher
+    from wifivip_edge.capture.reader import CaptureSet
+    from wifivip_edge.pseudonym import KeyRing, StaticKeySource
     from wifivip_edge.upload import S3Uploader
 
     if not config.upload.bucket and uploader is None:
@@ -108,7 +123,7 @@ def replay(
     if not config.privacy.key_hex:
         raise UsageError("no pseudonym key configured for replay ([privacy] key_hex)")
     uploader = uploader or S3Uploader(config.upload)
-    keyring = KeyRing(StaticKeySource(bytes.fromhex(config.privacy.key_hex)), bits=config.privacy.pseudonym_bits)
+    keyring = KeyRing(StaticKeySource(bytes.fromhex(config.privacy.key_hex)), bits=config.pseudonym_bits)
     batcher = Batcher(
         config.sensor_id,
         keyring,
@@ -152,6 +167,20 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         for key, value in summary.items():
             print(f"{key:20} {value}")
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from wifivip_edge.runner import run_agent
+
+    return run_agent(load_config(args.config), drain_timeout_s=args.drain_timeout)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from wifivip_edge.status import agent_status, format_status
+
+    state = agent_status(load_config(args.config))
+    print(json.dumps(state, sort_keys=True) if args.json else format_status(state))
+    return 0 if state["running"] else 1
 
 
 if __name__ == "__main__":

@@ -1,36 +1,190 @@
-"""Upload closed batches to S3 under the sensor's own prefix."""
+"""Upload spooled batches to S3: oldest first, retried with exponential backoff and jitter.
+
+A batch leaves the spool only once S3 has confirmed it (PutObject returned, with a Content-MD5 that
+S3 checked against the bytes it stored). Keys are deterministic (:func:`batch_key`), so uploading a
+batch twice (a crash between S3's answer and the local delete) overwrites it with the same bytes.
+S3 writes are atomic: an object is there whole or not at all, whenever the agent dies.
+
+boto3 is imported only when an S3 store is built: ``inspect`` and ``status`` never load it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import base64
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-import boto3
-
-from wifivip_edge.batch import Batch, encode_batch
+from wifivip_edge.batch import Batch, BatchError, BatchHeader, decode_batch, encode_batch
 from wifivip_edge.batching import batch_key
 from wifivip_edge.config import UploadConfig
+from wifivip_edge.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class UploadError(Exception):
+    """S3 did not confirm the object (network down, throttled, 5xx, refused)."""
+
+
+class ObjectStore(Protocol):
+    """Where the agent writes objects: S3 in production, a fake in unit tests."""
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        """Store the object or raise :class:`UploadError`."""
+        ...
+
+
+def object_key(header: BatchHeader, prefix: str = "raw") -> str:
+    """The batch's S3 key under the configured prefix (``raw`` unless configured otherwise)."""
+    key = batch_key(header)
+    return key if prefix == "raw" else prefix + key[len("raw") :]
+
+
+@dataclass
+class S3ObjectStore:
+    """PutObject with Content-MD5; boto3's own retries off (the uploader's backoff does it, and knows the spool)."""
+
+    bucket: str
+    region: str = "eu-west-3"
+    endpoint_url: str | None = None
+    client: Any = None
+    last_date: str | None = None  # the Date header of S3's last answer (its clock)
+
+    def __post_init__(self) -> None:
+        if self.client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 1, "mode": "standard"})
+            self.client = boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config)
+
+    @classmethod
+    def from_config(cls, config: UploadConfig) -> S3ObjectStore:
+        return cls(config.bucket, config.region, config.endpoint_url)
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        md5 = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324 - integrity, not security
+        try:
+            answer = self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentMD5=md5, ContentType=content_type
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise UploadError(f"{type(exc).__name__}: {exc}") from None
+        self.last_date = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with jitter: attempt n waits a random time in [d/2, d], d = min(cap, base * 2**n).
+
+    The jitter spreads a city's sensors after a shared outage so they do not all retry at once.
+    """
+
+    base_s: float = 2.0
+    cap_s: float = 300.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        d = min(self.cap_s, self.base_s * 2 ** min(attempt, 30))
+        return self.rng.uniform(d / 2, d)
+
+
+@dataclass
+class SpoolUploader:
+    """Drains the spool into the object store; on failure waits (backoff) and tries the same batch again."""
+
+    spool: Spool
+    store: ObjectStore
+    prefix: str = "raw"
+    backoff: Backoff = field(default_factory=Backoff)
+    clock: Callable[[], float] = time.time
+    uploaded: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_success: float | None = None
+    next_attempt: float = 0.0
+
+    def drain_once(self) -> int:
+        """Upload what the spool holds, oldest first, until it is empty or an upload fails; return uploads."""
+        done = 0
+        while (item := self.spool.checkout()) is not None:
+            entry, data = item
+            try:
+                header = decode_batch(data).header
+            except BatchError as exc:
+                self.spool.quarantine(entry, exc)
+                continue
+            try:
+                self.store.put(object_key(header, self.prefix), data, "application/gzip")
+            except UploadError as exc:
+                self.spool.release(entry)
+                self._failed(str(exc))
+                return done
+            self.spool.remove(entry)
+            done += 1
+            self.uploaded += 1
+            self.consecutive_failures = 0
+            self.last_error = None
+            self.last_success = self.clock()
+        return done
+
+    def _failed(self, error: str) -> None:
+        self.failures += 1
+        wait = self.backoff.delay(self.consecutive_failures)
+        self.consecutive_failures += 1
+        self.last_error = error
+        self.next_attempt = self.clock() + wait
+        log.warning(
+            "envoi impossible, nouvel essai dans %.0f s / upload failed, retry in %.0f s: %s", wait, wait, error
+        )
+
+    def step(self) -> int:
+        """One pass if the backoff allows it now (the run loop and tests call this)."""
+        if self.clock() < self.next_attempt:
+            return 0
+        return self.drain_once()
+
+    def run(self, stop: threading.Event, wake: threading.Event | None = None, idle_s: float = 5.0) -> None:
+        """Upload until ``stop`` is set; ``wake`` (set by the spool's writer) shortens the idle wait."""
+        while not stop.is_set():
+            try:
+                self.step()
+            except Exception:  # an uploader that dies silently would let the spool fill: log and go on
+                log.exception("uploader error / erreur de l'envoi")
+                self._failed("unexpected error")
+            wait = max(0.05, min(idle_s, self.next_attempt - self.clock())) if self.consecutive_failures else idle_s
+            if wake is not None:
+                wake.wait(wait)
+                wake.clear()
+            else:
+                stop.wait(wait)
 
 
 @dataclass
 class S3Uploader:
-    """Puts each batch at its deterministic key, so a re-upload overwrites and never duplicates."""
+    """Direct upload of one batch at its deterministic key (offline replays and the demo; no spool)."""
 
     config: UploadConfig
     client: Any = None
+    _store: S3ObjectStore = field(init=False)
 
     def __post_init__(self) -> None:
         if self.client is None:
+            import boto3
+
             self.client = boto3.client("s3", region_name=self.config.region, endpoint_url=self.config.endpoint_url)
+        self._store = S3ObjectStore(self.config.bucket, self.config.region, self.config.endpoint_url, self.client)
 
     def upload(self, batch: Batch) -> str:
-        key = batch_key(batch.header)
-        if self.config.prefix != "raw":
-            key = self.config.prefix + key[len("raw") :]
-        self.client.put_object(
-            Bucket=self.config.bucket,
-            Key=key,
-            Body=encode_batch(batch),
-            ContentType="application/gzip",
-        )
+        key = object_key(batch.header, self.config.prefix)
+        self._store.put(key, encode_batch(batch), "application/gzip")
         return key

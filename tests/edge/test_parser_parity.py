@@ -20,7 +20,7 @@ from wifivip_edge.capture.reader import CaptureSet
 from wifivip_edge.summary import inspect_captures
 
 from tests.edge import capture_builders as cb
-from tests.edge.tshark import tshark_read
+from tests.edge.tshark import TsharkReading, tshark_read
 
 SUMMARY_KEYS = ["probe_requests", "distinct_sources", "randomized_sources", "rssi_min", "rssi_median", "rssi_max"]
 T0 = 1_795_255_200  # 2026-11-21T10:00:00Z
@@ -30,9 +30,9 @@ def ours(path: Path) -> list[ProbeRequest]:
     return list(CaptureReader(path).probes())
 
 
-def assert_same_as_tshark(path: Path, expect_frames: int | None = None) -> None:
+def assert_same_as_tshark(path: Path, expect_frames: int | None = None, reading: TsharkReading | None = None) -> None:
     """Frame by frame (time, source, first antenna signal, sequence) and the inspect summary."""
-    theirs = tshark_read(path)
+    theirs = reading or tshark_read(path)
     mine = ours(path)
     if expect_frames is not None:
         assert len(mine) == expect_frames
@@ -47,20 +47,26 @@ def assert_same_as_tshark(path: Path, expect_frames: int | None = None) -> None:
 # --- the shared Brno captures ---------------------------------------------------------------
 
 
-@pytest.mark.tshark
-def test_brno_captures_frame_by_frame(brno_captures: list[Path]) -> None:
-    for path in brno_captures:
-        assert_same_as_tshark(path)
+@pytest.fixture(scope="module")
+def brno_tshark(brno_captures: list[Path]) -> dict[Path, TsharkReading]:
+    """tshark's reading of each Brno day, once for the module (about 1 s a day)."""
+    return {p: tshark_read(p) for p in brno_captures}
 
 
 @pytest.mark.tshark
-def test_brno_days_merged_in_time_order(brno_captures: list[Path]) -> None:
-    readings = [tshark_read(p) for p in brno_captures]
-    summary = inspect_captures(brno_captures)
-    every = sorted((p for r in readings for p in r.probes), key=lambda p: p.ts)
-    merged = list(CaptureSet(brno_captures).probe_requests())
+def test_brno_captures_frame_by_frame(brno_tshark: dict[Path, TsharkReading]) -> None:
+    for path, reading in brno_tshark.items():
+        assert_same_as_tshark(path, reading=reading)
+
+
+@pytest.mark.tshark
+def test_brno_days_merged_in_time_order(brno_tshark: dict[Path, TsharkReading]) -> None:
+    captures = list(brno_tshark)
+    summary = inspect_captures(captures)
+    every = sorted((p for r in brno_tshark.values() for p in r.probes), key=lambda p: p.ts)
+    merged = list(CaptureSet(captures).probe_requests())
     assert [p.ts for p in merged] == [p.ts for p in every]
-    assert summary["probe_requests"] == sum(len(r.probes) for r in readings) == 94201
+    assert summary["probe_requests"] == len(every) == 94201
     assert summary["distinct_sources"] == len({p.sa for p in every})
     assert summary["first_ts"] == every[0].ts and summary["last_ts"] == every[-1].ts
 

@@ -88,7 +88,7 @@ def contribution(batch: Batch) -> BatchContribution:
         sensor_id=header.sensor_id,
         epoch=header.key_epoch,
         bits=header.pseudonym_bits,
-        days={d: dict(c) for d, c in days.items()},
+        days={d: {k: v for k, v in c.items() if v} for d, c in days.items()},
         sketch=hll.updates_for(header.key_epoch, devices),
         visits=visits,
         panel=dict(panel),

@@ -23,3 +23,8 @@ def resource_name(what: str, stage_name: str | None = None) -> str:
 def bucket_name(account_id: str, region: str, stage_name: str | None = None) -> str:
     """S3 names are global: the account and region make the data bucket's name unique."""
     return f"wifivip-{stage_name or stage()}-data-{account_id}-{region}"
+
+
+def master_secret_name(stage_name: str | None = None) -> str:
+    """The Secrets Manager name of the pseudonym master secret (deploy creates it, the key job reads it)."""
+    return f"wifivip/{stage_name or stage()}/pseudonym-master"

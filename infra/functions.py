@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.naming import resource_name
+from chalicelib.naming import master_secret_name, resource_name
 from infra.core import Context
 
 # DynamoDB action sets, narrowest first. PynamoDB reads a table's description before its first call.
@@ -154,13 +154,76 @@ ROLLUP = FunctionSpec(
     ),
 )
 
+
+def heartbeat_permissions(n: Names) -> list[dict[str, Any]]:
+    """Read sensors' heartbeats, keep the latest per sensor; count silent sensors for the alarm."""
+    return [
+        allow(("s3:GetObject",), [n.objects("heartbeat/")], "Heartbeats"),
+        allow(("kms:Decrypt",), [n.key_arn()], "DataKey"),
+        allow(
+            ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
+            [n.queue("heartbeat")],
+            "HeartbeatQueue",
+        ),
+        *tables(
+            n,
+            {
+                "sensors": ("dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DescribeTable"),
+                "sensor-health": ("dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DescribeTable"),
+            },
+        ),
+    ]
+
+
+HEARTBEAT = FunctionSpec(
+    name="heartbeat",
+    handler="functions.heartbeat.handler.lambda_handler",
+    description="Sensor heartbeats via SQS -> sensor-health table; silent sensors counted for the alarm",
+    permissions=heartbeat_permissions,
+    memory_mb=256,
+    timeout_s=60,
+    sqs_queue="heartbeat",
+    schedules=(("silent-sensors", "rate(5 minutes)", {"check": "silent"}),),
+)
+
+
+def privacy_permissions(n: Names) -> list[dict[str, Any]]:
+    """Read the master secret; publish, read, list and destroy (every version of) the day keys."""
+    return [
+        allow(
+            ("secretsmanager:GetSecretValue",),
+            [str(n.ctx.ref(f"secret:{master_secret_name(n.stage)}", "arn"))],
+            "MasterSecret",
+        ),
+        allow(("s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"), [n.objects("keys/")], "DayKeys"),
+        {
+            "Sid": "ListDayKeyVersions",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucketVersions"],
+            "Resource": [n.bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": ["keys/*"]}},
+        },
+        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+    ]
+
+
+PRIVACY = FunctionSpec(
+    name="privacy",
+    handler="functions.privacy.handler.lambda_handler",
+    description="Day pseudonym keys: today's and tomorrow's published (HKDF of the master), older destroyed",
+    permissions=privacy_permissions,
+    memory_mb=256,
+    timeout_s=60,
+    schedules=(("rotate-keys", "rate(1 hour)", None),),
+)
+
 #: Every function of the stage but the portal (whose code is ``chalice package`` output, see below).
-FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST, ROLLUP)
+FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST, ROLLUP, HEARTBEAT, PRIVACY)
 
 
 def portal_permissions(n: Names) -> list[dict[str, Any]]:
     """The portal reads the KPIs and the registries; it never touches raw batches or the master key."""
-    return tables(n, {"sensors": READ, "kpi": READ})
+    return tables(n, {"sensors": READ, "kpi": READ, "sensor-health": READ})
 
 
 PORTAL = FunctionSpec(

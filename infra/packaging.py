@@ -34,7 +34,7 @@ BUILD = ROOT / "build"
 RUNTIME = "python3.11"
 ARCHITECTURE = "arm64"
 #: Edge-agent modules the cloud imports (pure standard library): add one here when the cloud needs it.
-EDGE_MODULES = ("__init__.py", "batch.py")
+EDGE_MODULES = ("__init__.py", "batch.py", "heartbeat.py", "daykeys.py")
 #: Third-party packages the functions and the portal import at run time (versions: constraints.txt).
 LAYER_REQUIREMENTS = ("aws-lambda-powertools[parser,tracer]", "pynamodb", "pyjwt[crypto]", "tzdata")
 #: Provided by the Lambda runtime: never shipped.

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 
 from chalicelib.models import ALL_MODELS
-from chalicelib.naming import bucket_name, resource_name
+from chalicelib.naming import bucket_name, master_secret_name, resource_name
 from infra import core, packaging
 from infra.core import Change, Context, Resource
 from infra.functions import FUNCTIONS, PORTAL, FunctionSpec, Names, runtime_statements
@@ -79,6 +79,7 @@ class StackOutputs:
     alarm_topic_arn: str = ""
     master_secret_arn: str = ""
     functions: dict[str, str] = field(default_factory=dict)
+    heartbeat_queue_url: str = ""
     #: The changes deploy made (empty lines for none): ``+ create s3-bucket ...``.
     changes: list[str] = field(default_factory=list, compare=False)
     #: Mutating AWS API calls deploy made (0 on a second run: deploy is idempotent).
@@ -155,12 +156,26 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
         max_receives=MAX_RECEIVES_BEFORE_DLQ,
         policy=_queue_policy(bucket),
     )
+    heartbeat_dlq = sqs.Queue(resource_name("heartbeat-dlq", stage), retention_seconds=DLQ_RETENTION_SECONDS)
+    heartbeat_queue = sqs.Queue(
+        resource_name("heartbeat", stage),
+        visibility_seconds=QUEUE_VISIBILITY_SECONDS,
+        dead_letter=heartbeat_dlq.key,
+        max_receives=MAX_RECEIVES_BEFORE_DLQ,
+        policy=_queue_policy(bucket),
+    )
     data_bucket = s3.Bucket(
         bucket,
         kms_key=data_key.key,
         lifecycle=bucket_lifecycle(target.privacy_mode),
         queue_notifications=[
-            {"Id": "raw-batches", "queue": queue.key, "prefix": RAW_PREFIX, "events": ["s3:ObjectCreated:*"]}
+            {"Id": "raw-batches", "queue": queue.key, "prefix": RAW_PREFIX, "events": ["s3:ObjectCreated:*"]},
+            {
+                "Id": "heartbeats",
+                "queue": heartbeat_queue.key,
+                "prefix": HEARTBEAT_PREFIX,
+                "events": ["s3:ObjectCreated:*"],
+            },
         ],
     )
     tables: list[Resource] = [
@@ -170,7 +185,8 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     master = secrets.GeneratedSecret(
         master_secret_name(stage), data_key.key, "wifivip: master secret of the daily pseudonym keys (HKDF)"
     )
-    out: list[Resource] = [data_key, dlq, queue, data_bucket, *tables, alarm_topic, master]
+    queues = [dlq, queue, heartbeat_dlq, heartbeat_queue]
+    out: list[Resource] = [data_key, *queues, data_bucket, *tables, alarm_topic, master]
     out.append(sns.SmsSettings(monthly_spend_limit_usd=SMS_MONTHLY_LIMIT_USD, sender_id=SMS_SENDER_ID))
 
     names = Names(ctx, stage, bucket, data_key.key)
@@ -195,10 +211,6 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     )
     out.extend(_alarms(stage, dlq, alarm_topic.key))
     return out
-
-
-def master_secret_name(stage: str) -> str:
-    return f"wifivip/{stage}/pseudonym-master"
 
 
 SMS_MONTHLY_LIMIT_USD = 20
@@ -337,6 +349,7 @@ def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> St
         portal_url=o.get(f"rest-api:{resource_name('portal', stage)}", {}).get("url", ""),
         alarm_topic_arn=o[f"sns-topic:{resource_name('alarms', stage)}"]["arn"],
         master_secret_arn=o[f"secret:{master_secret_name(stage)}"]["arn"],
+        heartbeat_queue_url=o[f"sqs-queue:{resource_name('heartbeat', stage)}"]["url"],
         functions={
             spec.name: o[f"lambda-function:{resource_name(spec.name, stage)}"]["arn"] for spec in (*FUNCTIONS, PORTAL)
         },

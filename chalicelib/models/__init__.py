@@ -8,7 +8,8 @@ from chalicelib.models.device_state import DeviceState
 from chalicelib.models.kpi_item import KpiItem
 from chalicelib.models.processed_batch import ProcessedBatch
 from chalicelib.models.sensor import Sensor
+from chalicelib.models.sensor_health import SensorHealth
 
-ALL_MODELS = (Sensor, KpiItem, ProcessedBatch, DeviceState)
+ALL_MODELS = (Sensor, KpiItem, ProcessedBatch, DeviceState, SensorHealth)
 
-__all__ = ["ALL_MODELS", "DeviceState", "KpiItem", "ProcessedBatch", "Sensor"]
+__all__ = ["ALL_MODELS", "DeviceState", "KpiItem", "ProcessedBatch", "Sensor", "SensorHealth"]

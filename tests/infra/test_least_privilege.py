@@ -23,6 +23,9 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
     (r"s3:PutObject", r"arn:aws:s3:::wifivip-[^/*]+/quarantine/\*", "ingest moves bad batches to quarantine"),
     (r"dynamodb:\w+", r"arn:aws:dynamodb:[^:]+:\d+:table/wifivip-[^/*]+/index/\*",
      "the indexes of a table the function may already query"),
+    (r"s3:GetObject", r"arn:aws:s3:::wifivip-[^/*]+/heartbeat/\*", "the heartbeat function reads every heartbeat"),
+    (r"s3:(GetObject|PutObject|DeleteObjectVersion)", r"arn:aws:s3:::wifivip-[^/*]+/keys/\*",
+     "the key job publishes and destroys the day keys, one object per day"),
     (r"s3:PutObject", r"arn:aws:s3:::wifivip-[^/*]+/(raw|heartbeat)/[a-z0-9-]+/\*",
      "a sensor writes batches and heartbeats under its own prefix, object names chosen by the sensor"),
 )  # fmt: skip

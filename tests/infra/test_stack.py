@@ -83,15 +83,16 @@ def test_lifecycle_follows_the_privacy_mode(stack: StackOutputs) -> None:
     assert rules["raw-batches"]["Expiration"]["Days"] == 7
 
 
-def test_raw_batches_notify_the_ingest_queue_only(stack: StackOutputs) -> None:
+def test_raw_batches_notify_the_ingest_queue_and_heartbeats_the_heartbeat_queue(stack: StackOutputs) -> None:
     sqs = boto3.client("sqs")
-    queue_arn = sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+
+    def arn(url: str) -> str:
+        return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
     found = boto3.client("s3").get_bucket_notification_configuration(Bucket=stack.bucket)["QueueConfigurations"]
-    assert [(n["QueueArn"], n["Filter"]["Key"]["FilterRules"]) for n in found] == [
-        (queue_arn, [{"Name": "prefix", "Value": "raw/"}])
-    ]
+    assert sorted((n["QueueArn"], n["Filter"]["Key"]["FilterRules"][0]["Value"]) for n in found) == sorted(
+        [(arn(stack.queue_url), "raw/"), (arn(stack.heartbeat_queue_url), "heartbeat/")]
+    )
 
 
 def test_queue_has_dlq_redrive_encryption_and_accepts_only_the_bucket(stack: StackOutputs) -> None:

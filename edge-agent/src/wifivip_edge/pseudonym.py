@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import threading
 from collections import deque
@@ -26,11 +25,30 @@ from typing import Any, Protocol
 
 from wifivip_edge.batch import EPOCH_RE, Batch
 from wifivip_edge.capture.frames import ProbeRequest
+from wifivip_edge.daykeys import (
+    KEY_BYTES,
+    KeyObjectError,
+    decode_key_object,
+    encode_key_object,
+    key_object_key,
+)
+
+__all__ = [
+    "KEY_BYTES",
+    "CloudKeySource",
+    "KeyGate",
+    "KeyObjectError",
+    "KeyRing",
+    "Pseudonymizer",
+    "StaticKeySource",
+    "decode_key_object",
+    "encode_key_object",
+    "epoch_of",
+    "key_object_key",
+    "s3_key_fetcher",
+]
 
 log = logging.getLogger(__name__)
-
-KEY_BYTES = 32
-KEY_OBJECT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -62,35 +80,6 @@ def epoch_of(ts: float) -> str:
 
 def next_epoch(epoch: str) -> str:
     return (datetime.strptime(epoch, "%Y-%m-%d") + timedelta(days=1)).strftime("%Y-%m-%d")
-
-
-# --- the key object the cloud publishes and sensors read (one definition, both sides) ---------
-
-
-class KeyObjectError(ValueError):
-    """A published key object that cannot be used (the message says why)."""
-
-
-def key_object_key(epoch: str, prefix: str = "keys") -> str:
-    """S3 key of a day's pseudonym key: ``keys/{epoch}``."""
-    return f"{prefix}/{epoch}"
-
-
-def encode_key_object(epoch: str, key: bytes) -> bytes:
-    return json.dumps({"version": KEY_OBJECT_VERSION, "epoch": epoch, "key": key.hex()}, sort_keys=True).encode()
-
-
-def decode_key_object(data: bytes, epoch: str) -> bytes:
-    """The key in a published key object, checked to be the one of ``epoch``."""
-    try:
-        obj = json.loads(data)
-        key = bytes.fromhex(obj["key"])
-        ok = obj.get("version") == KEY_OBJECT_VERSION and obj.get("epoch") == epoch and len(key) == KEY_BYTES
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise KeyObjectError("not a key object") from None
-    if not ok:
-        raise KeyObjectError(f"key object is not version {KEY_OBJECT_VERSION} for {epoch}")
-    return key
 
 
 # --- key sources ----------------------------------------------------------------------------

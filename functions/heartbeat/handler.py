@@ -1,0 +1,67 @@
+"""Heartbeat Lambda: S3 ``heartbeat/`` objects via SQS -> the sensor-health table; on a schedule, the
+count of silent sensors (metric ``SilentSensors``, which the "sensors silent" alarm watches).
+
+Thin: Powertools parses the records and reports partial failures; the work is in
+:mod:`functions.heartbeat.service`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.heartbeat.aws import DynamoHealthStore, S3ObjectReader, active_sensors
+from functions.heartbeat.service import HeartbeatOutcome, ingest_heartbeat, silent_sensors
+from functions.ingest.aws import DynamoSensorDirectory
+from functions.ingest.events import S3EventSqsRecord
+from functions.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS, model=S3EventSqsRecord)
+
+
+@cache
+def _s3() -> Any:
+    return boto3.client("s3")
+
+
+@tracer.capture_method
+def record_handler(record: S3EventSqsRecord) -> list[HeartbeatOutcome]:
+    outcomes = []
+    for entry in record.body.Records:
+        if not entry.eventName.startswith("ObjectCreated"):
+            continue
+        reader = S3ObjectReader(_s3(), entry.s3.bucket.name)
+        outcome = ingest_heartbeat(
+            entry.s3.object.decoded_key, reader, DynamoSensorDirectory(), DynamoHealthStore(), datetime.now(UTC)
+        )
+        if outcome.status == "rejected":
+            logger.warning("heartbeat rejected", extra={"key": outcome.key, "reason": outcome.reason})
+            metrics.add_metric(name="HeartbeatsRejected", unit=MetricUnit.Count, value=1)
+        else:
+            metrics.add_metric(
+                name="HeartbeatsRecorded", unit=MetricUnit.Count, value=int(outcome.status == "recorded")
+            )
+        outcomes.append(outcome)
+    return outcomes
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("check") == "silent":
+        silent = silent_sensors(active_sensors(), DynamoHealthStore(), datetime.now(UTC))
+        metrics.add_metric(name="SilentSensors", unit=MetricUnit.Count, value=len(silent))
+        if silent:
+            logger.warning("silent sensors", extra={"sensors": silent})
+        return {"silent": silent}
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)

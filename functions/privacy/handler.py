@@ -1,0 +1,47 @@
+"""Key rotation Lambda, run hourly by an EventBridge schedule: today's and tomorrow's pseudonym keys
+published under ``keys/`` (derived from the master secret), older ones destroyed.
+
+Thin: the work is in :mod:`functions.privacy.service`. The environment is read once, here. The
+master secret and the keys never appear in a log line or the function's result.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.observability import logger, metrics, tracer
+from functions.privacy.aws import S3KeyStore, SecretsManagerMaster
+from functions.privacy.service import rotate
+
+BUCKET = os.environ.get("WIFIVIP_BUCKET", "")
+MASTER_SECRET = (
+    os.environ.get("WIFIVIP_MASTER_SECRET") or f"wifivip/{os.environ.get('WIFIVIP_STAGE', 'dev')}/pseudonym-master"
+)
+KMS_KEY_ID = os.environ.get("WIFIVIP_KMS_KEY_ID") or None
+
+
+@cache
+def _clients() -> tuple[Any, Any]:
+    return boto3.client("secretsmanager"), boto3.client("s3")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    secrets, s3 = _clients()
+    report = rotate(
+        datetime.now(UTC), SecretsManagerMaster(secrets, MASTER_SECRET), S3KeyStore(s3, BUCKET, kms_key_id=KMS_KEY_ID)
+    )
+    metrics.add_metric(name="DayKeysPublished", unit=MetricUnit.Count, value=len(report.published))
+    metrics.add_metric(name="DayKeysDestroyed", unit=MetricUnit.Count, value=len(report.destroyed))
+    result = {"published": report.published, "kept": report.kept, "destroyed": report.destroyed}
+    logger.info("key rotation", extra=result)
+    return result

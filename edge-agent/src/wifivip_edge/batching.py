@@ -1,112 +1,168 @@
-"""Turn a time-ordered stream of probe requests into closed batches, pseudonymizing at once.
+"""Turn a time-ordered stream of probe requests into closed batches of session records.
 
-Batch windows are aligned to multiples of ``batch_seconds`` in epoch time, so a batch never straddles
-an hour and two sensors' batches cover the same instants. The raw MAC of a frame is hashed the moment
-the frame enters :meth:`Batcher.add`; only the pseudonym is kept.
+Each probe request goes through the linker (its device, whatever MAC it used) and the session
+tracker (its session at this sensor). Batch windows are aligned to multiples of ``batch_seconds``
+in epoch time, so a batch never straddles an hour and two sensors' batches cover the same instants.
+
+A window is *closed* when its time is over (a later frame, or :meth:`Batcher.tick` in live mode)
+and *emitted* once the session gap has passed after its end: by then every session it saw is known
+to go on (``open``) or to be over, so each session's last record is the one with ``open`` false and
+carries the final visit qualification, and the window's people figures (header ``estimates``) count
+the visitors who had arrived in it but qualified only minutes later. Windows without frames are
+emitted too while sessions span them (a visitor's phone can stay silent for minutes).
+
+The raw MAC of a frame serves twice while the frame is processed (the linker's keyed digest, the
+pseudonym when a session starts) and is kept nowhere.
 """
 
 from __future__ import annotations
 
 import hashlib
-import statistics
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from wifivip_edge import __version__
-from wifivip_edge.batch import Batch, BatchHeader, SessionRecord
+from wifivip_edge.batch import Batch, BatchHeader, SessionRecord, Thresholds
 from wifivip_edge.capture.frames import ProbeRequest
+from wifivip_edge.linking import FixedRegistry, Linker, LinkingConfig
 from wifivip_edge.pseudonym import KeyRing, Pseudonymizer
+from wifivip_edge.sessions import ClosedWindow, SessionTracker
 
 
 @dataclass
-class _DeviceWindow:
-    first_seen: float
-    last_seen: float
-    frames: int = 0
-    rssi: list[int] = field(default_factory=list)
+class _Pending:
+    window: ClosedWindow
+    pseudonymizer: Pseudonymizer
+    frames: int
 
 
 @dataclass
 class Batcher:
-    """Accumulates one window at a time and yields each batch when its window closes."""
+    """Links, sessionizes and batches probe requests; yields each batch once its window settles.
+
+    ``thresholds`` are the sensor's calibrated thresholds (``session_gap_seconds`` is kept for
+    callers that set only the gap). ``linker`` and ``registry`` may be shared, e.g. to carry the
+    fixed-device registry over several replays.
+    """
 
     sensor_id: str
     keyring: KeyRing
     privacy_mode: str = "pseudonymous-24h"
     batch_seconds: int = 300
-    session_gap_seconds: int = 300
+    session_gap_seconds: int | None = None
+    thresholds: Thresholds | None = None
+    linking: LinkingConfig | None = None
+    registry: FixedRegistry | None = None
+    lost_no_key: int = 0
     _window_start: float | None = None
     _pseudonymize: Pseudonymizer | None = None
-    _devices: dict[str, _DeviceWindow] = field(default_factory=dict)
     _frames: int = 0
-    lost_no_key: int = 0
+    _pending: deque[_Pending] = field(default_factory=deque)
+    _thresholds: Thresholds = field(init=False)
+    _linker: Linker = field(init=False)
+    _sessions: SessionTracker = field(init=False)
+
+    def __post_init__(self) -> None:
+        t = self.thresholds or Thresholds()
+        if self.session_gap_seconds is not None and self.thresholds is None:
+            t = Thresholds(t.visitor_dbm, t.min_visit_s, t.passerby_floor_dbm, self.session_gap_seconds)
+        self._thresholds = t
+        self.session_gap_seconds = t.session_gap_s
+        if self.registry is None:
+            self.registry = FixedRegistry()
+        self._linker = Linker(self.linking, secret=self.registry.secret)
+        self._sessions = SessionTracker(t, self.registry)
+
+    @property
+    def linker(self) -> Linker:
+        return self._linker
+
+    @property
+    def sessions(self) -> SessionTracker:
+        return self._sessions
 
     def add(self, probe: ProbeRequest) -> Iterator[Batch]:
-        """Take one probe request; yield the batches it closes (none, usually)."""
+        """Take one probe request; yield the batches that settle by its time (none, usually)."""
         start = probe.ts - probe.ts % self.batch_seconds
         if self._window_start is None or start > self._window_start:
-            yield from self.flush()
-            self._window_start = start
-            self._pseudonymize = self.keyring.for_time(start)
+            self._advance(start)
+            yield from self._due(probe.ts)
+        assert self._window_start is not None
         if self._pseudonymize is None:
             # No key for this day: the frame cannot be pseudonymized, so it is dropped and counted.
             self.lost_no_key += 1
             return
-        device = self._pseudonymize(probe.mac)
+        pseudonymize = self._pseudonymize
         ts = max(probe.ts, self._window_start)  # a frame that arrives late joins the open window
-        entry = self._devices.get(device)
-        if entry is None:
-            entry = self._devices[device] = _DeviceWindow(ts, ts)
-        entry.first_seen = min(entry.first_seen, ts)
-        entry.last_seen = max(entry.last_seen, ts)
-        entry.frames += 1
-        if probe.rssi is not None:
-            entry.rssi.append(probe.rssi)
+        device = self._linker.observe(probe)
+        self._sessions.observe(device, ts, probe.rssi, pseudonymize.epoch, lambda: pseudonymize(probe.mac))
         self._frames += 1
 
     def tick(self, now: float) -> Iterator[Batch]:
-        """Live mode: close the current window once its time is over, even when no frame comes.
-
-        Added by the edge-core work for the live loop (minimal; the linking rework has its own).
-        """
+        """Live mode: close the window if its time is over, and yield the batches settled by ``now``."""
         if self._window_start is not None and now >= self._window_start + self.batch_seconds:
-            yield from self.flush()
-            self._window_start = None
+            self._advance(now - now % self.batch_seconds)
+        yield from self._due(now)
 
     def flush(self) -> Iterator[Batch]:
-        """Close the current window (if it holds anything) and yield its batch."""
-        if self._window_start is None or not self._frames:
-            return
-        yield self._close(self._window_start)
-        self._devices = {}
+        """End of stream: close the current window and yield every batch still held."""
+        if self._window_start is not None:
+            self._close_current()
+            self._window_start = None
+        yield from self._due(float("inf"))
+
+    def _advance(self, new_start: float) -> None:
+        """Close the current window and any silent windows before ``new_start``; open ``new_start``."""
+        if self._window_start is not None:
+            self._close_current()
+            t = self._window_start + self.batch_seconds
+            while t < new_start and self._sessions.open_sessions:
+                self._window_start = t
+                self._pseudonymize = self.keyring.for_time(t)
+                self._close_current()
+                t += self.batch_seconds
+        self._window_start = new_start
+        self._pseudonymize = self.keyring.for_time(new_start)
+
+    def _close_current(self) -> None:
+        assert self._window_start is not None
+        start = self._window_start
+        window = self._sessions.close_window(start, start + self.batch_seconds)
+        if self._pseudonymize is not None and (window.parts or window.candidates):
+            self._pending.append(_Pending(window, self._pseudonymize, self._frames))
         self._frames = 0
 
-    def _close(self, window_start: float) -> Batch:
-        assert self._pseudonymize is not None, "a window with frames always has a key"
-        window_end = window_start + self.batch_seconds
-        sessions = tuple(
-            SessionRecord(
-                device=device,
-                first_seen=round(d.first_seen, 3),
-                last_seen=round(d.last_seen, 3),
-                frames=d.frames,
-                rssi_max=max(d.rssi) if d.rssi else None,
-                rssi_median=int(statistics.median_low(d.rssi)) if d.rssi else None,
-                open=window_end - d.last_seen < self.session_gap_seconds,
-            )
-            for device, d in sorted(self._devices.items())
-        )
+    def _due(self, now: float) -> Iterator[Batch]:
+        lookahead = self._thresholds.session_gap_s
+        while self._pending and self._pending[0].window.end + lookahead <= now:
+            batch = self._emit(self._pending.popleft())
+            if batch is not None:
+                yield batch
+
+    def _emit(self, pending: _Pending) -> Batch | None:
+        window = pending.window
+        sessions = self._sessions.records(window)
+        counts = self._sessions.counts(window)
+        if not sessions and not counts.visitors_present and not counts.passersby:
+            return None
         header = BatchHeader(
-            batch_id=batch_id(self.sensor_id, window_start, sessions),
+            batch_id=batch_id(self.sensor_id, window.start, sessions),
             sensor_id=self.sensor_id,
             agent_version=__version__,
-            key_epoch=self._pseudonymize.epoch,
+            key_epoch=pending.pseudonymizer.epoch,
             privacy_mode=self.privacy_mode,
-            pseudonym_bits=self._pseudonymize.bits,
-            window_start=window_start,
-            window_end=window_end,
-            frames=self._frames,
+            pseudonym_bits=pending.pseudonymizer.bits,
+            window_start=window.start,
+            window_end=window.end,
+            frames=pending.frames,
+            thresholds=self._thresholds,
+            estimates={
+                "visitors_present": float(counts.visitors_present),
+                "passersby": float(counts.passersby),
+                "devices": float(counts.devices),
+            },
         )
         return Batch(header, sessions)
 

@@ -1,0 +1,345 @@
+"""Link the randomized MACs of one device, so the sensor counts devices, not addresses.
+
+Why: 97 % of the source MACs in real captures are randomized (locally administered bit set) and most
+appear in one burst only; counting addresses overcounts people several times over. A phone keeps
+other traits across its MAC changes, and the literature uses them to link the addresses:
+
+- the information-element fingerprint (Vanhoef et al. 2016, "Why MAC address randomization is not
+  enough"; Pintor et al. 2022): which IEs a probe request carries, in which order, and the capability
+  fields a model never changes (supported rates, HT/VHT/HE and extended capabilities, RM capabilities,
+  interworking, vendor IEs). Never the SSID, the DS channel or the fields that change per scan;
+- continuity of the 12-bit sequence counter, which many drivers keep running across a MAC change
+  (Vanhoef et al.; Martin et al. 2017);
+- timing and signal (Uras et al. 2022; He et al.): the next address of a phone shows up within
+  minutes, at about the same RSSI, and never while the previous one is still sending.
+
+Global (burned-in) MACs count as themselves. A randomized MAC that stays (a per-network address)
+is a device of its own too: only MACs that lived for one burst are candidates for linking.
+
+Privacy: the linker holds no raw MAC. Every address is reduced on arrival to a keyed hash (BLAKE2b
+under a random key drawn at start and never stored), and the state is keyed by that digest. The raw
+bytes live only as long as the frame being processed. The fixed-device registry keeps such digests
+for days, in memory only: when the process ends, its key dies with it and nothing can be linked back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from wifivip_edge.capture.frames import ProbeRequest, iter_ies
+
+SEQ_MODULO = 4096
+
+# Information elements whose body is a stable trait of a device model (capabilities, rates, vendor
+# data). Any other IE counts by its id (and position) only: SSID (0) and DS parameter (3) change per
+# network and channel, and unknown IEs are not trusted to be stable.
+_STABLE_BODY_IES = frozenset({1, 45, 50, 59, 70, 107, 127, 191, 221})
+# Extension elements (id 255, first body byte = extension id) with a stable body: HE capabilities
+# (35), EHT capabilities (108). FILS request parameters (2) change per scan.
+_STABLE_EXT_IES = frozenset({35, 108})
+# Vendor IEs (OUI + type) whose body changes per scan on one device (measured on the Brno captures:
+# Microsoft 00:50:f2 type 8 carries a counter; Broadcom 00:90:4c type 4 a state byte).
+_VOLATILE_VENDOR = frozenset({bytes.fromhex("0050f208"), bytes.fromhex("00904c04")})
+
+
+def ie_fingerprint(ies: bytes) -> int:
+    """A 64-bit digest of the stable traits of a probe request's information elements.
+
+    Two probe requests of one device model give the same value whatever their SSID, channel or MAC.
+    """
+    canon = bytearray()
+    for eid, body in iter_ies(ies):
+        canon.append(eid)
+        if eid == 255:
+            ext = body[:1]
+            canon += ext
+            if ext and ext[0] in _STABLE_EXT_IES:
+                canon += len(body).to_bytes(2, "big") + body
+        elif eid == 221:
+            kind = body[:4]
+            canon += kind
+            if kind not in _VOLATILE_VENDOR:
+                canon += len(body).to_bytes(2, "big") + body
+        elif eid in _STABLE_BODY_IES:
+            canon += len(body).to_bytes(2, "big") + body
+        canon.append(0xFF)
+    return int.from_bytes(hashlib.blake2b(bytes(canon), digest_size=8).digest(), "big")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkingConfig:
+    """How far apart two MACs of one device may be. Defaults from the literature, see docs/counting.md.
+
+    - ``horizon_s``: the next MAC of a device must appear within this time of its last frame, and a
+      silent device is forgotten after it (per-scan randomizers scan every few minutes when idle).
+    - ``rssi_gate_db``: without sequence continuity, the new MAC's RSSI must be within this of the
+      device's recent level (indoor shadowing is about 4-6 dB).
+    - ``seq_window``/``seq_max_gap_s``: the sequence counter continues if the new number is at most
+      this far ahead of the device's last one, within this time; continuity then links across up
+      to twice the RSSI gate (a random number falls in the window 1.6 % of the time: signal still
+      has to be plausible).
+    - ``min_gap_s``: a device sends one burst with one MAC; a new MAC less than this after the
+      device's last frame (and without sequence continuity) belongs to another device.
+    - ``burst_s``: a MAC that lived longer than this is a per-network (stable) address: its device
+      does not rotate, so no new MAC is linked to it.
+    """
+
+    horizon_s: float = 600.0
+    rssi_gate_db: float = 10.0
+    seq_window: int = 64
+    seq_max_gap_s: float = 60.0
+    min_gap_s: float = 1.0
+    burst_s: float = 10.0
+
+
+class Device:
+    """One physical device as the linker knows it: its current MAC (as a keyed digest) and traits.
+
+    Slots keep 50,000 active devices within the agent's memory budget. ``session`` belongs to the
+    session layer (:mod:`wifivip_edge.sessions`); the linker never reads it.
+    """
+
+    __slots__ = (
+        "fixed",
+        "fp",
+        "last_ts",
+        "mac_key",
+        "mac_since",
+        "macs",
+        "randomized",
+        "rssi",
+        "seq",
+        "session",
+    )
+
+    def __init__(self, mac_key: bytes, fp: int, randomized: bool, ts: float, rssi: int | None, seq: int) -> None:
+        self.mac_key = mac_key
+        self.fp = fp
+        self.randomized = randomized
+        self.mac_since = ts
+        self.last_ts = ts
+        self.rssi: float = -70.0 if rssi is None else float(rssi)
+        self.seq = seq
+        self.macs = 1
+        self.fixed = False
+        self.session: object | None = None
+
+
+@dataclass
+class LinkStats:
+    """What the linker did: MACs seen, devices created and links by kind of evidence."""
+
+    frames: int = 0
+    macs: int = 0
+    devices: int = 0
+    global_devices: int = 0
+    linked_by_seq: int = 0
+    linked_by_signal: int = 0
+
+
+class Linker:
+    """Maps each probe request to a :class:`Device`, linking a device's successive random MACs.
+
+    Online and one pass: a decision is made when a MAC's first frame arrives, from the devices seen
+    in the last ``horizon_s``; so live capture and offline replay link the same way.
+    """
+
+    def __init__(self, config: LinkingConfig | None = None, secret: bytes | None = None) -> None:
+        self.config = config or LinkingConfig()
+        self._hasher = hashlib.blake2b(key=secret or os.urandom(32), digest_size=8)
+        self._macs: dict[bytes, Device] = {}
+        self._by_fp: dict[int, list[Device]] = {}
+        self._next_sweep = 0.0
+        self._stable_keys: set[bytes] = set()  # global MACs already counted today
+        self._day = -1
+        self.stats = LinkStats()
+
+    def mac_key(self, mac: bytes) -> bytes:
+        """The keyed digest that stands for a MAC in all linking state (the raw MAC is never kept)."""
+        h = self._hasher.copy()
+        h.update(mac)
+        return h.digest()
+
+    def observe(self, probe: ProbeRequest) -> Device:
+        """The device that sent ``probe`` (created or linked when its MAC is new)."""
+        ts = probe.ts
+        h = self._hasher.copy()
+        h.update(probe.mac)
+        key = h.digest()
+        self.stats.frames += 1
+        dev = self._macs.get(key)
+        if dev is None or ts - dev.last_ts > self.config.horizon_s:
+            dev = self._new_mac(key, probe)
+        elif dev.mac_key != key:
+            # An address heard again after another one took over: it is a stable address, so the
+            # device does not rotate per scan; it is never again a candidate for linking.
+            dev.mac_key = key
+            dev.mac_since = float("-inf")
+            dev.macs += 1
+        dev.last_ts = ts
+        dev.seq = probe.seq
+        rssi = probe.rssi
+        if rssi is not None:
+            dev.rssi += 0.3 * (rssi - dev.rssi)
+        if ts >= self._next_sweep:
+            self.expire(ts)
+        return dev
+
+    def _new_mac(self, key: bytes, probe: ProbeRequest) -> Device:
+        self.stats.macs += 1
+        randomized = bool(probe.mac[0] & 0x02)
+        fp = ie_fingerprint(probe.ies) if randomized else 0
+        dev = self._link(fp, probe) if randomized else None
+        if dev is None:
+            dev = Device(key, fp, randomized, probe.ts, probe.rssi, probe.seq)
+            if randomized:
+                self._by_fp.setdefault(fp, []).append(dev)
+                self.stats.devices += 1
+            elif key not in self._stable_keys:
+                self._stable_keys.add(key)
+                self.stats.devices += 1
+                self.stats.global_devices += 1
+        else:
+            dev.mac_key = key
+            dev.mac_since = probe.ts
+            dev.macs += 1
+        self._macs[key] = dev
+        return dev
+
+    def _link(self, fp: int, probe: ProbeRequest) -> Device | None:
+        """The device this new randomized MAC continues, or None for a new device."""
+        candidates = self._by_fp.get(fp)
+        if not candidates:
+            return None
+        cfg = self.config
+        ts, seq, rssi = probe.ts, probe.seq, probe.rssi
+        best: Device | None = None
+        best_cost = float("inf")
+        by_seq = False
+        for dev in candidates:
+            dt = ts - dev.last_ts
+            if dt > cfg.horizon_s or dt < 0 or dev.last_ts - dev.mac_since > cfg.burst_s:
+                continue
+            ahead = (seq - dev.seq) % SEQ_MODULO
+            signal = 0.0 if rssi is None else abs(rssi - dev.rssi)
+            if 0 < ahead <= cfg.seq_window and dt <= cfg.seq_max_gap_s and signal <= 2 * cfg.rssi_gate_db:
+                cost = -1.0 + ahead / SEQ_MODULO  # continuity beats any signal match
+            elif dt < cfg.min_gap_s or signal > cfg.rssi_gate_db:
+                continue
+            else:
+                cost = signal
+            if cost < best_cost:
+                best, best_cost = dev, cost
+                by_seq = cost < 0
+        if best is not None:
+            if by_seq:
+                self.stats.linked_by_seq += 1
+            else:
+                self.stats.linked_by_signal += 1
+        return best
+
+    def expire(self, now: float) -> None:
+        """Forget MACs and devices silent for longer than the horizon (run about once a minute)."""
+        limit = now - self.config.horizon_s
+        self._macs = {k: d for k, d in self._macs.items() if d.last_ts >= limit}
+        for fp, devs in list(self._by_fp.items()):
+            alive = [d for d in devs if d.last_ts >= limit]
+            if alive:
+                self._by_fp[fp] = alive
+            else:
+                del self._by_fp[fp]
+        self._next_sweep = now + 60.0
+        day = int(now // 86400)
+        if day != self._day:  # global MACs are counted once per UTC day: the set stays bounded
+            self._day = day
+            self._stable_keys.clear()
+
+    @property
+    def active_macs(self) -> int:
+        return len(self._macs)
+
+
+def utc_day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True, slots=True)
+class FixedConfig:
+    """When a device counts as shop equipment ("present all day every day"), not as a person.
+
+    A *long day* for an address is a day on which it was heard in windows adding up to at least
+    ``min_hours``. The address is fixed once it had long days on ``min_days`` of the last
+    ``window_days`` operating days (days the sensor heard anything), or one day of ``all_day_hours``.
+    """
+
+    min_hours: float = 2.0
+    min_days: int = 2
+    window_days: int = 7
+    all_day_hours: float = 20.0
+
+
+@dataclass
+class _Presence:
+    day: str
+    seconds: float = 0.0
+    long_days: list[str] = field(default_factory=list)
+    always: bool = False
+
+
+class FixedRegistry:
+    """Learns which stable addresses are shop equipment, from their presence over operating days.
+
+    Only addresses that proved stable (heard over more than one window) are followed, by their keyed
+    digest (see :class:`Linker`); entries of addresses that never had a long day are dropped when
+    the day ends.
+    """
+
+    def __init__(self, config: FixedConfig | None = None) -> None:
+        self.config = config or FixedConfig()
+        # The key of the digests the registry is keyed by: linkers that feed it must use it too.
+        self.secret = os.urandom(32)
+        self._entries: dict[bytes, _Presence] = {}
+        self._days: deque[str] = deque(maxlen=self.config.window_days)
+        self._fixed: set[bytes] = set()
+
+    def note(self, key: bytes, window_start: float, seconds: float) -> None:
+        """Record that the address ``key`` was heard in the window starting at ``window_start``."""
+        day = utc_day(window_start)
+        if not self._days or self._days[-1] != day:
+            self._new_day(day)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Presence(day)
+        elif entry.day != day:
+            entry.day, entry.seconds = day, 0.0
+        entry.seconds += seconds
+        cfg = self.config
+        if entry.seconds >= cfg.min_hours * 3600 and (not entry.long_days or entry.long_days[-1] != day):
+            entry.long_days.append(day)
+            del entry.long_days[: -cfg.window_days]
+        if entry.seconds >= cfg.all_day_hours * 3600:
+            entry.always = True
+        if entry.always or sum(1 for d in entry.long_days if d in self._days) >= cfg.min_days:
+            self._fixed.add(key)
+
+    def is_fixed(self, key: bytes) -> bool:
+        return key in self._fixed
+
+    def _new_day(self, day: str) -> None:
+        self._days.append(day)
+        recent = set(self._days)
+        self._entries = {
+            k: e for k, e in self._entries.items() if e.always or any(d in recent for d in e.long_days) or e.day == day
+        }
+        self._fixed = {k for k in self._fixed if k in self._entries}
+
+    @property
+    def fixed_count(self) -> int:
+        return len(self._fixed)
+
+    def __len__(self) -> int:
+        return len(self._entries)

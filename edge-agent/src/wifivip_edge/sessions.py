@@ -1,0 +1,227 @@
+"""Sessions per device at one sensor: when it came, how strong, whether it was a visit, how long.
+
+A session is the frames of one (linked) device with no silence longer than the session gap. While
+it lasts the sensor keeps, per batch window, the part it saw (first/last frame, frames, RSSI max and
+median, MACs linked), and for the whole session the span of its *strong* frames, those at or above
+the sensor's visitor threshold. That span is the visit: ``dwell_s`` is its length, and the session
+is a visit when it lasts at least the minimum visit. The thresholds are the sensor's calibrated
+:class:`~wifivip_edge.batch.Thresholds` (defaults from the commercial anchors: -65 dBm, 5 minutes,
+passer-by floor -90 dBm, gap 300 s); ``wifivip-edge calibrate`` measures them for a site.
+
+Per window the tracker also counts who was there: visitors present (visit span overlapping the
+window), passers-by (sessions above the floor that are not visits) and the devices among both.
+Fixed devices (shop equipment, see :class:`~wifivip_edge.linking.FixedRegistry`) are left out of
+every people figure.
+
+The state holds pseudonyms and figures only; the raw MAC is used once, to compute the pseudonym
+when a session starts, and is not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from wifivip_edge.batch import SessionRecord, Thresholds
+from wifivip_edge.linking import Device, FixedRegistry
+
+
+class Session:
+    """One device's session; ``w_*`` fields hold the part seen in the current batch window."""
+
+    __slots__ = (
+        "device",
+        "epoch",
+        "first_strong",
+        "frames",
+        "last",
+        "last_strong",
+        "pseudonym",
+        "rssi_max",
+        "start",
+        "w_first",
+        "w_frames",
+        "w_last",
+        "w_macs0",
+        "w_rssi",
+    )
+
+    def __init__(self, device: Device, pseudonym: str, epoch: str, ts: float) -> None:
+        self.device = device
+        self.pseudonym = pseudonym
+        self.epoch = epoch
+        self.start = ts
+        self.last = ts
+        self.frames = 0
+        self.rssi_max: int | None = None
+        self.first_strong: float | None = None
+        self.last_strong: float | None = None
+        self.w_first = ts
+        self.w_last = ts
+        self.w_frames = 0
+        self.w_macs0 = device.macs
+        self.w_rssi = bytearray()  # RSSI + 128 per frame of the window part: one byte each
+
+    @property
+    def dwell_s(self) -> float:
+        """Seconds between the first and last frame at or above the visitor threshold."""
+        if self.first_strong is None or self.last_strong is None:
+            return 0.0
+        return self.last_strong - self.first_strong
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPart:
+    """What one window saw of one session, frozen when the window closes."""
+
+    session: Session
+    first_seen: float
+    last_seen: float
+    frames: int
+    rssi_max: int | None
+    rssi_median: int | None
+    linked_macs: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedWindow:
+    """A closed window: its session parts and every session that may overlap it."""
+
+    start: float
+    end: float
+    parts: tuple[WindowPart, ...]
+    candidates: tuple[Session, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowCounts:
+    """People figures of a window (fixed devices excluded)."""
+
+    visitors_present: int
+    passersby: int
+
+    @property
+    def devices(self) -> int:
+        return self.visitors_present + self.passersby
+
+
+class SessionTracker:
+    """Builds sessions from (device, frame) pairs and closes them into per-window parts."""
+
+    def __init__(self, thresholds: Thresholds | None = None, registry: FixedRegistry | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.registry = registry
+        self._touched: list[Session] = []
+        self._open: list[Session] = []
+
+    def observe(self, device: Device, ts: float, rssi: int | None, epoch: str, pseudonym: Callable[[], str]) -> Session:
+        """Add one frame of ``device`` at ``ts``; ``pseudonym`` is called only when a session starts."""
+        s = device.session
+        if not isinstance(s, Session) or ts - s.last > self.thresholds.session_gap_s or s.epoch != epoch:
+            # A device keeps its pseudonym for the day (so the cloud sees its revisits), never longer.
+            name = s.pseudonym if isinstance(s, Session) and s.epoch == epoch else pseudonym()
+            s = Session(device, name, epoch, ts)
+            device.session = s
+            self._open.append(s)
+        if not s.w_frames:
+            s.w_first = ts
+            s.w_macs0 = device.macs
+            self._touched.append(s)
+        s.last = s.w_last = ts
+        s.frames += 1
+        s.w_frames += 1
+        if rssi is not None:
+            s.w_rssi.append(min(max(rssi, -128), 127) + 128)
+            if s.rssi_max is None or rssi > s.rssi_max:
+                s.rssi_max = rssi
+            if rssi >= self.thresholds.visitor_dbm:
+                if s.first_strong is None:
+                    s.first_strong = ts
+                s.last_strong = ts
+        return s
+
+    def close_window(self, start: float, end: float) -> ClosedWindow:
+        """Freeze the current window's parts and forget sessions that can no longer continue."""
+        parts = tuple(self._part(s) for s in self._touched)
+        self._touched = []
+        gap = self.thresholds.session_gap_s
+        candidates = tuple(s for s in self._open if s.last >= start - gap)
+        self._open = [s for s in candidates if s.last >= end - gap]
+        if self.registry is not None:
+            self._note_presence(parts, start, end - start)
+        return ClosedWindow(start, end, parts, candidates)
+
+    def _part(self, s: Session) -> WindowPart:
+        rssi = sorted(s.w_rssi)
+        part = WindowPart(
+            session=s,
+            first_seen=s.w_first,
+            last_seen=s.w_last,
+            frames=s.w_frames,
+            rssi_max=rssi[-1] - 128 if rssi else None,
+            rssi_median=rssi[(len(rssi) - 1) // 2] - 128 if rssi else None,  # median_low, as before
+            linked_macs=s.device.macs - s.w_macs0 + 1,
+        )
+        s.w_frames = 0
+        s.w_rssi = bytearray()
+        return part
+
+    def _note_presence(self, parts: Iterable[WindowPart], start: float, seconds: float) -> None:
+        """Feed the fixed-device registry with stable addresses heard in the window; refresh flags."""
+        registry = self.registry
+        assert registry is not None
+        for part in parts:
+            dev = part.session.device
+            if not dev.randomized or dev.last_ts - dev.mac_since > seconds:
+                registry.note(dev.mac_key, start, seconds)
+                dev.fixed = registry.is_fixed(dev.mac_key)
+
+    def counts(self, window: ClosedWindow) -> WindowCounts:
+        """Visitors present and passers-by in a closed window, from what the sessions show now."""
+        visitors = passersby = 0
+        floor = self.thresholds.passerby_floor_dbm
+        min_visit = self.thresholds.min_visit_s
+        for s in window.candidates:
+            if s.device.fixed:
+                continue
+            if s.first_strong is not None and s.dwell_s >= min_visit:
+                if s.first_strong < window.end and s.last_strong >= window.start:  # type: ignore[operator]
+                    visitors += 1
+            elif s.start < window.end and s.last >= window.start and s.rssi_max is not None and s.rssi_max >= floor:
+                passersby += 1
+        return WindowCounts(visitors, passersby)
+
+    def records(self, window: ClosedWindow) -> tuple[SessionRecord, ...]:
+        """The window's session records, qualified with what is known now.
+
+        ``open`` is true when the session had frames after the window; the caller emits a window
+        only once the session gap has passed after its end, so a session's last record is always
+        the one with ``open`` false, and it carries the final visit qualification.
+        """
+        min_visit = self.thresholds.min_visit_s
+        out = []
+        for p in window.parts:
+            s = p.session
+            dwell = s.dwell_s
+            out.append(
+                SessionRecord(
+                    device=s.pseudonym,
+                    first_seen=round(p.first_seen, 3),
+                    last_seen=round(p.last_seen, 3),
+                    frames=p.frames,
+                    rssi_max=p.rssi_max,
+                    rssi_median=p.rssi_median,
+                    linked_macs=p.linked_macs,
+                    open=s.last > window.end,
+                    session_start=round(s.start, 3),
+                    visitor=s.first_strong is not None and dwell >= min_visit,
+                    dwell_s=round(dwell, 1),
+                    fixed=s.device.fixed,
+                )
+            )
+        out.sort(key=lambda r: (r.device, r.first_seen))
+        return tuple(out)
+
+    @property
+    def open_sessions(self) -> int:
+        return len(self._open)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from wifivip_edge.batch import Batch
 
 from chalicelib.kpi import hll
-from chalicelib.kpi.calendar import SLOT_SECONDS, hour_position, slot_position
+from chalicelib.kpi.calendar import SLOT_SECONDS, epoch_end, hour_position, slot_position
 from chalicelib.kpi.definitions import classify, dwell_bin, session_start
 
 Items = dict[tuple[str, str], dict[str, int | Decimal]]
@@ -29,14 +29,21 @@ def distinct_batches(batches: Iterable[Batch]) -> list[Batch]:
 
 def recompute(
     batches: Iterable[Batch],
+    now: float | None = None,
 ) -> tuple[Items, dict[tuple[str, str], bytearray], dict[tuple[str, str], frozenset[str]]]:
-    """(day items, sketch registers per (sensor, epoch), panel members per (sensor, day))."""
+    """(day items, sketch registers per (sensor, epoch), panel members per (sensor, day)).
+
+    ``now``: when the batches are counted. Past the end of a key epoch the visitor set is gone by
+    design, so revisits are then found within each batch only (as the ingest counts them).
+    """
     items: Items = defaultdict(lambda: defaultdict(int))
     sketches: dict[tuple[str, str], bytearray] = defaultdict(hll.empty)
     panel: dict[tuple[str, str], set[str]] = defaultdict(set)
     visits: dict[tuple[str, str], list[str]] = defaultdict(list)
+    late_revisits: dict[tuple[str, str], int] = defaultdict(int)
     for b in distinct_batches(batches):
         h = b.header
+        batch_visits: list[str] = []
         pk = f"sensor#{h.sensor_id}"
         floor = h.thresholds.passerby_floor_dbm
         assert h.window_start % SLOT_SECONDS == 0 and h.window_end - h.window_start == SLOT_SECONDS
@@ -65,14 +72,18 @@ def recompute(
                 item[f"d{dwell_bin(r.dwell_s)}"] += 1
                 item["ds"] += round(r.dwell_s)
                 visits[(h.sensor_id, h.key_epoch)].append(r.device)
+                batch_visits.append(r.device)
                 if r.consumer:
                     panel[(h.sensor_id, day.isoformat())].add(r.consumer)
             elif kind == "passerby":
                 item[f"p{idx}"] += 1
             else:
                 item["w"] += 1
+        late_revisits[(h.sensor_id, h.key_epoch)] += len(batch_visits) - len(set(batch_visits))
     for (sensor, epoch), devices in visits.items():
         revisits = len(devices) - len(set(devices))
+        if now is not None and now >= epoch_end(epoch):
+            revisits = late_revisits[(sensor, epoch)]
         if revisits:
             items[(f"sensor#{sensor}", f"D#{date.fromisoformat(epoch)}")]["rv"] += revisits
     clean = {k: {n: v for n, v in c.items() if v} for k, c in items.items()}

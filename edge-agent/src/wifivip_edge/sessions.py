@@ -81,6 +81,7 @@ class WindowPart:
     rssi_max: int | None
     rssi_median: int | None
     linked_macs: int
+    dwell_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +162,7 @@ class SessionTracker:
             rssi_max=rssi[-1] - 128 if rssi else None,
             rssi_median=rssi[(len(rssi) - 1) // 2] - 128 if rssi else None,  # median_low, as before
             linked_macs=s.device.macs - s.w_macs0 + 1,
+            dwell_s=s.dwell_s,  # so far: frames after the window are not in this record's figures
         )
         s.w_frames = 0
         s.w_rssi = bytearray()
@@ -192,17 +194,18 @@ class SessionTracker:
         return WindowCounts(visitors, passersby)
 
     def records(self, window: ClosedWindow) -> tuple[SessionRecord, ...]:
-        """The window's session records, qualified with what is known now.
+        """The window's session records.
 
-        ``open`` is true when the session had frames after the window; the caller emits a window
-        only once the session gap has passed after its end, so a session's last record is always
-        the one with ``open`` false, and it carries the final visit qualification.
+        ``visitor`` and ``dwell_s`` are the session's so far, at the end of the window; ``open`` is
+        true when the session had frames after the window. The caller emits a window only once the
+        session gap has passed after its end, so a session's last record is always the one with
+        ``open`` false, and it carries the final visit qualification.
         """
         min_visit = self.thresholds.min_visit_s
         out = []
         for p in window.parts:
             s = p.session
-            dwell = s.dwell_s
+            dwell = p.dwell_s
             out.append(
                 SessionRecord(
                     device=s.pseudonym,
@@ -214,7 +217,7 @@ class SessionTracker:
                     linked_macs=p.linked_macs,
                     open=s.last > window.end,
                     session_start=round(s.start, 3),
-                    visitor=s.first_strong is not None and dwell >= min_visit,
+                    visitor=dwell >= min_visit and s.first_strong is not None,
                     dwell_s=round(dwell, 1),
                     fixed=s.device.fixed,
                 )

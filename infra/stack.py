@@ -24,6 +24,8 @@ from infra.resources import apigateway, cloudwatch, dynamodb, events, iam, kms, 
 RAW_PREFIX = "raw/"
 QUARANTINE_PREFIX = "quarantine/"
 HEARTBEAT_PREFIX = "heartbeat/"
+KEYS_PREFIX = "keys/"  # the day keys the key job publishes (today's and tomorrow's)
+ALLOWLIST_PREFIX = "allowlist/"  # the signed consent allowlist
 QUEUE_VISIBILITY_SECONDS = 360  # AWS's advice: at least 6x the ingest function's timeout (60 s)
 MAX_RECEIVES_BEFORE_DLQ = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
@@ -136,6 +138,10 @@ def bucket_lifecycle(privacy_mode: str) -> list[dict[str, Any]]:
         s3.lifecycle_rule("raw-batches", RAW_PREFIX, expire_days=raw_days, noncurrent_days=1),
         s3.lifecycle_rule("quarantine", QUARANTINE_PREFIX, expire_days=QUARANTINE_RETENTION_DAYS, noncurrent_days=1),
         s3.lifecycle_rule("heartbeats", HEARTBEAT_PREFIX, expire_days=HEARTBEAT_RETENTION_DAYS, noncurrent_days=1),
+        # The key job deletes a day key once its day is over; this is the safety net, and no old
+        # version of a key (or of an allowlist naming an erased consumer) outlives a day.
+        s3.lifecycle_rule("day-keys", KEYS_PREFIX, expire_days=2, noncurrent_days=1),
+        s3.lifecycle_rule("allowlist-versions", ALLOWLIST_PREFIX, noncurrent_days=1),
         {
             **s3.lifecycle_rule("old-versions", "", noncurrent_days=30),
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},

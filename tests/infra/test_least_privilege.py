@@ -28,6 +28,9 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
      "the key job publishes and destroys the day keys, one object per day"),
     (r"s3:PutObject", r"arn:aws:s3:::wifivip-[^/*]+/(raw|heartbeat)/[a-z0-9-]+/\*",
      "a sensor writes batches and heartbeats under its own prefix, object names chosen by the sensor"),
+    (r"s3:GetObject", r"arn:aws:s3:::wifivip-[^/*]+/keys/\*",
+     "a sensor reads the day keys; the key job keeps only today's and tomorrow's, old versions unreadable"),
+    (r"s3:GetObject", r"arn:aws:s3:::wifivip-[^/*]+/allowlist/\*", "a sensor reads the signed consent allowlist"),
 )  # fmt: skip
 
 
@@ -73,8 +76,13 @@ def stage_policies(stage: str) -> dict[str, list[dict]]:
     return out
 
 
-def test_every_wildcard_is_on_the_justified_list(stack: StackOutputs) -> None:
+def test_every_wildcard_is_on_the_justified_list(stack: StackOutputs, tmp_path) -> None:
+    from infra.__main__ import main as infra_cli
+
+    assert infra_cli(["enroll-sensor", "--stage", stack.stage, "--endpoint-url", str(stack.endpoint_url),
+                      "--shop", "vh-mode", "--out", str(tmp_path)]) == 0  # fmt: skip
     policies = stage_policies(stack.stage)
+    assert any(who.startswith("user/") for who in policies)  # a sensor's policy is listed too
     assert len(policies) >= 2  # the ingest and portal roles at least: the test looks at something
     listed = [(who, a, r) for who, docs in policies.items() for d in docs for a, r in wildcards(d)]
     unjustified = [w for w in listed if not justified(w[1], w[2])]

@@ -40,7 +40,7 @@ REGION ?= eu-west-3
 INFRA_ARGS = --stage $(STAGE) --region $(REGION) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
 
 deploy: install
-	$(BIN)/python -m infra deploy $(INFRA_ARGS)
+	$(BIN)/python -m infra deploy $(INFRA_ARGS) $(if $(ADMIN_EMAIL),--admin-email $(ADMIN_EMAIL))
 
 plan: install
 	$(BIN)/python -m infra plan $(INFRA_ARGS)

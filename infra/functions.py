@@ -217,8 +217,23 @@ PRIVACY = FunctionSpec(
     schedules=(("rotate-keys", "rate(1 hour)", None),),
 )
 
+def retention_permissions(n: Names) -> list[dict[str, Any]]:
+    """Find and delete expired per-device items; nothing else."""
+    return tables(n, {"device-state": ("dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:DescribeTable")})
+
+
+RETENTION = FunctionSpec(
+    name="retention",
+    handler="functions.retention.handler.lambda_handler",
+    description="Deletes per-device items within the hour of their expiry (TTL alone may take days)",
+    permissions=retention_permissions,
+    memory_mb=256,
+    timeout_s=300,
+    schedules=(("retention-hourly", "rate(1 hour)", None),),
+)
+
 #: Every function of the stage but the portal (whose code is ``chalice package`` output, see below).
-FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST, ROLLUP, HEARTBEAT, PRIVACY)
+FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST, ROLLUP, HEARTBEAT, PRIVACY, RETENTION)
 
 
 def portal_permissions(n: Names) -> list[dict[str, Any]]:

@@ -217,6 +217,7 @@ PRIVACY = FunctionSpec(
     schedules=(("rotate-keys", "rate(1 hour)", None),),
 )
 
+
 def retention_permissions(n: Names) -> list[dict[str, Any]]:
     """Find and delete expired per-device items; nothing else."""
     return tables(n, {"device-state": ("dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:DescribeTable")})

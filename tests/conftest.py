@@ -23,7 +23,8 @@ import requests  # noqa: E402
 
 from infra.stack import StackOutputs, StackTarget, deploy  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The shared test data sits beside the repository (../shared); WIFIVIP_SHARED_DIR points elsewhere.
+SHARED = Path(os.environ.get("WIFIVIP_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
 BRNO = SHARED / "data" / "brno-lab-probes"
 
 

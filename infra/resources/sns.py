@@ -11,7 +11,8 @@ class Topic(Resource):
     kind: ClassVar[str] = "sns-topic"
 
     def __init__(self, name: str, kms_key: str, email: str | None = None) -> None:
-        """``kms_key``: a ref key; ``email``: subscribed once (AWS mails a confirmation link)."""
+        """``kms_key``: a ref key; ``email``: subscribed once (AWS mails a confirmation link). Without an
+        e-mail, subscriptions are left as they are (a deploy that omits it removes nobody)."""
         super().__init__(name)
         self.kms_key = kms_key
         self.email = email
@@ -20,7 +21,10 @@ class Topic(Resource):
         return ctx.arn("sns", self.name)
 
     def desired(self, ctx: Context) -> dict[str, Any]:
-        return {"KmsMasterKeyId": ctx.ref(self.kms_key, "arn"), "emails": [self.email] if self.email else []}
+        want: dict[str, Any] = {"KmsMasterKeyId": ctx.ref(self.kms_key, "arn")}
+        if self.email:
+            want["emails"] = [self.email]
+        return want
 
     def read(self, ctx: Context) -> Observed | None:
         sns = ctx.client("sns")
@@ -39,7 +43,8 @@ class Topic(Resource):
             Attributes={"KmsMasterKeyId": desired["KmsMasterKeyId"]},
             Tags=[{"Key": "wifivip:stage", "Value": ctx.stage}],
         )
-        self.update(ctx, desired, {"emails": []}, ["emails"])
+        if "emails" in desired:
+            self.update(ctx, desired, {"emails": []}, ["emails"])
 
     def update(self, ctx: Context, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> None:
         sns = ctx.client("sns")
@@ -48,7 +53,7 @@ class Topic(Resource):
                 TopicArn=self.arn(ctx), AttributeName="KmsMasterKeyId", AttributeValue=desired["KmsMasterKeyId"]
             )
         if "emails" in fields:
-            for email in set(desired["emails"]) - set(current.get("emails") or []):
+            for email in set(desired["emails"]) - set(current.get("emails") or []):  # the others are kept
                 sns.subscribe(TopicArn=self.arn(ctx), Protocol="email", Endpoint=email)
 
     def delete(self, ctx: Context) -> None:

@@ -283,7 +283,7 @@ def build_agent(
         keyring,
         privacy_mode=config.privacy.mode,
         batch_seconds=config.batching.batch_seconds,
-        session_gap_seconds=config.batching.session_gap_seconds,
+        thresholds=config.session_thresholds,
     )
     gate = KeyGate(keyring, batcher, hold_s=config.keys.hold_s)
     spool = Spool(Path(config.spool_dir), config.spool.max_mb * 1024 * 1024, config.spool.max_batches)

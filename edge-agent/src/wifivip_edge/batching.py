@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from wifivip_edge import __version__
@@ -72,7 +72,9 @@ class Batcher:
         self.session_gap_seconds = t.session_gap_s
         if self.registry is None:
             self.registry = FixedRegistry()
-        self._linker = Linker(self.linking, secret=self.registry.secret)
+        # Devices heard inside are linked across longer silences: "inside" is the visitor threshold.
+        linking = self.linking or LinkingConfig()
+        self._linker = Linker(replace(linking, inside_dbm=t.visitor_dbm - linking.inside_margin_db))
         self._sessions = SessionTracker(t, self.registry)
 
     @property

@@ -1,4 +1,4 @@
-"""``wifivip-edge``: the sensor's command line (run, status, replay, inspect, simulate).
+"""``wifivip-edge``: the sensor's command line (run, status, replay, inspect, occupancy, calibrate, simulate).
 
 Errors a user can cause (missing file, bad config, unreadable capture, no monitor interface) print
 one clear line and exit with status 2; they are not tracebacks. Modules are imported by the command
@@ -71,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     ins.add_argument("--json", action="store_true", help="print one JSON object")
     ins.set_defaults(func=cmd_inspect)
 
+    occ = sub.add_parser("occupancy", help="people inside per window (visitors present, passers-by)")
+    occ.add_argument("captures", nargs="+", type=Path)
+    occ.add_argument("--window", type=int, default=300, help="window length in seconds (default 300)")
+    occ.add_argument("--csv", action="store_true", help="print CSV: window_start,visitors_present,passersby")
+    occ.add_argument("--config", type=Path, help="the sensor's config (its calibrated thresholds)")
+    occ.set_defaults(func=cmd_occupancy)
+
+    cal = sub.add_parser("calibrate", help="measure the sensor's visitor threshold and session gap")
+    cal.add_argument("captures", nargs="+", type=Path)
+    cal.add_argument("--truth", type=Path, help="CSV window_start,people counted inside (5-minute windows)")
+    cal.set_defaults(func=cmd_calibrate)
+
     run = sub.add_parser("run", help="capture live (or replay a file through the live loop) and upload")
     run.add_argument("--config", type=Path, required=True)
     run.add_argument("--drain-timeout", type=float, default=30.0, help="seconds to empty the spool at exit")
@@ -129,7 +141,7 @@ def replay(
         keyring,
         privacy_mode=config.privacy.mode,
         batch_seconds=config.batching.batch_seconds,
-        session_gap_seconds=config.batching.session_gap_seconds,
+        thresholds=config.session_thresholds,
     )
     stats = ReplayStats()
     source = CaptureSet(list(captures))
@@ -166,6 +178,36 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     else:
         for key, value in summary.items():
             print(f"{key:20} {value}")
+    return 0
+
+
+def cmd_occupancy(args: argparse.Namespace) -> int:
+    from wifivip_edge.capture.reader import CaptureSet
+    from wifivip_edge.occupancy import occupancy_series, to_csv
+
+    if args.window < 10:
+        raise UsageError("--window must be at least 10 seconds / au moins 10 secondes")
+    thresholds = load_config(args.config).session_thresholds if args.config else None
+    rows = occupancy_series(CaptureSet(list(args.captures)).probe_requests(), args.window, thresholds)
+    if args.csv:
+        sys.stdout.write(to_csv(rows))
+    else:
+        for row in rows:
+            print(f"{row.window_start:12d} {row.visitors_present:6d} {row.passersby:6d}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from wifivip_edge.calibrate import calibrate_with_count, calibrate_without_count, read_truth
+    from wifivip_edge.capture.reader import CaptureSet
+
+    try:
+        truth = read_truth(args.truth) if args.truth else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    probes = list(CaptureSet(list(args.captures)).probe_requests())
+    result = calibrate_without_count(probes) if truth is None else calibrate_with_count([probes], truth)
+    print(result.toml(), end="")
     return 0
 
 

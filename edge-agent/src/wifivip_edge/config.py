@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from wifivip_edge.batch import PRIVACY_MODES, SENSOR_ID_RE
+from wifivip_edge.batch import PRIVACY_MODES, SENSOR_ID_RE, Thresholds
 
 #: Default pseudonym width per privacy mode (bits). 16 bits: ~65,000 values, so that among a city's
 #: tens of thousands of daily devices many share one (the anonymous mode's promise).
@@ -62,6 +62,18 @@ class PrivacyConfig:
 class BatchingConfig:
     batch_seconds: int = 300
     session_gap_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class ThresholdsConfig:
+    """The sensor's visit thresholds, calibrated per site (``wifivip-edge calibrate`` prints them).
+
+    Defaults are the commercial anchors'; the session gap is ``[batching] session_gap_seconds``.
+    """
+
+    visitor_dbm: int = -65
+    min_visit_s: int = 300
+    passerby_floor_dbm: int = -90
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,7 @@ class AgentConfig:
     upload: UploadConfig = field(default_factory=UploadConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     batching: BatchingConfig = field(default_factory=BatchingConfig)
+    thresholds: ThresholdsConfig = field(default_factory=ThresholdsConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     spool: SpoolConfig = field(default_factory=SpoolConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
@@ -113,6 +126,12 @@ class AgentConfig:
     @property
     def pseudonym_bits(self) -> int:
         return self.privacy.pseudonym_bits or DEFAULT_BITS[self.privacy.mode]
+
+    @property
+    def session_thresholds(self) -> Thresholds:
+        """The thresholds sessions are qualified with (and that travel in every batch header)."""
+        t = self.thresholds
+        return Thresholds(t.visitor_dbm, t.min_visit_s, t.passerby_floor_dbm, self.batching.session_gap_seconds)
 
     @property
     def spool_dir(self) -> Path:
@@ -127,6 +146,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "upload": UploadConfig,
     "privacy": PrivacyConfig,
     "batching": BatchingConfig,
+    "thresholds": ThresholdsConfig,
     "capture": CaptureConfig,
     "spool": SpoolConfig,
     "keys": KeysConfig,
@@ -218,6 +238,11 @@ def _validate(config: AgentConfig) -> None:
         raise ConfigError(f"[privacy] the anonymous mode allows at most {MAX_ANONYMOUS_BITS}-bit pseudonyms")
     if config.batching.batch_seconds < 10 or 3600 % config.batching.batch_seconds:
         raise ConfigError("[batching] batch_seconds must divide 3600 and be at least 10")
+    t = config.thresholds
+    if not -127 <= t.passerby_floor_dbm <= t.visitor_dbm <= 0 or not 0 <= t.min_visit_s <= 86400:
+        raise ConfigError("[thresholds] need -127 <= passerby_floor_dbm <= visitor_dbm <= 0, 0 <= min_visit_s <= 86400")
+    if not 0 < config.batching.session_gap_seconds <= 86400:
+        raise ConfigError("[batching] session_gap_seconds must be between 1 and 86400")
     capture = config.capture
     if not capture.channels or not all(1 <= c <= 196 for c in capture.channels):
         raise ConfigError("[capture] channels must list WiFi channel numbers (1-196)")

@@ -16,68 +16,122 @@ other traits across its MAC changes, and the literature uses them to link the ad
 Global (burned-in) MACs count as themselves. A randomized MAC that stays (a per-network address)
 is a device of its own too: only MACs that lived for one burst are candidates for linking.
 
-Privacy: the linker holds no raw MAC. Every address is reduced on arrival to a keyed hash (BLAKE2b
-under a random key drawn at start and never stored), and the state is keyed by that digest. The raw
-bytes live only as long as the frame being processed. The fixed-device registry keeps such digests
-for days, in memory only: when the process ends, its key dies with it and nothing can be linked back.
+Privacy: the linker holds no raw MAC. Every address is reduced on arrival to a keyed 64-bit hash
+(:data:`mac_key`, under a random per-process key never stored), and the state is keyed by that
+digest. The raw bytes live only as long as the frame being processed. The fixed-device registry
+keeps such digests for days, in memory only: when the process ends, its key dies with it and
+nothing can be linked back.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
+import sys
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from wifivip_edge.capture.frames import ProbeRequest, iter_ies
+from wifivip_edge.capture.frames import ProbeRequest
 
 SEQ_MODULO = 4096
 
 # Information elements whose body is a stable trait of a device model (capabilities, rates, vendor
 # data). Any other IE counts by its id (and position) only: SSID (0) and DS parameter (3) change per
 # network and channel, and unknown IEs are not trusted to be stable.
-_STABLE_BODY_IES = frozenset({1, 45, 50, 59, 70, 107, 127, 191, 221})
+_STABLE_BODY_IES = frozenset({1, 45, 50, 59, 70, 107, 127, 191})
 # Extension elements (id 255, first body byte = extension id) with a stable body: HE capabilities
 # (35), EHT capabilities (108). FILS request parameters (2) change per scan.
 _STABLE_EXT_IES = frozenset({35, 108})
 # Vendor IEs (OUI + type) whose body changes per scan on one device (measured on the Brno captures:
 # Microsoft 00:50:f2 type 8 carries a counter; Broadcom 00:90:4c type 4 a state byte).
 _VOLATILE_VENDOR = frozenset({bytes.fromhex("0050f208"), bytes.fromhex("00904c04")})
+# An element counted by its id only (see ie_fingerprint).
+_ID_ONLY = tuple(bytes((eid, 0xFF)) for eid in range(256))
+
+
+_FINGERPRINT_CACHE: dict[bytes, int] = {}
+_FINGERPRINT_CACHE_MAX = 16384
+
+
+def cached_fingerprint(ies: bytes) -> int:
+    """:func:`ie_fingerprint` through a bounded cache: a site hears a few thousand distinct IE blobs."""
+    fp = _FINGERPRINT_CACHE.get(ies)
+    if fp is None:
+        if len(_FINGERPRINT_CACHE) >= _FINGERPRINT_CACHE_MAX:
+            _FINGERPRINT_CACHE.clear()
+        fp = _FINGERPRINT_CACHE[ies] = ie_fingerprint(ies)
+    return fp
 
 
 def ie_fingerprint(ies: bytes) -> int:
     """A 64-bit digest of the stable traits of a probe request's information elements.
 
     Two probe requests of one device model give the same value whatever their SSID, channel or MAC.
+    Each IE contributes its id (in order) and, when its body is a stable trait, the whole element
+    (id, length, body). Id-only parts carry length byte 0xFF, so they hardly ever read as a real
+    element; a collision would only merge two fingerprints, never break the linker. In-process
+    ``hash`` is enough: the value never leaves memory.
     """
-    canon = bytearray()
-    for eid, body in iter_ies(ies):
-        canon.append(eid)
-        if eid == 255:
-            ext = body[:1]
-            canon += ext
-            if ext and ext[0] in _STABLE_EXT_IES:
-                canon += len(body).to_bytes(2, "big") + body
+    parts: list[bytes] = []
+    pos, end = 0, len(ies)
+    while pos + 2 <= end:
+        eid = ies[pos]
+        stop = pos + 2 + ies[pos + 1]
+        if stop > end:
+            break
+        if eid in _STABLE_BODY_IES:
+            parts.append(ies[pos:stop])
         elif eid == 221:
-            kind = body[:4]
-            canon += kind
-            if kind not in _VOLATILE_VENDOR:
-                canon += len(body).to_bytes(2, "big") + body
-        elif eid in _STABLE_BODY_IES:
-            canon += len(body).to_bytes(2, "big") + body
-        canon.append(0xFF)
-    return int.from_bytes(hashlib.blake2b(bytes(canon), digest_size=8).digest(), "big")
+            kind = ies[pos + 2 : pos + 6]
+            parts.append(_ID_ONLY[221] + kind if kind in _VOLATILE_VENDOR else ies[pos:stop])
+        elif eid == 255 and stop > pos + 2 and ies[pos + 2] in _STABLE_EXT_IES:
+            parts.append(ies[pos:stop])
+        elif eid == 255:
+            parts.append(_ID_ONLY[255] + ies[pos + 2 : min(stop, pos + 3)])
+        else:
+            parts.append(_ID_ONLY[eid])
+        pos = stop
+    return hash(b"".join(parts))
+
+
+def _blake_keyer(secret: bytes) -> Callable[[bytes], int]:
+    hasher = hashlib.blake2b(key=secret, digest_size=8)
+
+    def blake(mac: bytes) -> int:
+        h = hasher.copy()
+        h.update(mac)
+        return int.from_bytes(h.digest(), "big")
+
+    return blake
+
+
+# The keyed 64-bit hash of MACs, the only form of a MAC the linking state holds. CPython's ``hash``
+# of bytes is SipHash keyed by a random per-process secret (hash randomization): a keyed PRF at
+# about 0.05 µs, which matters at every frame. When randomization is off (a fixed PYTHONHASHSEED)
+# that secret is known, so BLAKE2b under a random per-process key is used instead. Either way the
+# key lives in this process only: the digests cannot be linked to MACs once it ends.
+mac_key: Callable[[bytes], int] = hash if sys.flags.hash_randomization else _blake_keyer(os.urandom(32))
 
 
 @dataclass(frozen=True, slots=True)
 class LinkingConfig:
     """How far apart two MACs of one device may be. Defaults from the literature, see docs/counting.md.
 
-    - ``horizon_s``: the next MAC of a device must appear within this time of its last frame, and a
-      silent device is forgotten after it (per-scan randomizers scan every few minutes when idle).
+    - ``horizon_s``: the next MAC of a device heard inside (smoothed RSSI at or above ``inside_dbm``,
+      the sensor's visitor threshold) must appear within this time of its last frame, and a silent
+      device is forgotten after it: people inside stay, and an idle phone with its screen off can
+      stay silent for many minutes (20 minutes, chosen on the Brno tuning days, docs/counting.md).
+    - ``street_horizon_s``: the same for a device heard weaker, unless it already stayed (``stayed_macs``
+      addresses linked): people in the street walk on, so after a few minutes a phone of the same
+      model at the same level is most likely someone else, while a device that kept coming back for
+      several scans is staying, whatever its signal.
+    - ``inside_margin_db``: the batcher sets ``inside_dbm`` to the visitor threshold less this margin
+      (a phone at the back of the shop, in a bag, is heard a few dB under the threshold at times).
     - ``rssi_gate_db``: without sequence continuity, the new MAC's RSSI must be within this of the
-      device's recent level (indoor shadowing is about 4-6 dB).
+      device's recent level (shadowing indoors is 4-6 dB, a body or a pocket adds as much again).
     - ``seq_window``/``seq_max_gap_s``: the sequence counter continues if the new number is at most
       this far ahead of the device's last one, within this time; continuity then links across up
       to twice the RSSI gate (a random number falls in the window 1.6 % of the time: signal still
@@ -88,8 +142,12 @@ class LinkingConfig:
       does not rotate, so no new MAC is linked to it.
     """
 
-    horizon_s: float = 600.0
-    rssi_gate_db: float = 10.0
+    horizon_s: float = 1200.0
+    street_horizon_s: float = 300.0
+    stayed_macs: int = 3
+    inside_dbm: float = -65.0
+    inside_margin_db: float = 5.0
+    rssi_gate_db: float = 14.0
     seq_window: int = 64
     seq_max_gap_s: float = 60.0
     min_gap_s: float = 1.0
@@ -116,7 +174,7 @@ class Device:
         "session",
     )
 
-    def __init__(self, mac_key: bytes, fp: int, randomized: bool, ts: float, rssi: int | None, seq: int) -> None:
+    def __init__(self, mac_key: int, fp: int, randomized: bool, ts: float, rssi: int | None, seq: int) -> None:
         self.mac_key = mac_key
         self.fp = fp
         self.randomized = randomized
@@ -148,31 +206,26 @@ class Linker:
     in the last ``horizon_s``; so live capture and offline replay link the same way.
     """
 
-    def __init__(self, config: LinkingConfig | None = None, secret: bytes | None = None) -> None:
+    def __init__(self, config: LinkingConfig | None = None) -> None:
         self.config = config or LinkingConfig()
-        self._hasher = hashlib.blake2b(key=secret or os.urandom(32), digest_size=8)
-        self._macs: dict[bytes, Device] = {}
+        self._horizon = self.config.horizon_s
+        self._macs: dict[int, Device] = {}
         self._by_fp: dict[int, list[Device]] = {}
         self._next_sweep = 0.0
-        self._stable_keys: set[bytes] = set()  # global MACs already counted today
+        self._stable_keys: set[int] = set()  # global MACs already counted today
         self._day = -1
         self.stats = LinkStats()
 
-    def mac_key(self, mac: bytes) -> bytes:
-        """The keyed digest that stands for a MAC in all linking state (the raw MAC is never kept)."""
-        h = self._hasher.copy()
-        h.update(mac)
-        return h.digest()
-
     def observe(self, probe: ProbeRequest) -> Device:
-        """The device that sent ``probe`` (created or linked when its MAC is new)."""
-        ts = probe.ts
-        h = self._hasher.copy()
-        h.update(probe.mac)
-        key = h.digest()
-        self.stats.frames += 1
+        """The device that sent ``probe`` (created or linked when its MAC is new).
+
+        The common case (a MAC heard before) is one keyed hash, one dict lookup and a few updates:
+        it runs for every frame the sensor hears, so it is kept that short.
+        """
+        ts, mac, rssi, seq, _freq, _ies = probe
+        key = mac_key(mac)
         dev = self._macs.get(key)
-        if dev is None or ts - dev.last_ts > self.config.horizon_s:
+        if dev is None or ts - dev.last_ts > self._horizon:
             dev = self._new_mac(key, probe)
         elif dev.mac_key != key:
             # An address heard again after another one took over: it is a stable address, so the
@@ -181,18 +234,17 @@ class Linker:
             dev.mac_since = float("-inf")
             dev.macs += 1
         dev.last_ts = ts
-        dev.seq = probe.seq
-        rssi = probe.rssi
+        dev.seq = seq
         if rssi is not None:
             dev.rssi += 0.3 * (rssi - dev.rssi)
         if ts >= self._next_sweep:
             self.expire(ts)
         return dev
 
-    def _new_mac(self, key: bytes, probe: ProbeRequest) -> Device:
+    def _new_mac(self, key: int, probe: ProbeRequest) -> Device:
         self.stats.macs += 1
         randomized = bool(probe.mac[0] & 0x02)
-        fp = ie_fingerprint(probe.ies) if randomized else 0
+        fp = cached_fingerprint(probe.ies) if randomized else 0
         dev = self._link(fp, probe) if randomized else None
         if dev is None:
             dev = Device(key, fp, randomized, probe.ts, probe.rssi, probe.seq)
@@ -222,7 +274,10 @@ class Linker:
         by_seq = False
         for dev in candidates:
             dt = ts - dev.last_ts
-            if dt > cfg.horizon_s or dt < 0 or dev.last_ts - dev.mac_since > cfg.burst_s:
+            if dt < 0 or dev.last_ts - dev.mac_since > cfg.burst_s:
+                continue
+            stays = dev.rssi >= cfg.inside_dbm or dev.macs >= cfg.stayed_macs
+            if dt > (cfg.horizon_s if stays else cfg.street_horizon_s):
                 continue
             ahead = (seq - dev.seq) % SEQ_MODULO
             signal = 0.0 if rssi is None else abs(rssi - dev.rssi)
@@ -252,7 +307,7 @@ class Linker:
                 self._by_fp[fp] = alive
             else:
                 del self._by_fp[fp]
-        self._next_sweep = now + 60.0
+        self._next_sweep = now + self.config.horizon_s / 2  # entries live at most 1.5 horizons
         day = int(now // 86400)
         if day != self._day:  # global MACs are counted once per UTC day: the set stays bounded
             self._day = day
@@ -261,6 +316,61 @@ class Linker:
     @property
     def active_macs(self) -> int:
         return len(self._macs)
+
+
+def has_stable_address(dev: Device, seconds: float) -> bool:
+    """Whether the device's current address is a lasting one (global, or random but kept).
+
+    Only such addresses can be recognized from day to day, so only they can be fixed devices.
+    """
+    return not dev.randomized or dev.last_ts - dev.mac_since > seconds
+
+
+class DeviceCounter:
+    """Distinct devices of a stream after linking, fixed devices excluded (``inspect``'s figure).
+
+    A randomized device counts once per track the linker builds, a global address once per UTC
+    day; addresses that are fixed devices by the end of the stream (see :class:`FixedRegistry`) are
+    taken out. Per frame it adds one comparison and, for stable addresses, one set insertion to
+    the linker's own cost: ``inspect`` stays a fast, whole-file figure.
+    """
+
+    def __init__(
+        self, window_s: int = 300, linking: LinkingConfig | None = None, registry: FixedRegistry | None = None
+    ) -> None:
+        self.linker = Linker(linking)
+        self.registry = FixedRegistry() if registry is None else registry
+        self._window_s = window_s
+        self._window_start = float("-inf")
+        self._window_end = float("-inf")
+        self._heard: set[int] = set()
+        self._stable: set[tuple[int, int]] = set()  # (UTC day, address) of every stable address counted
+
+    def observe(self, probe: ProbeRequest) -> None:
+        ts = probe.ts
+        if ts >= self._window_end:
+            self._close()
+            self._window_start = ts - ts % self._window_s
+            self._window_end = self._window_start + self._window_s
+        dev = self.linker.observe(probe)
+        if not dev.randomized or dev.last_ts - dev.mac_since > self._window_s:
+            self._heard.add(dev.mac_key)
+
+    def _close(self) -> None:
+        if not self._heard:
+            return
+        day = int(self._window_start // 86400)
+        for key in self._heard:
+            self.registry.note(key, self._window_start, self._window_s)
+            self._stable.add((day, key))
+        self._heard = set()
+
+    @property
+    def estimated_devices(self) -> int:
+        """Devices counted so far, less those known as fixed devices now."""
+        self._close()
+        fixed = sum(1 for _day, key in self._stable if self.registry.is_fixed(key))
+        return max(self.linker.stats.devices - fixed, 0)
 
 
 def utc_day(ts: float) -> str:
@@ -300,13 +410,11 @@ class FixedRegistry:
 
     def __init__(self, config: FixedConfig | None = None) -> None:
         self.config = config or FixedConfig()
-        # The key of the digests the registry is keyed by: linkers that feed it must use it too.
-        self.secret = os.urandom(32)
-        self._entries: dict[bytes, _Presence] = {}
+        self._entries: dict[int, _Presence] = {}
         self._days: deque[str] = deque(maxlen=self.config.window_days)
-        self._fixed: set[bytes] = set()
+        self._fixed: set[int] = set()
 
-    def note(self, key: bytes, window_start: float, seconds: float) -> None:
+    def note(self, key: int, window_start: float, seconds: float) -> None:
         """Record that the address ``key`` was heard in the window starting at ``window_start``."""
         day = utc_day(window_start)
         if not self._days or self._days[-1] != day:
@@ -326,8 +434,12 @@ class FixedRegistry:
         if entry.always or sum(1 for d in entry.long_days if d in self._days) >= cfg.min_days:
             self._fixed.add(key)
 
-    def is_fixed(self, key: bytes) -> bool:
+    def is_fixed(self, key: int) -> bool:
         return key in self._fixed
+
+    def copy(self) -> FixedRegistry:
+        """An independent copy (to replay a day several ways from the same history)."""
+        return copy.deepcopy(self)
 
     def _new_day(self, day: str) -> None:
         self._days.append(day)

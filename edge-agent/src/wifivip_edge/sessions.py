@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from wifivip_edge.batch import SessionRecord, Thresholds
-from wifivip_edge.linking import Device, FixedRegistry
+from wifivip_edge.linking import Device, FixedRegistry, has_stable_address
 
 
 class Session:
@@ -174,7 +174,7 @@ class SessionTracker:
         assert registry is not None
         for part in parts:
             dev = part.session.device
-            if not dev.randomized or dev.last_ts - dev.mac_since > seconds:
+            if has_stable_address(dev, seconds):
                 registry.note(dev.mac_key, start, seconds)
                 dev.fixed = registry.is_fixed(dev.mac_key)
 

@@ -6,12 +6,13 @@ never rename. RSSI figures use the first antenna signal of each frame, as tshark
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from wifivip_edge.capture.frames import ProbeRequest
 from wifivip_edge.capture.reader import CaptureSet
+from wifivip_edge.linking import DeviceCounter
 
 
 def summarize(probes: Iterable[ProbeRequest], malformed: Sequence[tuple[float, int | None]] = ()) -> dict[str, Any]:
@@ -78,10 +79,24 @@ def rssi_figures(hist: list[int]) -> dict[str, float | int | None]:
     return {"rssi_min": values[0], "rssi_median": median, "rssi_max": values[-1]}
 
 
+def counted(probes: Iterable[ProbeRequest], counter: DeviceCounter) -> Iterator[ProbeRequest]:
+    """Pass probe requests through, feeding each to the device counter (linking) on the way."""
+    observe = counter.observe
+    for probe in probes:
+        observe(probe)
+        yield probe
+
+
 def inspect_captures(captures: Sequence[Path]) -> dict[str, Any]:
-    """The summary ``inspect --json`` prints for captures merged in time order."""
+    """The summary ``inspect --json`` prints for captures merged in time order.
+
+    ``estimated_devices``: devices after linking their randomized MACs, fixed devices excluded
+    (:class:`~wifivip_edge.linking.DeviceCounter`).
+    """
     source = CaptureSet(list(captures))
-    summary = summarize(source.probe_requests(), source.malformed)
+    counter = DeviceCounter()
+    summary = summarize(counted(source.probe_requests(), counter), source.malformed)
+    summary["estimated_devices"] = counter.estimated_devices
     summary["captures"] = len(captures)
     summary["truncated_captures"] = [str(p) for p in source.truncated]
     return summary

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Information elements, as (id, body). The bytes are those of real devices' probe requests.
 _SSID_WILDCARD = (0, b"")
@@ -32,6 +32,11 @@ _VENDOR_WPS = (221, bytes.fromhex("0050f204104a000110103a000100"))
 _VENDOR_MSFT = (221, bytes.fromhex("0050f208002000"))
 _VENDOR_QCOM = (221, bytes.fromhex("8cfdf0010101020100"))
 _INTERWORKING = (107, bytes.fromhex("0f"))
+
+
+IDLE_SLOWDOWN = 3.0
+IDLE_SHARE = 0.5  # phones carried with the screen off (in a pocket or a bag)
+BODY_LOSS_SIGMA_DB = 3.0  # per carrier: a phone in a back pocket is heard weaker than one in hand
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,15 @@ FIXED_MODEL = DeviceModel(
 )
 
 
+VARIANTS = 16
+_VARIANT_OUI = bytes.fromhex("0050f2")
+
+
+def pick_variant(rng: random.Random) -> int:
+    """A device's OS-version variant, 0 (the model's base layout) being the most common (Zipf)."""
+    return rng.choices(range(VARIANTS), weights=[1 / (k + 1) for k in range(VARIANTS)])[0]
+
+
 def pick_model(rng: random.Random) -> DeviceModel:
     """Draw a phone model by market share."""
     return rng.choices(PHONE_MODELS, weights=[m.share for m in PHONE_MODELS])[0]
@@ -137,23 +151,46 @@ def random_mac(rng: random.Random) -> bytes:
     return bytes([first]) + rng.randbytes(5)
 
 
+def associated(model: DeviceModel) -> DeviceModel:
+    """The same phone connected to the shop's WiFi: one per-network random MAC (Android 10+, iOS 14+
+    keep it for that network), and only occasional background scans."""
+    return replace(model, name=model.name + "-associated", rotate_per_scan=0.0, scan_interval=(120.0, 420.0))
+
+
 @dataclass
 class SimDevice:
-    """One radio: its model, its current MAC and sequence counter."""
+    """One radio: its model, its current MAC and sequence counter.
+
+    ``idle``: the phone sits in a pocket with its screen off and scans ``IDLE_SLOWDOWN`` times less
+    often (the long silences the Brno captures show). ``rssi_offset``: what its carrier's body and
+    pocket take off every frame (dB). ``mac``: preset for devices that are the same every day.
+    """
 
     model: DeviceModel
     rng: random.Random
     mac: bytes = b""
     seq: int = 0
+    idle: bool = False
+    rssi_offset: float = 0.0
+    variant: int = -1
     macs_used: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.model.randomizes:
+        if self.variant < 0:
+            self.variant = pick_variant(self.rng)
+        if self.mac:
+            pass
+        elif self.model.randomizes:
             self.mac = random_mac(self.rng)
         else:
             self.mac = self.model.oui + self.rng.randbytes(3)
         self.seq = self.rng.randrange(4096)
         self.macs_used.append(self.mac)
+
+    def scan_gap(self) -> float:
+        """Seconds until the next scan."""
+        gap = self.rng.uniform(*self.model.scan_interval)
+        return gap * IDLE_SLOWDOWN if self.idle else gap
 
     def start_scan(self) -> None:
         """A new scan: maybe a fresh MAC, and the sequence counter moves past the other channels."""
@@ -169,9 +206,16 @@ class SimDevice:
         return self.seq
 
     def ies(self, channel: int) -> bytes:
-        """The information elements of a probe request sent on ``channel``."""
+        """The information elements of a probe request sent on ``channel``.
+
+        Devices of one model differ by OS version and settings: variant ``v`` > 0 adds a vendor
+        element of its own (as OS updates add or change IEs), so a crowd shows dozens of layouts,
+        as real captures do (87 to 180 per Brno day), not one per model.
+        """
         out = bytearray()
         for ie in self.model.ies:
             eid, body = (ie, bytes([channel])) if isinstance(ie, int) else ie
             out += struct.pack("BB", eid, len(body)) + body
+        if self.variant:
+            out += bytes((221, 5)) + _VARIANT_OUI + bytes((0x11, self.variant))
         return bytes(out)

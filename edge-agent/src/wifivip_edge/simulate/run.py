@@ -11,7 +11,7 @@ import bisect
 import json
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -19,7 +19,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wifivip_edge.capture.pcapfile import write_pcap
-from wifivip_edge.simulate.devices import FIXED_MODEL, DeviceModel, SimDevice, pick_model
+from wifivip_edge.simulate.devices import (
+    BODY_LOSS_SIGMA_DB,
+    FIXED_MODEL,
+    IDLE_SHARE,
+    DeviceModel,
+    SimDevice,
+    associated,
+    pick_model,
+    random_mac,
+)
 from wifivip_edge.simulate.radio import (
     FACADE_LOSS_DB,
     PARTY_WALL_LOSS_DB,
@@ -86,7 +95,7 @@ def simulate(scenario: Scenario, day: date, seed: int = 1, scale: float = 1.0) -
     tz = ZoneInfo(TIMEZONE)
     opening = datetime.combine(day, time(scenario.open_hour), tz).timestamp()
     closing = datetime.combine(day, time(scenario.close_hour), tz).timestamp()
-    people = _staff_and_fixed(scenario, opening, closing, rng)
+    people = _staff_and_fixed(scenario, opening, closing, rng, seed)
     people += _street_people(scenario, day, tz, scale, rng)
     frames: dict[str, list[tuple[float, bytes]]] = {s.sensor_id: [] for s in scenario.sensors}
     truth = _Truth()
@@ -112,23 +121,31 @@ def write_simulation(result: SimulationResult, out_dir: Path) -> list[Path]:
     return paths
 
 
-def _staff_and_fixed(scenario: Scenario, opening: float, closing: float, rng: random.Random) -> list[Person]:
+def _staff_and_fixed(scenario: Scenario, opening: float, closing: float, rng: random.Random, seed: int) -> list[Person]:
+    """The shop's own people and equipment: the same devices (models, MACs, places) every day.
+
+    Staff phones are connected to the shop's WiFi (one per-network MAC, rare scans); the equipment
+    (a PC, a till) has a burned-in MAC and probes all day. Their identities come from a generator
+    seeded without the date, so a simulation of several days shows the same devices each day.
+    """
+    site = random.Random(f"{scenario.name}:site:{seed}")
     people: list[Person] = []
     for shop in scenario.shops:
         for _ in range(shop.staff):
-            x, y = _inside_point(shop, rng)
+            model, mac = associated(pick_model(site)), random_mac(site)
+            x, y = _inside_point(shop, site)
             start, end = opening - rng.uniform(600, 1800), closing + rng.uniform(300, 1200)
-            people.append(
-                Person("staff", [(start, x, y), (end, x, y)], shop.shop_id, device=SimDevice(pick_model(rng), rng))
-            )
+            device = SimDevice(model, rng, mac=mac, rssi_offset=-abs(site.gauss(0, BODY_LOSS_SIGMA_DB)))
+            people.append(Person("staff", [(start, x, y), (end, x, y)], shop.shop_id, device=device))
         for _ in range(shop.fixed_devices):
-            x, y = _inside_point(shop, rng)
+            mac = FIXED_MODEL.oui + site.randbytes(3)
+            x, y = _inside_point(shop, site)
             people.append(
                 Person(
                     "fixed",
                     [(opening - 3600, x, y), (closing + 3600, x, y)],
                     shop.shop_id,
-                    device=SimDevice(FIXED_MODEL, rng),
+                    device=SimDevice(FIXED_MODEL, rng, mac=mac),
                 )
             )
     return people
@@ -150,7 +167,10 @@ def _street_people(scenario: Scenario, day: date, tz: ZoneInfo, scale: float, rn
                 r -= share
             person = _walker(scenario, t0, shop, rng)
             if rng.random() < scenario.phone_share:
-                person.device = SimDevice(pick_model(rng), rng)
+                idle = rng.random() < IDLE_SHARE
+                person.device = SimDevice(
+                    pick_model(rng), rng, idle=idle, rssi_offset=-abs(rng.gauss(0, BODY_LOSS_SIGMA_DB))
+                )
             people.append(person)
     return people
 
@@ -261,7 +281,7 @@ def _emit_probes(
                         truth,
                         rng,
                     )
-        t += rng.uniform(*model.scan_interval)
+        t += device.scan_gap()
 
 
 def _hear(
@@ -283,7 +303,7 @@ def _hear(
     walls = _walls_db(x, y, shop)
     if _out_of_range(distance, walls) or rng.random() < FRAME_MISS_PROBABILITY:
         return
-    rssi = rssi_at(distance, walls, rng)
+    rssi = rssi_at(distance, walls, rng) + round(device.rssi_offset)
     if rssi < SENSITIVITY_DBM:
         return
     ts = round(ts, 6)
@@ -314,9 +334,18 @@ def _truth_json(
         }
         for sensor_id in sorted(truth.frames)
     }
+    heard = {sensor_id: set().union(*hours.values()) for sensor_id, hours in truth.people.items()}
+    sensors = {
+        sensor_id: {
+            "people_heard": len(heard[sensor_id]),
+            "people_heard_by_kind": dict(sorted(Counter(people[i].kind for i in heard[sensor_id]).items())),
+        }
+        for sensor_id in sorted(heard)
+    }
     return {
         "scenario": scenario.name,
         "date": day.isoformat(),
+        "sensors": sensors,
         "seed": seed,
         "timezone": TIMEZONE,
         "shops": [

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import statistics
 import sys
 from collections import defaultdict
@@ -39,7 +40,8 @@ from wifivip_edge.capture.reader import CaptureSet
 from wifivip_edge.linking import FixedRegistry
 from wifivip_edge.occupancy import occupancy_series
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "brno-lab-probes"
+SHARED = Path(os.environ.get("WIFIVIP_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+DEFAULT_DATA = SHARED / "data" / "brno-lab-probes"
 WINDOW_S = 300
 TUNE_DAYS = ("position_1_2023-02-07", "position_1_2024-04-18")
 # What ``calibrated_thresholds`` returns on the tuning days (``main`` recomputes and checks it); the

@@ -103,6 +103,8 @@ class Context:
         self.session = session or _shared_session(region)
         self.log = CallLog()
         self.outputs: dict[str, dict[str, Any]] = {}
+        #: Things the operator must see once (a generated temporary password): printed by the CLI.
+        self.notes: list[str] = []
         self._clients: dict[str, Any] = {}
         self._account: str | None = None
 

@@ -153,7 +153,11 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     """Every resource of the stage, dependencies first. The one place the stack is declared."""
     stage = target.stage
     bucket = bucket_name(ctx.account, target.region, stage)
-    data_key = kms.Key(resource_name("data", stage), f"wifivip {stage}: data bucket, tables, secrets, topics")
+    data_key = kms.Key(
+        resource_name("data", stage),
+        f"wifivip {stage}: data bucket, tables, secrets, topics",
+        topic_publishers=("cloudwatch.amazonaws.com",),  # the alarms publish to the encrypted alarm topic
+    )
     dlq = sqs.Queue(resource_name("ingest-dlq", stage), retention_seconds=DLQ_RETENTION_SECONDS)
     queue = sqs.Queue(
         resource_name("ingest", stage),

@@ -2,9 +2,41 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from infra.core import Context, Observed, Resource
+
+
+def key_policy(ctx: Context, services_publishing_to_topics: tuple[str, ...]) -> dict[str, Any]:
+    """The account manages the key through IAM (AWS's default statement); the listed services may use
+    it to publish to topics encrypted with it (CloudWatch alarms cannot use the AWS-managed SNS key)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{ctx.partition}:iam::{ctx.account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if services_publishing_to_topics:
+        statements.append(
+            {
+                "Sid": "ServicesPublishToEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": _one_or_list(sorted(services_publishing_to_topics))},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _one_or_list(values: list[str]) -> str | list[str]:
+    """AWS's canonical form: a single value is written as a string (so a read-back compares equal)."""
+    return values[0] if len(values) == 1 else values
 
 
 class Key(Resource):
@@ -13,16 +45,23 @@ class Key(Resource):
     kind: ClassVar[str] = "kms-key"
     holds_data: ClassVar[bool] = True  # deleting the key makes everything encrypted with it unreadable
 
-    def __init__(self, name: str, description: str) -> None:
+    def __init__(self, name: str, description: str, topic_publishers: tuple[str, ...] = ()) -> None:
+        """``topic_publishers``: service principals that publish to SNS topics encrypted with this key."""
         super().__init__(name)
         self.description = description
+        self.topic_publishers = topic_publishers
 
     @property
     def alias(self) -> str:
         return f"alias/{self.name}"
 
     def desired(self, ctx: Context) -> dict[str, Any]:
-        return {"enabled": True, "rotation": True, "description": self.description}
+        return {
+            "enabled": True,
+            "rotation": True,
+            "description": self.description,
+            "policy": key_policy(ctx, self.topic_publishers),
+        }
 
     def _key_id(self, ctx: Context) -> str | None:
         for page in ctx.client("kms").get_paginator("list_aliases").paginate():
@@ -39,7 +78,8 @@ class Key(Resource):
         meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
         enabled = meta["KeyState"] == "Enabled"
         rotation = enabled and bool(kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"])
-        state = {"enabled": enabled, "rotation": rotation, "description": meta.get("Description", "")}
+        policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+        state = {"enabled": enabled, "rotation": rotation, "description": meta.get("Description", ""), "policy": policy}
         return Observed(
             state, {"arn": meta["Arn"], "id": meta["KeyId"], "alias": self.alias, "state": meta["KeyState"]}
         )
@@ -48,6 +88,7 @@ class Key(Resource):
         kms = ctx.client("kms")
         meta = kms.create_key(
             Description=self.description,
+            Policy=json.dumps(desired["policy"]),
             KeyUsage="ENCRYPT_DECRYPT",
             Tags=[{"TagKey": "wifivip:stage", "TagValue": ctx.stage}],
         )["KeyMetadata"]
@@ -65,6 +106,8 @@ class Key(Resource):
             kms.enable_key_rotation(KeyId=key_id)
         if "description" in fields:
             kms.update_key_description(KeyId=key_id, Description=self.description)
+        if "policy" in fields:
+            kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(desired["policy"]))
 
     def delete(self, ctx: Context) -> None:
         """KMS never deletes at once: the key is scheduled for deletion (7 days, the minimum)."""

@@ -217,10 +217,12 @@ class SqsSource(Resource):
         return Observed(state, {"uuid": m["UUID"]})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> None:
-        ctx.client("lambda").create_event_source_mapping(
-            EventSourceArn=ctx.ref(self.queue, "arn"),
-            FunctionName=ctx.ref(self.function, "name"),
-            **desired,
+        client = ctx.client("lambda")
+        # Lambda checks the function's role may read the queue: a role just made may not be visible yet.
+        _retry_while_role_propagates(
+            lambda: client.create_event_source_mapping(
+                EventSourceArn=ctx.ref(self.queue, "arn"), FunctionName=ctx.ref(self.function, "name"), **desired
+            )
         )
 
     def update(self, ctx: Context, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> None:

@@ -43,6 +43,17 @@ def test_data_key_is_customer_managed_and_rotates(stack: StackOutputs) -> None:
     meta = kms.describe_key(KeyId=stack.kms_key_arn)["KeyMetadata"]
     assert meta["KeyManager"] == "CUSTOMER" and meta["KeyState"] == "Enabled"
     assert kms.get_key_rotation_status(KeyId=stack.kms_key_arn)["KeyRotationEnabled"] is True
+    # CloudWatch alarms may publish to the topic encrypted with this key; no other service may use it.
+    policy = json.loads(kms.get_key_policy(KeyId=stack.kms_key_arn, PolicyName="default")["Policy"])
+    own = {"aws:SourceAccount": stack.account_id}
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert evaluate([policy], Request(action, "*", own, principal="cloudwatch.amazonaws.com")) == "allow"
+        assert evaluate([policy], Request(action, "*", own, principal="sns.amazonaws.com")) != "allow"
+        other = {"aws:SourceAccount": "999999999999"}
+        assert evaluate([policy], Request(action, "*", other, principal="cloudwatch.amazonaws.com")) != "allow"
+    assert evaluate([policy], Request("kms:ScheduleKeyDeletion", "*", own, principal="cloudwatch.amazonaws.com")) != (
+        "allow"
+    )
 
 
 def test_bucket_is_encrypted_versioned_private_and_tls_only(stack: StackOutputs) -> None:

@@ -56,15 +56,19 @@ def test_linked_devices_are_of_the_order_of_the_people_heard(two_days: list) -> 
 
 
 def test_visits_found_match_the_real_visits(two_days: list) -> None:
-    result, paths = two_days[0]
+    """Day two, once the sensor knows its shop's equipment and staff phones (fixed): customers' visits."""
+    (_r1, day1), (result, day2) = two_days
     found = real = 0
     for shop in result.truth["shops"]:
         (sensor,) = shop["sensors"]
-        records = [r for b in batches_of(paths[sensor], FixedRegistry()) for r in b.sessions]
+        registry = FixedRegistry()
+        batches_of(day1[sensor], registry)
+        records = [r for b in batches_of(day2[sensor], registry) for r in b.sessions]
         found += sum(1 for r in records if not r.open and r.visitor and not r.fixed)
         real += sum(1 for entered, left in result.truth["visits"][shop["shop_id"]] if left - entered >= 300)
     assert real > 100
-    assert 0.75 * real < found < 1.3 * real, (found, real)
+    # Some visits are missed (a phone in a bag at the back of the shop seldom reaches -65 dBm).
+    assert 0.6 * real < found < 1.2 * real, (found, real)
 
 
 def test_sessions_close_once_each(two_days: list) -> None:

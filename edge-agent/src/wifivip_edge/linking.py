@@ -256,6 +256,10 @@ class Linker:
                 self.stats.devices += 1
                 self.stats.global_devices += 1
         else:
+            if dev.last_ts - dev.mac_since <= self.config.burst_s:
+                # The address it leaves lived for one scan: it will not come back, forget it now
+                # (a lasting one stays known, so that its return reveals a wrong link).
+                self._macs.pop(dev.mac_key, None)
             dev.mac_key = key
             dev.mac_since = probe.ts
             dev.macs += 1
@@ -339,6 +343,7 @@ class DeviceCounter:
         self, window_s: int = 300, linking: LinkingConfig | None = None, registry: FixedRegistry | None = None
     ) -> None:
         self.linker = Linker(linking)
+        self._observe = self.linker.observe
         self.registry = FixedRegistry() if registry is None else registry
         self._window_s = window_s
         self._window_start = float("-inf")
@@ -347,13 +352,13 @@ class DeviceCounter:
         self._stable: set[tuple[int, int]] = set()  # (UTC day, address) of every stable address counted
 
     def observe(self, probe: ProbeRequest) -> None:
-        ts = probe.ts
+        dev = self._observe(probe)
+        ts = dev.last_ts
         if ts >= self._window_end:
             self._close()
             self._window_start = ts - ts % self._window_s
             self._window_end = self._window_start + self._window_s
-        dev = self.linker.observe(probe)
-        if not dev.randomized or dev.last_ts - dev.mac_since > self._window_s:
+        if not dev.randomized or ts - dev.mac_since > self._window_s:
             self._heard.add(dev.mac_key)
 
     def _close(self) -> None:
@@ -413,10 +418,14 @@ class FixedRegistry:
         self._entries: dict[int, _Presence] = {}
         self._days: deque[str] = deque(maxlen=self.config.window_days)
         self._fixed: set[int] = set()
+        self._noted_window = float("nan")
+        self._noted_day = ""
 
     def note(self, key: int, window_start: float, seconds: float) -> None:
         """Record that the address ``key`` was heard in the window starting at ``window_start``."""
-        day = utc_day(window_start)
+        if window_start != self._noted_window:  # one date conversion per window, not per address
+            self._noted_window, self._noted_day = window_start, utc_day(window_start)
+        day = self._noted_day
         if not self._days or self._days[-1] != day:
             self._new_day(day)
         entry = self._entries.get(key)

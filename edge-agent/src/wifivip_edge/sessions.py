@@ -60,7 +60,8 @@ class Session:
         self.w_last = ts
         self.w_frames = 0
         self.w_macs0 = device.macs
-        self.w_rssi = bytearray()  # RSSI + 128 per frame of the window part: one byte each
+        # RSSI + 128 per frame of the window part, one byte each; None while the part is empty.
+        self.w_rssi: bytearray | None = None
 
     @property
     def dwell_s(self) -> float:
@@ -132,6 +133,8 @@ class SessionTracker:
         s.frames += 1
         s.w_frames += 1
         if rssi is not None:
+            if s.w_rssi is None:
+                s.w_rssi = bytearray()
             s.w_rssi.append(min(max(rssi, -128), 127) + 128)
             if s.rssi_max is None or rssi > s.rssi_max:
                 s.rssi_max = rssi
@@ -153,7 +156,7 @@ class SessionTracker:
         return ClosedWindow(start, end, parts, candidates)
 
     def _part(self, s: Session) -> WindowPart:
-        rssi = sorted(s.w_rssi)
+        rssi = sorted(s.w_rssi or b"")
         part = WindowPart(
             session=s,
             first_seen=s.w_first,
@@ -165,7 +168,7 @@ class SessionTracker:
             dwell_s=s.dwell_s,  # so far: frames after the window are not in this record's figures
         )
         s.w_frames = 0
-        s.w_rssi = bytearray()
+        s.w_rssi = None
         return part
 
     def _note_presence(self, parts: Iterable[WindowPart], start: float, seconds: float) -> None:

@@ -57,13 +57,30 @@ def allow(actions: tuple[str, ...] | list[str], resources: list[str], sid: str) 
     return {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": sorted(set(resources))}
 
 
+#: The only actions that address a table's indexes (``table/NAME/index/INDEX``).
+INDEX_ACTIONS = frozenset({"dynamodb:Query", "dynamodb:Scan"})
+
+
+def _has_indexes(suffix: str) -> bool:
+    from chalicelib.models import ALL_MODELS
+
+    model = next((m for m in ALL_MODELS if m.Meta.suffix == suffix), None)
+    if model is None:
+        return False
+    schema = model._get_schema()
+    return bool(schema.get("global_secondary_indexes") or schema.get("local_secondary_indexes"))
+
+
 def tables(names: Names, access: dict[str, tuple[str, ...]], sid: str = "Tables") -> list[dict[str, Any]]:
-    """One statement per distinct action set, on the named tables (by model suffix) and their indexes."""
+    """One statement per distinct action set, on the named tables (by model suffix); their indexes only
+    for Query/Scan and only when the model declares indexes."""
     by_actions: dict[tuple[str, ...], list[str]] = {}
     for suffix, actions in access.items():
-        by_actions.setdefault(tuple(sorted(set(actions))), []).extend(
-            [names.table(suffix), names.table_indexes(suffix)]
-        )
+        wanted = tuple(sorted(set(actions)))
+        by_actions.setdefault(wanted, []).append(names.table(suffix))
+        on_indexes = tuple(sorted(INDEX_ACTIONS & set(actions)))
+        if on_indexes and _has_indexes(suffix):
+            by_actions.setdefault(on_indexes, []).append(names.table_indexes(suffix))
     return [allow(actions, arns, f"{sid}{i}") for i, (actions, arns) in enumerate(sorted(by_actions.items()))]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib.campaigns.policy import Caps, OfferPolicy
 from tests.campaigns.world import World, paris, spec
 
@@ -12,8 +14,8 @@ def one_campaign_per_shop(w: World) -> dict[str, str]:
     return {shop: w.launch(spec(shop_ids=(shop,)), owner=shop).campaign_id for shop in SHOPS}
 
 
-def test_repeated_presence_sends_one_message() -> None:
-    w = World()
+def test_repeated_presence_sends_one_message(new_world: Callable[..., World]) -> None:
+    w = new_world()
     w.person("ana")
     w.launch()
     assert w.results("ana") == ["sent"]
@@ -25,13 +27,13 @@ def test_repeated_presence_sends_one_message() -> None:
     assert len(w.email.sent) == 1
 
 
-def test_per_consumer_daily_cap_across_merchants() -> None:
-    w = World(policy=OfferPolicy(caps=Caps(per_consumer_day=2, per_consumer_week=10)))
+def test_per_consumer_daily_cap_across_merchants(new_world: Callable[..., World]) -> None:
+    w = new_world(policy=OfferPolicy(caps=Caps(per_consumer_day=2, per_consumer_week=10)))
     w.person("ana")
     one_campaign_per_shop(w)
     got = [w.results("ana", sensor)[0] for sensor in SHOPS.values()]
     assert got == ["sent", "sent", "capped", "capped"]
-    capped = [r for r in w.ledger.records.values() if r.status == "capped"]
+    capped = [r for r in w.records() if r.status == "capped"]
     assert len(capped) == 2 and all(r.group == "treatment" for r in capped)
     # 23:59 the same day: still capped. 00:01 the next day (Paris): the cap has reset.
     w.clock.now = paris(2026, 11, 18, 23, 59)
@@ -43,8 +45,8 @@ def test_per_consumer_daily_cap_across_merchants() -> None:
     assert len(w.email.sent) == 4
 
 
-def test_per_consumer_weekly_cap() -> None:
-    w = World(policy=OfferPolicy(caps=Caps(per_consumer_day=5, per_consumer_week=3)))
+def test_per_consumer_weekly_cap(new_world: Callable[..., World]) -> None:
+    w = new_world(policy=OfferPolicy(caps=Caps(per_consumer_day=5, per_consumer_week=3)))
     w.person("ana")
     one_campaign_per_shop(w)
     w.clock.now = paris(2026, 11, 16, 10)  # Monday of ISO week 47
@@ -58,8 +60,8 @@ def test_per_consumer_weekly_cap() -> None:
     assert w.results("ana", "ri-bijoux-s1") == ["sent"]
 
 
-def test_per_sender_caps() -> None:
-    w = World(
+def test_per_sender_caps(new_world: Callable[..., World]) -> None:
+    w = new_world(
         policy=OfferPolicy(caps=Caps(per_consumer_day=9, per_consumer_week=9, per_sender_day=1, per_sender_week=2))
     )
     w.person("ana")
@@ -72,33 +74,33 @@ def test_per_sender_caps() -> None:
     # Another merchant is not limited by vh-mode's sender caps.
     w.launch(spec(shop_ids=("vh-cafe",)), owner="vh-cafe")
     assert w.results("ana", "vh-cafe-s1") == ["sent"]
-    sent_by_campaign = {r.campaign_id for r in w.ledger.records.values() if r.status == "sent"}
+    sent_by_campaign = {r.campaign_id for r in w.records() if r.status == "sent"}
     assert len(sent_by_campaign & set(ids)) == 2
 
 
-def test_budget_in_sends() -> None:
-    w = World()
+def test_budget_in_sends(new_world: Callable[..., World]) -> None:
+    w = new_world()
     for name in ("ana", "ben", "chloe", "dan"):
         w.person(name)
     w.launch(spec(budget={"max_sends": 2}))
     assert [w.results(n)[0] for n in ("ana", "ben", "chloe", "dan")] == ["sent", "sent", "budget", "budget"]
     assert len(w.email.sent) == 2
-    assert not any(r.consumer in ("chloe", "dan") for r in w.ledger.records.values())
+    assert not any(r.consumer in ("chloe", "dan") for r in w.records())
 
 
-def test_budget_in_cost() -> None:
+def test_budget_in_cost(new_world: Callable[..., World]) -> None:
     # SMS at 0.07 EUR per segment: a budget of 0.15 EUR pays two one-segment messages.
-    w = World()
+    w = new_world()
     for name in ("ana", "ben", "chloe"):
         w.person(name, email=False, sms=True)
     w.launch(spec(targeting={"channels": ("sms",)}, budget={"max_cost_eur": 0.15}))
     assert [w.results(n)[0] for n in ("ana", "ben", "chloe")] == ["sent", "sent", "budget"]
-    assert w.ledger.budget_use(next(iter(w.campaigns.items))).cost_ueur == 140_000
+    assert w.ledger.budget_use(w.launched[0]).cost_ueur == 140_000
     assert all(m.segments == 1 for _, m, _ in w.sms.sent)
 
 
-def test_capped_consumer_keeps_their_group_and_assignment_time() -> None:
-    w = World(policy=OfferPolicy(caps=Caps(per_consumer_day=1)))
+def test_capped_consumer_keeps_their_group_and_assignment_time(new_world: Callable[..., World]) -> None:
+    w = new_world(policy=OfferPolicy(caps=Caps(per_consumer_day=1)))
     w.person("ana")
     ids = one_campaign_per_shop(w)
     w.seen("ana", "vh-mode-s1")

@@ -46,7 +46,7 @@ def test_email_carries_personalization_link_code_and_unsubscribe() -> None:
     w.launch()
     w.seen("ana")
     to, message, _ = w.email.sent[0]
-    record = next(iter(w.ledger.records.values()))
+    record = next(iter(w.records()))
     assert to == "ana@example.org"
     assert message.subject == "Ana<b>, -20 % chez Mode & Co"
     assert "Bonjour Ana<b>, profitez de -20 % chez Mode & Co jusqu'au 31/12/2026." in message.text
@@ -72,7 +72,7 @@ def test_sms_always_carries_stop_and_link() -> None:
     w.launch(spec(targeting={"channels": ("sms",)}, content={"sms": "Rien que du texte"}))
     w.seen("ana")
     text = w.sms.sent[0][1].text
-    record = next(iter(w.ledger.records.values()))
+    record = next(iter(w.records()))
     assert text.startswith("Rien que du texte https://offres.example/l/")
     assert record.token and record.token in text and SMS_STOP in text and "STOP" in text
 
@@ -97,7 +97,7 @@ def test_shared_code_and_no_code() -> None:
     w.launch(spec(name="no code", content={"coupon": "none"}), owner="vh-cafe")
     w.seen("ana")
     w.seen("ben")
-    codes = sorted(r.code or "" for r in w.ledger.records.values() if r.status == "sent")
+    codes = sorted(r.code or "" for r in w.records() if r.status == "sent")
     assert codes == ["", "", "NOEL26", "NOEL26"]  # both campaigns fire at vh-mode's sensor
     texts = [m.text for _, m, _ in w.email.sent]
     assert sum("Votre code : NOEL26" in t for t in texts) == 2
@@ -120,8 +120,8 @@ def test_preview_and_test_send() -> None:
     campaign = w.launch()
     preview = w.service.preview(campaign, "email")
     assert "Camille" in preview.subject and "ABCDE-12345" in preview.text
-    assert not w.email.sent and not w.ledger.records
+    assert not w.email.sent and not w.records()
     w.service.test_send(campaign, "email", "merchant@mode.example", user="u-merchant")
     to, message, test = w.email.sent[0]
     assert to == "merchant@mode.example" and test and message.subject.startswith("[TEST] ")
-    assert not w.ledger.records  # a test send is no offer: no record, no cap, no budget
+    assert not w.records()  # a test send is no offer: no record, no cap, no budget

@@ -4,6 +4,7 @@ reservation of a crashed run taken over; scheduled sends to past visitors."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from chalicelib.campaigns.ports import SendFailure, SendRecord
 from tests.campaigns.world import World, paris, spec
@@ -12,11 +13,11 @@ DAY = 86400
 
 
 def record(w: World, consumer: str) -> SendRecord:
-    return next(r for r in w.ledger.records.values() if r.consumer == consumer)
+    return next(r for r in w.records() if r.consumer == consumer)
 
 
-def test_transient_failures_are_retried_with_backoff() -> None:
-    w = World()
+def test_transient_failures_are_retried_with_backoff(new_world: Callable[..., World]) -> None:
+    w = new_world()
     w.person("ana")
     w.email.failures = [SendFailure("Throttling", True), SendFailure("ServiceUnavailable", True)]
     w.launch()
@@ -26,8 +27,8 @@ def test_transient_failures_are_retried_with_backoff() -> None:
     assert r.status == "sent" and r.attempts == 3 and r.message_id == "msg-00003"
 
 
-def test_retries_run_out_and_permanent_failures_are_recorded() -> None:
-    w = World()
+def test_retries_run_out_and_permanent_failures_are_recorded(new_world: Callable[..., World]) -> None:
+    w = new_world()
     w.person("ana")
     w.person("ben")
     w.email.failures = [SendFailure("Throttling", True)] * 4 + [SendFailure("MessageRejected", False, "bad")]
@@ -49,14 +50,14 @@ def test_provider_opt_out_suppresses_and_withdraws() -> None:
     assert w.consumers.withdrawals == [("ana", "sms", "provider_opt_out")]
 
 
-def test_ses_feedback_and_complaint_withdraws_consent() -> None:
-    w = World()
+def test_ses_feedback_and_complaint_withdraws_consent(new_world: Callable[..., World]) -> None:
+    w = new_world()
     for name in ("ana", "ben", "chloe"):
         w.person(name)
     w.launch()
     for name in ("ana", "ben", "chloe"):
         w.seen(name)
-    ids = {r.consumer: r.message_id for r in w.ledger.records.values()}
+    ids = {r.consumer: r.message_id for r in w.records()}
     assert w.service.on_feedback(ids["ana"] or "", "Delivery")
     assert w.service.on_feedback(ids["ben"] or "", "Bounce", "Permanent/General")
     assert w.service.on_feedback(ids["chloe"] or "", "Complaint", "abuse")
@@ -79,8 +80,8 @@ def test_sms_stop_reply_withdraws_at_once() -> None:
     assert w.results("ana") == ["skip:no_consent"]
 
 
-def test_crashed_reservation_is_taken_over_after_the_lease() -> None:
-    w = World()
+def test_crashed_reservation_is_taken_over_after_the_lease(new_world: Callable[..., World]) -> None:
+    w = new_world()
     w.person("ana")
     campaign = w.launch()
 
@@ -105,8 +106,8 @@ def test_crashed_reservation_is_taken_over_after_the_lease() -> None:
     assert r is not None and r.token and r.token in w.email.sent[0][1].text  # the reserved token is kept
 
 
-def test_scheduled_send_to_past_visitors_waits_for_quiet_hours_to_end() -> None:
-    w = World()
+def test_scheduled_send_to_past_visitors_waits_for_quiet_hours_to_end(new_world: Callable[..., World]) -> None:
+    w = new_world()
     now = paris(2026, 11, 18, 10)
     for name, days_ago in (("ana", 10), ("ben", 40), ("chloe", 200)):
         w.person(name, email=False, sms=True)

@@ -4,6 +4,7 @@ the true effect is known."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -16,12 +17,12 @@ from tests.campaigns.world import World, paris, spec
 DAY = 86400
 
 
-def test_click_and_redeem_unique_code() -> None:
-    w = World()
+def test_click_and_redeem_unique_code(new_world: Callable[..., World]) -> None:
+    w = new_world()
     w.person("ana")
     campaign = w.launch()
     w.seen("ana")
-    rec = next(iter(w.ledger.records.values()))
+    rec = next(iter(w.records()))
     assert w.service.click("not-a-token") is None
     assert w.service.click(rec.token or "") is not None
     w.service.click(rec.token or "")
@@ -38,8 +39,8 @@ def test_click_and_redeem_unique_code() -> None:
     assert after is not None and after.clicks == 2
 
 
-def test_shared_code_redemptions_are_counted_per_campaign() -> None:
-    w = World()
+def test_shared_code_redemptions_are_counted_per_campaign(new_world: Callable[..., World]) -> None:
+    w = new_world()
     campaign = w.launch(spec(content={"coupon": "shared", "shared_code": "NOEL26"}))
     mine = {campaign.campaign_id: campaign}
     assert w.service.redeem("noel26", mine, "u1").status == "shared"

@@ -11,7 +11,7 @@ from chalicelib.campaigns import lifecycle
 from chalicelib.campaigns.calendar import PARIS
 from chalicelib.campaigns.model import Campaign, CampaignSpec, Owner
 from chalicelib.campaigns.policy import OfferPolicy
-from chalicelib.campaigns.ports import Reach, RetryPolicy
+from chalicelib.campaigns.ports import CampaignStore, Reach, RetryPolicy, SendLedger, SendRecord
 from chalicelib.campaigns.service import OfferService, Presence
 from tests.campaigns.fakes import (
     Clock,
@@ -56,15 +56,16 @@ def spec(**overrides: Any) -> CampaignSpec:
 @dataclass
 class World:
     clock: Clock = field(default_factory=lambda: Clock(WEDNESDAY_10H))
-    campaigns: MemoryCampaigns = field(default_factory=MemoryCampaigns)
+    campaigns: CampaignStore = field(default_factory=MemoryCampaigns)
     places: MemoryPlaces = field(default_factory=MemoryPlaces)
     consumers: MemoryConsumers = field(default_factory=MemoryConsumers)
     visits: MemoryVisits = field(default_factory=MemoryVisits)
-    ledger: MemoryLedger = field(default_factory=MemoryLedger)
+    ledger: SendLedger = field(default_factory=MemoryLedger)
     email: RecordingSender = field(default_factory=RecordingSender)
     sms: RecordingSender = field(default_factory=RecordingSender)
     policy: OfferPolicy = field(default_factory=OfferPolicy)
     sleeps: list[float] = field(default_factory=list)
+    launched: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.places.add("vh-mode-s1", "vh-mode", VH, "Mode & Co")
@@ -104,7 +105,12 @@ class World:
         campaign = lifecycle.create(s, Owner(kind=kind, id=owner), "tester", self.clock.now)  # type: ignore[arg-type]
         campaign = lifecycle.schedule(campaign, self.clock.now)
         self.campaigns.put(campaign, None)
+        self.launched.append(campaign.campaign_id)
         return campaign
+
+    def records(self) -> list[SendRecord]:
+        """Every send record of the campaigns this world launched."""
+        return [r for cid in self.launched for r in self.ledger.for_campaign(cid)]
 
     def seen(self, consumer: str, sensor: str = "vh-mode-s1") -> list[Any]:
         return self.service.on_presence(Presence(sensor, consumer, self.clock.now))

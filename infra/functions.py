@@ -125,7 +125,8 @@ def ingest_permissions(n: Names) -> list[dict[str, Any]]:
         *tables(
             n,
             {
-                "sensors": GET,
+                "sensors": (*GET, "dynamodb:Scan"),  # Scan: campaigns' sensor -> shop map (consumer visits)
+                "consumer-visits": ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable"),
                 "kpi": (*TRANSACT_WRITE, "dynamodb:GetItem"),
                 "device-state": (*TRANSACT_WRITE, "dynamodb:GetItem"),
                 "batch-markers": TRANSACT_WRITE,
@@ -250,8 +251,60 @@ RETENTION = FunctionSpec(
     schedules=(("retention-hourly", "rate(1 hour)", None),),
 )
 
+
+OFFERS_SENDER = "offres@wifivip.example"  # the SES identity offers are sent from (WIFIVIP_OFFERS_FROM)
+
+
+def offers_permissions(n: Names) -> list[dict[str, Any]]:
+    """Read presence objects; decide and record offers; hand them to SES and SNS."""
+    return [
+        allow(("s3:GetObject",), [n.objects("presence/")], "PresenceEvents"),
+        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+        allow(
+            ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
+            [n.queue("offers")],
+            "OffersQueue",
+        ),
+        allow(("ses:SendRawEmail",), [n.ctx.arn("ses", f"identity/{OFFERS_SENDER}")], "SendOffers"),
+        # SMS to a phone number has no resource ARN: "*" is the only form AWS accepts for it.
+        allow(("sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"), ["*"], "SmsOffers"),
+        *tables(
+            n,
+            {
+                "sensors": ("dynamodb:Scan", "dynamodb:DescribeTable"),
+                "campaigns": (*READ, "dynamodb:PutItem"),
+                "offer-sends": (*WRITE, "dynamodb:ConditionCheckItem"),
+                "offer-counters": (*TRANSACT_WRITE, "dynamodb:GetItem"),
+                "consumer-visits": READ,
+            },
+        ),
+    ]
+
+
+OFFERS = FunctionSpec(
+    name="offers",
+    handler="functions.offers.handler.lambda_handler",
+    description="Presence events, SES feedback, SMS STOP -> offers decided once and sent (SES, SNS)",
+    permissions=offers_permissions,
+    memory_mb=512,
+    timeout_s=30,
+    sqs_queue="offers",
+    environment={"WIFIVIP_OFFERS_FROM": OFFERS_SENDER},
+)
+
+OFFERS_SCHEDULE = FunctionSpec(
+    name="offers-schedule",
+    handler="functions.offers.handler.scheduled_handler",
+    description="Scheduled campaign sends that are due, to past visitors, outside quiet hours",
+    permissions=offers_permissions,
+    memory_mb=512,
+    timeout_s=300,
+    schedules=(("offers-due", "rate(5 minutes)", None),),
+    environment={"WIFIVIP_OFFERS_FROM": OFFERS_SENDER},
+)
+
 #: Every function of the stage but the portal (whose code is ``chalice package`` output, see below).
-FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST, ROLLUP, HEARTBEAT, PRIVACY, RETENTION)
+FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST, ROLLUP, HEARTBEAT, PRIVACY, RETENTION, OFFERS, OFFERS_SCHEDULE)
 
 
 def portal_permissions(n: Names) -> list[dict[str, Any]]:

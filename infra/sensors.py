@@ -1,7 +1,7 @@
 """Sensor identities: enroll a Raspberry Pi with credentials that reach only its own prefix, revoke it at once.
 
 A sensor is an IAM user (a Pi has no instance role) with one access key and one inline policy:
-put objects under ``raw/{sensor}/`` and ``heartbeat/{sensor}/``, read the published day keys
+put objects under ``raw/{sensor}/``, ``heartbeat/{sensor}/`` and ``presence/{sensor}/``, read the published day keys
 (``keys/``: the key job keeps only today's and tomorrow's) and the consent allowlist (``allowlist/``),
 and use the stage's KMS key only through S3. Nothing else: no listing, no deleting, no other sensor's
 prefix, no old object versions. Enrolling also registers the sensor (``chalicelib/models/sensor.py``)
@@ -25,7 +25,7 @@ from wifivip_edge.batch import SENSOR_ID_RE
 
 from chalicelib.naming import bucket_name, resource_name
 from infra.core import Context
-from infra.stack import ALLOWLIST_PREFIX, HEARTBEAT_PREFIX, KEYS_PREFIX, RAW_PREFIX, StackTarget
+from infra.stack import ALLOWLIST_PREFIX, HEARTBEAT_PREFIX, KEYS_PREFIX, PRESENCE_PREFIX, RAW_PREFIX, StackTarget
 
 POLICY_NAME = "sensor"
 REVOKED_POLICY_NAME = "revoked"
@@ -53,7 +53,11 @@ def sensor_policy(partition: str, bucket: str, sensor_id: str, key_arn: str, reg
                 "Sid": "UploadOwnPrefix",
                 "Effect": "Allow",
                 "Action": "s3:PutObject",
-                "Resource": [f"{objects}/{RAW_PREFIX}{sensor_id}/*", f"{objects}/{HEARTBEAT_PREFIX}{sensor_id}/*"],
+                "Resource": [
+                    f"{objects}/{RAW_PREFIX}{sensor_id}/*",
+                    f"{objects}/{HEARTBEAT_PREFIX}{sensor_id}/*",
+                    f"{objects}/{PRESENCE_PREFIX}{sensor_id}/*",  # consent mode: presence events for offers
+                ],
             },
             {
                 "Sid": "ReadDayKeysAndAllowlist",

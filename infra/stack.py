@@ -27,6 +27,9 @@ HEARTBEAT_PREFIX = "heartbeat/"
 KEYS_PREFIX = "keys/"  # the day keys the key job publishes (today's and tomorrow's)
 ALLOWLIST_PREFIX = "allowlist/"  # the signed consent allowlist
 QUEUE_VISIBILITY_SECONDS = 360  # AWS's advice: at least 6x the ingest function's timeout (60 s)
+PRESENCE_PREFIX = "presence/"  # consented consumers seen by a sensor, for offers (wifivip_edge.presence)
+PRESENCE_RETENTION_DAYS = 1
+OFFERS_VISIBILITY_SECONDS = 180  # 6x the offers function's timeout (30 s)
 MAX_RECEIVES_BEFORE_DLQ = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -82,6 +85,8 @@ class StackOutputs:
     master_secret_arn: str = ""
     functions: dict[str, str] = field(default_factory=dict)
     heartbeat_queue_url: str = ""
+    #: The offers function's queue (presence events from S3; SES feedback and SMS replies via SNS).
+    offers_queue_url: str = ""
     #: The changes deploy made (empty lines for none): ``+ create s3-bucket ...``.
     changes: list[str] = field(default_factory=list, compare=False)
     #: Mutating AWS API calls deploy made (0 on a second run: deploy is idempotent).
@@ -142,6 +147,7 @@ def bucket_lifecycle(privacy_mode: str) -> list[dict[str, Any]]:
         # version of a key (or of an allowlist naming an erased consumer) outlives a day.
         s3.lifecycle_rule("day-keys", KEYS_PREFIX, expire_days=2, noncurrent_days=1),
         s3.lifecycle_rule("allowlist-versions", ALLOWLIST_PREFIX, noncurrent_days=1),
+        s3.lifecycle_rule("presence", PRESENCE_PREFIX, expire_days=PRESENCE_RETENTION_DAYS, noncurrent_days=1),
         {
             **s3.lifecycle_rule("old-versions", "", noncurrent_days=30),
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
@@ -174,6 +180,14 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
         max_receives=MAX_RECEIVES_BEFORE_DLQ,
         policy=_queue_policy(bucket),
     )
+    offers_dlq = sqs.Queue(resource_name("offers-dlq", stage), retention_seconds=DLQ_RETENTION_SECONDS)
+    offers_queue = sqs.Queue(
+        resource_name("offers", stage),
+        visibility_seconds=OFFERS_VISIBILITY_SECONDS,
+        dead_letter=offers_dlq.key,
+        max_receives=MAX_RECEIVES_BEFORE_DLQ,
+        policy=_queue_policy(bucket),
+    )
     data_bucket = s3.Bucket(
         bucket,
         kms_key=data_key.key,
@@ -186,6 +200,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
                 "prefix": HEARTBEAT_PREFIX,
                 "events": ["s3:ObjectCreated:*"],
             },
+            {"Id": "presence", "queue": offers_queue.key, "prefix": PRESENCE_PREFIX, "events": ["s3:ObjectCreated:*"]},
         ],
     )
     tables: list[Resource] = [
@@ -195,7 +210,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     master = secrets.GeneratedSecret(
         master_secret_name(stage), data_key.key, "wifivip: master secret of the daily pseudonym keys (HKDF)"
     )
-    queues = [dlq, queue, heartbeat_dlq, heartbeat_queue]
+    queues = [dlq, queue, heartbeat_dlq, heartbeat_queue, offers_dlq, offers_queue]
     out: list[Resource] = [data_key, *queues, data_bucket, *tables, alarm_topic, master]
     out.append(sns.SmsSettings(monthly_spend_limit_usd=SMS_MONTHLY_LIMIT_USD, sender_id=SMS_SENDER_ID))
 
@@ -363,6 +378,7 @@ def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> St
         functions={
             spec.name: o[f"lambda-function:{resource_name(spec.name, stage)}"]["arn"] for spec in (*FUNCTIONS, PORTAL)
         },
+        offers_queue_url=o[f"sqs-queue:{resource_name('offers', stage)}"]["url"],
         changes=[str(c) for c in changes if c.action != "keep"],
         mutating_calls=len(ctx.log.mutating),
     )

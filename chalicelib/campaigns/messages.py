@@ -38,6 +38,7 @@ class OfferMessage:
     html: str
     segments: int
     cost_ueur: int
+    unsubscribe_url: str = ""
 
 
 def french_date(day: date) -> str:
@@ -70,7 +71,7 @@ def compose(campaign: Campaign, channel: Channel, p: Personalization, prices: Pr
             text = f"{text} {p.link}"
         text = f"{text}\n{SMS_STOP} {p.unsubscribe_url}"
         segments = sms_segments(text)
-        return OfferMessage("sms", "", text, "", segments, segments * prices.sms_segment_ueur)
+        return OfferMessage("sms", "", text, "", segments, segments * prices.sms_segment_ueur, p.unsubscribe_url)
     subject = " ".join(render(content.subject, values).split())
     body = render(content.body, values)
     code_line = f"Votre code : {p.code}\n" if p.code else ""
@@ -88,4 +89,4 @@ def compose(campaign: Campaign, channel: Channel, p: Personalization, prices: Pr
         f"<hr><p><small>Vous recevez cet e-mail car vous avez accepté les offres des commerçants de Niort. "
         f'<a href="{html.escape(p.unsubscribe_url)}">Se désabonner</a> / Unsubscribe</small></p></body></html>'
     )
-    return OfferMessage("email", subject, text, page, 1, prices.email_ueur)
+    return OfferMessage("email", subject, text, page, 1, prices.email_ueur, p.unsubscribe_url)

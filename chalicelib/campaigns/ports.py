@@ -48,6 +48,7 @@ class SendRecord:
     sender: str
     trigger: str
     sensor_id: str | None = None
+    detected_at: float | None = None  # when the sensor saw the consumer (presence trigger)
     channel: Channel | None = None
     token: str | None = None
     code: str | None = None

@@ -95,7 +95,7 @@ class OfferService:
             if campaign.spec.targeting.trigger != "near_shop" or campaign.status_at(now) != "active":
                 continue
             if covers_place(campaign, place, self._streets(campaign)):
-                outcomes.append(self._process(campaign, presence.consumer, "near_shop", now, place, presence.sensor_id))
+                outcomes.append(self._process(campaign, presence.consumer, "near_shop", now, place, presence))
         return outcomes
 
     def dispatch_scheduled(self) -> list[Outcome]:
@@ -124,7 +124,13 @@ class OfferService:
     # --- one consumer, one campaign -------------------------------------------------------------
 
     def _process(
-        self, campaign: Campaign, consumer: str, trigger: Trigger, now: float, place: Place | None, sensor: str | None
+        self,
+        campaign: Campaign,
+        consumer: str,
+        trigger: Trigger,
+        now: float,
+        place: Place | None,
+        presence: Presence | None,
     ) -> Outcome:
         cid = campaign.campaign_id
         existing = self.ledger.get(cid, consumer)
@@ -148,7 +154,8 @@ class OfferService:
             assigned_at=existing.assigned_at if existing else now,
             sender=campaign.owner.key,
             trigger=trigger,
-            sensor_id=sensor,
+            sensor_id=presence.sensor_id if presence else None,
+            detected_at=presence.seen_at if presence else None,
         )
         if decision.outcome == "control":
             return Outcome(cid, consumer, "control" if self.ledger.add(base) else "duplicate")

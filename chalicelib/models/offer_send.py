@@ -64,6 +64,7 @@ class OfferSend(Model):
     sender = UnicodeAttribute()
     trigger = UnicodeAttribute()
     sensor_id = UnicodeAttribute(null=True)
+    detected_at = NumberAttribute(null=True)
     channel = UnicodeAttribute(null=True)
     token = UnicodeAttribute(null=True)
     code = UnicodeAttribute(null=True)

@@ -16,6 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chalicelib.campaigns.dynamo import DynamoVisits, SensorPlaces
+from chalicelib.campaigns.visits import VisitRecorder
 from functions.ingest.aws import RAW_PREFIX, DynamoKpiStore, DynamoSensorDirectory, S3BatchStore
 from functions.ingest.events import S3EventSqsRecord
 from functions.ingest.service import IngestOutcome, ingest_object
@@ -27,6 +29,12 @@ processor = BatchProcessor(event_type=EventType.SQS, model=S3EventSqsRecord)
 @cache
 def _s3() -> Any:
     return boto3.client("s3")
+
+
+@cache
+def _visits() -> VisitRecorder:
+    """Campaigns: visits of consented consumers (consent-mode batches only), for audiences and uplift."""
+    return VisitRecorder(SensorPlaces(), DynamoVisits())
 
 
 @cache
@@ -42,7 +50,7 @@ def record_handler(record: S3EventSqsRecord) -> list[IngestOutcome]:
         if not entry.eventName.startswith("ObjectCreated") or not key.startswith(RAW_PREFIX):
             continue
         store = S3BatchStore(_s3(), entry.s3.bucket.name)
-        outcome = ingest_object(key, store, DynamoSensorDirectory(), _kpis())
+        outcome = ingest_object(key, store, DynamoSensorDirectory(), _kpis(), on_batch=_visits())
         _report(outcome)
         outcomes.append(outcome)
     return outcomes

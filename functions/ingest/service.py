@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -72,8 +73,12 @@ def ingest_object(
     sensors: SensorDirectory,
     kpis: KpiStore,
     now: float | None = None,
+    on_batch: Callable[[Batch], object] | None = None,
 ) -> IngestOutcome:
-    """Count one uploaded batch, or quarantine it with a reason; never raise for bad input."""
+    """Count one uploaded batch, or quarantine it with a reason; never raise for bad input.
+
+    ``on_batch`` sees every valid batch once counted, again on a redelivery (campaigns record the
+    visits of consented consumers from it; its writes must be idempotent)."""
     moment = time.time() if now is None else now
     blob = store.get(key)
     if blob is None:
@@ -86,6 +91,8 @@ def ingest_object(
         return IngestOutcome(key, "quarantined", reason=exc.reason)
     contrib = contribution(batch)
     status, plan = commit_exactly_once(key, batch, contrib, kpis, moment)
+    if on_batch is not None:
+        on_batch(batch)
     return IngestOutcome(key, status, sessions=len(batch.sessions), items=contrib.item_count, actions=plan.actions)
 
 

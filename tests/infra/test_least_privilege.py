@@ -26,11 +26,14 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
     (r"s3:GetObject", r"arn:aws:s3:::wifivip-[^/*]+/heartbeat/\*", "the heartbeat function reads every heartbeat"),
     (r"s3:(GetObject|PutObject|DeleteObjectVersion)", r"arn:aws:s3:::wifivip-[^/*]+/keys/\*",
      "the key job publishes and destroys the day keys, one object per day"),
-    (r"s3:PutObject", r"arn:aws:s3:::wifivip-[^/*]+/(raw|heartbeat)/[a-z0-9-]+/\*",
-     "a sensor writes batches and heartbeats under its own prefix, object names chosen by the sensor"),
+    (r"s3:PutObject", r"arn:aws:s3:::wifivip-[^/*]+/(raw|heartbeat|presence)/[a-z0-9-]+/\*",
+     "a sensor writes batches, heartbeats and presence events under its own prefix, object names chosen by the sensor"),
     (r"s3:GetObject", r"arn:aws:s3:::wifivip-[^/*]+/keys/\*",
      "a sensor reads the day keys; the key job keeps only today's and tomorrow's, old versions unreadable"),
     (r"s3:GetObject", r"arn:aws:s3:::wifivip-[^/*]+/allowlist/\*", "a sensor reads the signed consent allowlist"),
+    (r"s3:GetObject", r"arn:aws:s3:::wifivip-[^/*]+/presence/\*", "offers read presence events of any sensor"),
+    (r"sns:(Publish|CheckIfPhoneNumberIsOptedOut)", r"\*",
+     "SMS to a phone number: SNS has no resource ARN for a number"),
 )  # fmt: skip
 
 

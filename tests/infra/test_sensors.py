@@ -76,6 +76,7 @@ def test_sensor_credentials_reach_only_its_prefix_the_keys_and_the_allowlist(
     allowed = [
         ("s3:PutObject", f"{b}/raw/{SENSOR}/2026/11/21/12/20261121T120000Z-abc.jsonl.gz", {}),
         ("s3:PutObject", f"{b}/heartbeat/{SENSOR}/2026/11/21/120000.json", {}),
+        ("s3:PutObject", f"{b}/presence/{SENSOR}/2026/11/21/12/0123456789abcdef0123456789abcdef.json", {}),
         ("s3:GetObject", f"{b}/keys/2026-11-21", {}),
         ("s3:GetObject", f"{b}/allowlist/latest.json", {}),
         ("kms:GenerateDataKey", stack.kms_key_arn, via_s3),
@@ -86,6 +87,7 @@ def test_sensor_credentials_reach_only_its_prefix_the_keys_and_the_allowlist(
         ("s3:PutObject", f"{b}/raw/{SENSOR}-evil/x.jsonl.gz", {}),  # a prefix that merely starts the same
         ("s3:PutObject", f"{b}/raw/x.jsonl.gz", {}),
         ("s3:PutObject", f"{b}/heartbeat/{OTHER}/x.json", {}),
+        ("s3:PutObject", f"{b}/presence/{OTHER}/x.json", {}),  # presence events only under its own prefix
         ("s3:PutObject", f"{b}/keys/2026-11-22", {}),  # cannot plant a key
         ("s3:PutObject", f"{b}/allowlist/latest.json", {}),  # nor an allowlist
         ("s3:PutObject", f"{b}/quarantine/{SENSOR}/x", {}),

@@ -94,7 +94,8 @@ def test_lifecycle_follows_the_privacy_mode(stack: StackOutputs) -> None:
     assert rules["raw-batches"]["Expiration"]["Days"] == 7
 
 
-def test_raw_batches_notify_the_ingest_queue_and_heartbeats_the_heartbeat_queue(stack: StackOutputs) -> None:
+def test_raw_batches_heartbeats_and_presence_events_notify_their_queues(stack: StackOutputs) -> None:
+    """Raw batches go to ingest, heartbeats to the heartbeat queue, presence events (campaigns) to offers."""
     sqs = boto3.client("sqs")
 
     def arn(url: str) -> str:
@@ -102,7 +103,11 @@ def test_raw_batches_notify_the_ingest_queue_and_heartbeats_the_heartbeat_queue(
 
     found = boto3.client("s3").get_bucket_notification_configuration(Bucket=stack.bucket)["QueueConfigurations"]
     assert sorted((n["QueueArn"], n["Filter"]["Key"]["FilterRules"][0]["Value"]) for n in found) == sorted(
-        [(arn(stack.queue_url), "raw/"), (arn(stack.heartbeat_queue_url), "heartbeat/")]
+        [
+            (arn(stack.queue_url), "raw/"),
+            (arn(stack.heartbeat_queue_url), "heartbeat/"),
+            (arn(stack.offers_queue_url), "presence/"),
+        ]
     )
 
 

@@ -67,14 +67,20 @@ class OfferPolicy:
         prices = Prices(**json.loads(env.get("WIFIVIP_OFFER_PRICES", "{}")))
         return cls(caps=caps, quiet=quiet, prices=prices)
 
-    def counters(self, consumer: str, sender: str, ts: float) -> list[CapCounter]:
-        """The cap counters one offer to ``consumer`` from ``sender`` at ``ts`` must fit under."""
+    def counters(self, person: str, sender: str, ts: float) -> list[CapCounter]:
+        """The cap counters one offer to ``person`` (a consumer pseudonym, or the keyed hash of the
+        contact it goes to) from ``sender`` at ``ts`` must fit under."""
         day, week = day_key(ts), week_key(ts)
         keep = ts + 9 * 86400  # a counter outlives its day or week, then expires
         c = self.caps
         return [
-            CapCounter(f"consumer#{consumer}#day#{day}", c.per_consumer_day, keep),
-            CapCounter(f"consumer#{consumer}#week#{week}", c.per_consumer_week, keep),
-            CapCounter(f"consumer#{consumer}#sender#{sender}#day#{day}", c.per_sender_day, keep),
-            CapCounter(f"consumer#{consumer}#sender#{sender}#week#{week}", c.per_sender_week, keep),
+            CapCounter(f"consumer#{person}#day#{day}", c.per_consumer_day, keep),
+            CapCounter(f"consumer#{person}#week#{week}", c.per_consumer_week, keep),
+            CapCounter(f"consumer#{person}#sender#{sender}#day#{day}", c.per_sender_day, keep),
+            CapCounter(f"consumer#{person}#sender#{sender}#week#{week}", c.per_sender_week, keep),
         ]
+
+    @staticmethod
+    def once_per_contact(campaign_id: str, person: str, ts: float) -> CapCounter:
+        """Never twice the same offer to one contact, whichever of their devices was seen."""
+        return CapCounter(f"offer#{campaign_id}#{person}", 1, ts + 400 * 86400)

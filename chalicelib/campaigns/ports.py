@@ -73,6 +73,10 @@ class Reach:
     first_name: str = ""
     email: str | None = None
     phone: str | None = None
+    # Keyed hashes of the contacts (the opt-in side's): one person may register several devices,
+    # so caps and "never twice" count per contact, not per consumer pseudonym.
+    email_key: str = ""
+    phone_key: str = ""
 
     def channels(self) -> frozenset[Channel]:
         out: set[Channel] = set()
@@ -84,6 +88,10 @@ class Reach:
 
     def address(self, channel: Channel) -> str | None:
         return self.email if channel == "email" else self.phone
+
+    def person(self, channel: Channel) -> str:
+        """Who the caps count for on this channel: the contact's keyed hash when known."""
+        return self.email_key if channel == "email" else self.phone_key
 
 
 @dataclass(frozen=True)

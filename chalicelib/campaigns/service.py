@@ -167,9 +167,11 @@ class OfferService:
         message = self._compose(campaign, record, place, reach.first_name)
         record = replace(record, cost_ueur=message.cost_ueur)
         budget = campaign.spec.budget
-        result, detail = self.ledger.reserve(
-            record, self.policy.counters(consumer, campaign.owner.key, now), budget.max_sends, budget.max_cost_ueur
-        )
+        person = reach.person(channel) or consumer
+        counters = self.policy.counters(person, campaign.owner.key, now)
+        if person != consumer:
+            counters.append(self.policy.once_per_contact(cid, person, now))
+        result, detail = self.ledger.reserve(record, counters, budget.max_sends, budget.max_cost_ueur)
         if result == "exists":
             return Outcome(cid, consumer, "duplicate")
         if result == "budget":

@@ -111,3 +111,21 @@ def test_capped_consumer_keeps_their_group_and_assignment_time(new_world: Callab
     assert w.results("ana", "vh-cafe-s1") == ["sent"]
     later = w.ledger.get(ids["vh-cafe"], "ana")
     assert later is not None and later.assigned_at == first.assigned_at and later.status == "sent"
+
+
+def test_caps_and_never_twice_count_per_contact_across_devices(new_world: Callable[..., World]) -> None:
+    """One person who registered two devices (two consumer pseudonyms, one e-mail address) gets an
+    offer once, and their daily cap counts both devices together."""
+    from dataclasses import replace
+
+    w = new_world(policy=OfferPolicy(caps=Caps(per_consumer_day=1)))
+    for device in ("ana-phone", "ana-tablet"):
+        w.person(device)
+        reach = w.consumers.people[device]
+        w.consumers.people[device] = replace(reach, email="ana@example.org", email_key="h-ana-email")
+    w.launch()
+    assert w.results("ana-phone") == ["sent"]
+    assert w.results("ana-tablet") == ["capped"]  # same contact: the offer already went to it
+    w.launch(spec(shop_ids=("vh-cafe",)), owner="vh-cafe")
+    assert w.results("ana-tablet", "vh-cafe-s1") == ["capped"]  # the contact's daily cap is used
+    assert len(w.email.sent) == 1

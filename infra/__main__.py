@@ -104,6 +104,10 @@ def _deploy(target: Any, args: argparse.Namespace) -> int:
     outputs = deploy(target, progress=_say)
     _say(f"done: {len(outputs.changes)} resource(s) changed, {outputs.mutating_calls} mutating API call(s)")
     _say(f"portal: {outputs.portal_url}")
+    if outputs.first_admin:
+        _say(f"first admin sign-in / premier administrateur : {outputs.first_admin}")
+    for note in outputs.notes:
+        _say(note)
     print(outputs.to_json())
     return 0
 

@@ -34,8 +34,9 @@ _READ_PREFIXES = ("Get", "Describe", "List", "Head", "Lookup", "Query", "Scan", 
 
 
 def is_mutating(operation: str) -> bool:
-    """Whether an AWS API operation name changes state (``PutBucketPolicy``) or only reads it."""
-    return not operation.startswith(_READ_PREFIXES)
+    """Whether an AWS API operation name changes state (``PutBucketPolicy``) or only reads it.
+    Cognito's administrator operations read too: ``AdminGetUser``, ``AdminListGroupsForUser``."""
+    return not operation.removeprefix("Admin").startswith(_READ_PREFIXES)
 
 
 @dataclass

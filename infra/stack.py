@@ -19,7 +19,21 @@ from chalicelib.naming import bucket_name, master_secret_name, resource_name
 from infra import core, packaging
 from infra.core import Change, Context, Resource
 from infra.functions import FUNCTIONS, PORTAL, FunctionSpec, Names, runtime_statements
-from infra.resources import apigateway, cloudwatch, dynamodb, events, iam, kms, lambda_, logs, s3, secrets, sns, sqs
+from infra.resources import (
+    apigateway,
+    cloudwatch,
+    cognito_admin,
+    dynamodb,
+    events,
+    iam,
+    kms,
+    lambda_,
+    logs,
+    s3,
+    secrets,
+    sns,
+    sqs,
+)
 
 RAW_PREFIX = "raw/"
 QUARANTINE_PREFIX = "quarantine/"
@@ -89,6 +103,10 @@ class StackOutputs:
     offers_queue_url: str = ""
     #: The changes deploy made (empty lines for none): ``+ create s3-bucket ...``.
     changes: list[str] = field(default_factory=list, compare=False)
+    #: What the operator must see once (the first admin's temporary password, at its creation).
+    notes: list[str] = field(default_factory=list, compare=False)
+    #: The first admin's sign-in (e-mail), when ``admin_email`` was given and the portal's pool exists.
+    first_admin: str = field(default="", compare=False)
     #: Mutating AWS API calls deploy made (0 on a second run: deploy is idempotent).
     mutating_calls: int = field(default=0, compare=False)
 
@@ -235,6 +253,9 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
         )
     )
     out.extend(_alarms(stage, dlq, alarm_topic.key))
+    pools = [r for r in out if r.kind == "cognito-user-pool"]  # the portal's pool, when declared
+    if target.admin_email and pools:
+        out.append(cognito_admin.FirstAdmin(target.admin_email, pools[0].key))
     return out
 
 
@@ -381,4 +402,6 @@ def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> St
         offers_queue_url=o[f"sqs-queue:{resource_name('offers', stage)}"]["url"],
         changes=[str(c) for c in changes if c.action != "keep"],
         mutating_calls=len(ctx.log.mutating),
+        notes=list(ctx.notes),
+        first_admin=next((v.get("email", "") for k, v in o.items() if k.startswith("cognito-admin-user:")), ""),
     )

@@ -221,6 +221,9 @@ def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
     got = _get_many([(pk, day_key(day)), (pk, day_key(last_week))])
     current, previous = got.get(day_key(day), {}), got.get(day_key(last_week), {})
     hour_index = int((moment.timestamp() - day_start(day)) // 3600)
+    # The same wall-clock time a week ago: across a DST change its hour index differs from today's.
+    then = datetime.combine(last_week, moment.time().replace(tzinfo=None), TZ)
+    last_week_index = int((then.timestamp() - day_start(last_week)) // 3600)
     _, slot = slot_position(moment.timestamp() - SLOT_SECONDS)  # the last complete slot
     p, v = _sum_hours(current, "p", hour_index), _sum_hours(current, "v", hour_index)
     occupancy = current.get(f"o{slot}")
@@ -233,8 +236,8 @@ def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
         p,
         v,
         capture_rate(v, p),
-        _sum_hours(previous, "p", hour_index),
-        _sum_hours(previous, "v", hour_index),
+        _sum_hours(previous, "p", last_week_index),
+        _sum_hours(previous, "v", last_week_index),
     )
 
 

@@ -8,6 +8,8 @@ items that kept moving) fails the record, so SQS redelivers it alone (then to th
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -24,6 +26,10 @@ from functions.ingest.service import IngestOutcome, ingest_object
 from functions.observability import NAMESPACE, SERVICE, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, model=S3EventSqsRecord)
+
+#: The clock batches are judged by (future, too old, key epoch over): wall time. A test that replays
+#: a simulated day of the past sets it to that day, as if the batches arrived when they were sent.
+clock: Callable[[], float] = time.time
 
 
 @cache
@@ -50,7 +56,7 @@ def record_handler(record: S3EventSqsRecord) -> list[IngestOutcome]:
         if not entry.eventName.startswith("ObjectCreated") or not key.startswith(RAW_PREFIX):
             continue
         store = S3BatchStore(_s3(), entry.s3.bucket.name)
-        outcome = ingest_object(key, store, DynamoSensorDirectory(), _kpis(), on_batch=_visits())
+        outcome = ingest_object(key, store, DynamoSensorDirectory(), _kpis(), now=clock(), on_batch=_visits())
         _report(outcome)
         outcomes.append(outcome)
     return outcomes

@@ -3,6 +3,11 @@
 Deterministic for a (scenario, date, seed): the same inputs give the same bytes. Beside the captures
 it writes ``ground_truth.json``: what really happened (visits, people present per 5-minute slot) and
 what each sensor really heard (frames and distinct MACs per UTC hour), for tests and accuracy checks.
+
+Person by person, the truth also says who walked past which shop and when (``shop_passages``), who
+stayed in each shop all day and which sensors heard them (``residents``), and what each sensor heard
+and missed per 5-minute window (``sensor_windows``): enough to derive every KPI a perfect sensor would
+report (:mod:`wifivip_edge.simulate.perfect`). Keys are only ever added, never changed.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class Person:
     shop: str | None = None
     visit: tuple[float, float] | None = None  # (entered, left) the shop, for visitors
     device: SimDevice | None = None
+    ident: int | None = None  # a return trip: the index of the same person's first trip
 
     def position(self, t: float) -> tuple[float, float]:
         times = [p[0] for p in self.path]
@@ -82,6 +88,9 @@ class _Truth:
     frames: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     macs: dict[str, dict[str, set[bytes]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
     people: dict[str, dict[str, set[int]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
+    windows: dict[str, dict[int, list[int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    )  # sensor -> window start -> [frames heard, frames missed in range]
 
 
 def utc_hour(ts: float) -> str:
@@ -97,6 +106,7 @@ def simulate(scenario: Scenario, day: date, seed: int = 1, scale: float = 1.0) -
     closing = datetime.combine(day, time(scenario.close_hour), tz).timestamp()
     people = _staff_and_fixed(scenario, opening, closing, rng, seed)
     people += _street_people(scenario, day, tz, scale, rng)
+    people += _return_trips(scenario, day, seed, people, closing)
     frames: dict[str, list[tuple[float, bytes]]] = {s.sensor_id: [] for s in scenario.sensors}
     truth = _Truth()
     shop_of = {s.sensor_id: shop for shop in scenario.shops for s in shop.sensors}
@@ -173,6 +183,30 @@ def _street_people(scenario: Scenario, day: date, tz: ZoneInfo, scale: float, rn
                 )
             people.append(person)
     return people
+
+
+def _return_trips(scenario: Scenario, day: date, seed: int, people: list[Person], closing: float) -> list[Person]:
+    """Visitors who come back to the same shop later the same day, with the same phone.
+
+    Drawn from a random stream of their own and appended last, so a scenario without revisits
+    simulates exactly as before.
+    """
+    if not scenario.revisit_share:
+        return []
+    rng = random.Random(f"{scenario.name}:{day.isoformat()}:{seed}:revisits")
+    shops = {shop.shop_id: shop for shop in scenario.shops}
+    trips = []
+    for index, person in enumerate(people):
+        if person.kind != "visitor" or person.shop is None or rng.random() >= scenario.revisit_share:
+            continue
+        t0 = person.path[-1][0] + rng.uniform(1800, 3 * 3600)
+        if t0 >= closing - 900:
+            continue
+        trip = _walker(scenario, t0, shops[person.shop], rng)
+        trip.ident = index
+        trip.device = person.device
+        trips.append(trip)
+    return trips
 
 
 def _walker(scenario: Scenario, t0: float, shop: ShopSpec | None, rng: random.Random) -> Person:
@@ -301,12 +335,17 @@ def _hear(
 ) -> None:
     distance = math.dist((x, y), (sensor.x, sensor.y))
     walls = _walls_db(x, y, shop)
-    if _out_of_range(distance, walls) or rng.random() < FRAME_MISS_PROBABILITY:
+    if _out_of_range(distance, walls):
+        return
+    ts = round(ts, 6)
+    window = truth.windows[sensor.sensor_id][int(ts - ts % SLOT_SECONDS)]
+    if rng.random() < FRAME_MISS_PROBABILITY:
+        window[1] += 1
         return
     rssi = rssi_at(distance, walls, rng) + round(device.rssi_offset)
     if rssi < SENSITIVITY_DBM:
         return
-    ts = round(ts, 6)
+    window[0] += 1
     frames[sensor.sensor_id].append((ts, probe_request_frame(device.mac, seq, channel, rssi, device.ies(channel))))
     hour = utc_hour(ts)
     truth.frames[sensor.sensor_id][hour] += 1
@@ -369,11 +408,81 @@ def _truth_json(
             for shop in scenario.shops
         },
         "people": {
-            kind: sum(1 for p in people if p.kind == kind) for kind in ("passerby", "visitor", "staff", "fixed")
+            kind: sum(1 for p in people if p.kind == kind and p.ident is None)
+            for kind in ("passerby", "visitor", "staff", "fixed")
         },
-        "people_with_device": sum(1 for p in people if p.device is not None),
+        "people_with_device": sum(1 for p in people if p.device is not None and p.ident is None),
         "macs_per_device": _macs_per_device(people),
+        "return_trips": sum(1 for p in people if p.ident is not None),
+        "shop_passages": {shop.shop_id: _passages(shop, people) for shop in scenario.shops},
+        "residents": {shop.shop_id: _residents(shop, people, truth) for shop in scenario.shops},
+        "sensor_windows": {
+            sensor_id: {str(w): {"frames": f, "missed": m} for w, (f, m) in sorted(windows.items()) if f or m}
+            for sensor_id, windows in sorted(truth.windows.items())
+        },
     }
+
+
+def _ident(index: int, person: Person) -> int:
+    """Who a person is: their first trip's index (return trips share it)."""
+    return index if person.ident is None else person.ident
+
+
+def _passages(shop: ShopSpec, people: list[Person]) -> list[list[Any]]:
+    """Every trip past the shop's front: ``[person, has_device, front_in, front_out, entered, left]``.
+
+    ``front_in``/``front_out`` bound the time the person was level with the shop's front (for its own
+    visitors, the whole visit lies between them); ``entered``/``left`` are the visit, or None.
+    """
+    out = []
+    for index, p in enumerate(people):
+        if p.kind not in ("passerby", "visitor"):
+            continue
+        span = _front_span(p, shop)
+        if span is None:
+            continue
+        visit = p.visit if p.kind == "visitor" and p.shop == shop.shop_id and p.visit else None
+        out.append(
+            [
+                _ident(index, p),
+                p.device is not None,
+                round(span[0], 3),
+                round(span[1], 3),
+                None if visit is None else round(visit[0], 3),
+                None if visit is None else round(visit[1], 3),
+            ]
+        )
+    return sorted(out, key=lambda row: (row[2], row[0]))
+
+
+def _front_span(person: Person, shop: ShopSpec) -> tuple[float, float] | None:
+    """When the person's path is level with the shop's front (x within it): first entry, last exit."""
+    first: float | None = None
+    last: float | None = None
+    for (t0, x0, _), (t1, x1, _) in zip(person.path, person.path[1:], strict=False):
+        lo, hi = min(x0, x1), max(x0, x1)
+        if hi < shop.x_min or lo > shop.x_max:
+            continue
+        if x0 == x1:
+            a, b = t0, t1
+        else:
+            ta = t0 + (shop.x_min - x0) / (x1 - x0) * (t1 - t0)
+            tb = t0 + (shop.x_max - x0) / (x1 - x0) * (t1 - t0)
+            a, b = max(t0, min(ta, tb)), min(t1, max(ta, tb))
+        first = a if first is None else min(first, a)
+        last = b if last is None else max(last, b)
+    return None if first is None or last is None else (first, last)
+
+
+def _residents(shop: ShopSpec, people: list[Person], truth: _Truth) -> list[list[Any]]:
+    """Staff and fixed devices of the shop: ``[person, kind, has_device, start, end, sensors that heard it]``."""
+    out = []
+    for index, p in enumerate(people):
+        if p.kind not in ("staff", "fixed") or p.shop != shop.shop_id:
+            continue
+        heard = sorted(s for s, hours in truth.people.items() if any(index in h for h in hours.values()))
+        out.append([index, p.kind, p.device is not None, round(p.path[0][0], 3), round(p.path[-1][0], 3), heard])
+    return out
 
 
 def _occupancy(scenario: Scenario, people: list[Person], start: float, end: float) -> dict[str, list[list[float]]]:
@@ -397,5 +506,9 @@ def _inside(spans: list[tuple[float, float]], t: float) -> int:
 
 
 def _macs_per_device(people: list[Person]) -> float:
-    phones = [len(p.device.macs_used) for p in people if p.device is not None and p.kind in ("passerby", "visitor")]
+    phones = [
+        len(p.device.macs_used)
+        for p in people
+        if p.device is not None and p.kind in ("passerby", "visitor") and p.ident is None
+    ]
     return round(sum(phones) / len(phones), 2) if phones else 0.0

@@ -48,6 +48,9 @@ class Scenario:
     # People arriving in the street per local hour of the opening day (index = hour of day).
     arrivals_per_hour: dict[int, int] = field(default_factory=dict)
     phone_share: float = 0.92  # share of people carrying a phone that probes
+    # Share of a shop's visitors who come back to it later the same day (0: nobody, the default,
+    # which leaves every earlier (scenario, date, seed) simulation byte for byte as it was).
+    revisit_share: float = 0.0
 
     @property
     def sensors(self) -> tuple[SensorSpec, ...]:

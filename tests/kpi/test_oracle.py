@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -170,6 +170,12 @@ class Checker:
         elif truth:
             self.device_errors.append(abs(got - truth) / truth)
 
+    def report(self) -> str:
+        """How many figures of each kind differ, then the first differences themselves."""
+        kinds = Counter(p.split(":")[0].rsplit(" ", 1)[-1] for p in self.problems)
+        lines = [f"{len(self.problems)} of {self.compared} figures differ from the truth", str(dict(kinds))]
+        return "\n".join(lines + self.problems[:30])
+
     def equal(self, where: str, got: Any, want: Any) -> None:
         self.compared += 1
         if got != want:
@@ -270,9 +276,7 @@ def test_every_kpi_at_every_scope_and_granularity_equals_the_ground_truth(
         check_series(check, scope, days)
         check_heatmaps(check, scope, days)
         check_today(check, scope, days)
-    assert not check.problems, f"{len(check.problems)} of {check.compared} figures differ:\n" + "\n".join(
-        check.problems[:40]
-    )
+    assert not check.problems, check.report()
     # What was compared is not trivial: every kind of figure is there, at every scope.
     city = expected[("city", CITY)].values()
     assert all(sum(f.p.values()) > 100 and sum(f.v.values()) > 20 for f in city)

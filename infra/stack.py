@@ -49,7 +49,7 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 #: How long raw batches stay in S3 per privacy mode (CNIL: per-device data gone within 24 h).
 RAW_RETENTION_DAYS = {"anonymous": 7, "pseudonymous-24h": 1, "consent": 1}
-QUARANTINE_RETENTION_DAYS = 30
+QUARANTINE_RETENTION_DAYS = 30  # anonymous mode; elsewhere quarantined batches hold pseudonyms: as raw ones
 HEARTBEAT_RETENTION_DAYS = 30
 DEFAULT_PRIVACY_MODE = "pseudonymous-24h"
 
@@ -155,11 +155,14 @@ def _queue_policy(bucket: str) -> Callable[[Context, str], dict[str, Any]]:
 
 
 def bucket_lifecycle(privacy_mode: str) -> list[dict[str, Any]]:
-    """Raw batches live per the privacy mode, quarantine 30 days; old versions never outlive the current."""
+    """Raw batches live per the privacy mode; quarantine 30 days in the anonymous mode, else as long as raw
+    batches (a quarantined batch holds the same pseudonyms; its reason stays in the logs and the
+    metric); old versions never outlive the current."""
     raw_days = RAW_RETENTION_DAYS[privacy_mode]
+    quarantine_days = QUARANTINE_RETENTION_DAYS if privacy_mode == "anonymous" else raw_days
     return [
         s3.lifecycle_rule("raw-batches", RAW_PREFIX, expire_days=raw_days, noncurrent_days=1),
-        s3.lifecycle_rule("quarantine", QUARANTINE_PREFIX, expire_days=QUARANTINE_RETENTION_DAYS, noncurrent_days=1),
+        s3.lifecycle_rule("quarantine", QUARANTINE_PREFIX, expire_days=quarantine_days, noncurrent_days=1),
         s3.lifecycle_rule("heartbeats", HEARTBEAT_PREFIX, expire_days=HEARTBEAT_RETENTION_DAYS, noncurrent_days=1),
         # The key job deletes a day key once its day is over; this is the safety net, and no old
         # version of a key (or of an allowlist naming an erased consumer) outlives a day.

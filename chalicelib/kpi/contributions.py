@@ -28,6 +28,9 @@ from chalicelib.kpi.definitions import dwell_bin
 Number = int | Decimal
 _MILLI = Decimal("0.001")
 LOSS_PREFIX = "l_"
+#: The only privacy mode whose batches feed the consent panel (31-day per-consumer sets): a consumer id
+#: in a batch of another mode is a sensor misconfiguration, and keeping it would outlive the day key.
+CONSENT_MODE = "consent"
 
 
 @dataclass
@@ -52,6 +55,7 @@ def contribution(batch: Batch) -> BatchContribution:
     """Sum one batch's records per item attribute (see the module docstring)."""
     header = batch.header
     floor = header.thresholds.passerby_floor_dbm
+    panel_mode = header.privacy_mode == CONSENT_MODE  # consumer ids count only where consent was given
     days: dict[date, dict[str, Number]] = defaultdict(lambda: defaultdict(int))
     devices: set[str] = set()
     present: set[str] = set()
@@ -77,7 +81,7 @@ def contribution(batch: Batch) -> BatchContribution:
             counters[f"d{dwell_bin(rec.dwell_s)}"] += 1
             counters["ds"] += round(rec.dwell_s)
             visits.append(rec.device)
-            if rec.consumer is not None:
+            if rec.consumer is not None and panel_mode:
                 panel[day].add(rec.consumer)
         elif rec.rssi_max is not None and rec.rssi_max >= floor:
             counters[f"p{index}"] += 1

@@ -73,7 +73,7 @@ def recompute(
                 item["ds"] += round(r.dwell_s)
                 visits[(h.sensor_id, h.key_epoch)].append(r.device)
                 batch_visits.append(r.device)
-                if r.consumer:
+                if r.consumer and h.privacy_mode == "consent":
                     panel[(h.sensor_id, day.isoformat())].add(r.consumer)
             elif kind == "passerby":
                 item[f"p{idx}"] += 1

@@ -71,7 +71,7 @@ def batches(draw: st.DrawFn) -> list[Batch]:
                 sensor_id=sensor,
                 agent_version="test",
                 key_epoch="2026-11-21",
-                privacy_mode="pseudonymous-24h",
+                privacy_mode=draw(st.sampled_from(["pseudonymous-24h", "consent"])),  # panel: consent only
                 pseudonym_bits=32,
                 window_start=start,
                 window_end=start + 300,

@@ -226,12 +226,13 @@ def check_heatmaps(check: Checker, scope: Scope, days: dict[date, Facts]) -> Non
 
 
 def check_today(check: Checker, scope: Scope, days: dict[date, Facts]) -> None:
-    """The morning page on the last day at 16:02: so far today, now, and the same time last week."""
+    """The morning page on the last day at 13:02, during opening hours: so far today, now, and the same
+    time last week (the DST day: 13:02 then was hour 14 of a 25-hour day)."""
     today, last_week = DAYS[-1], DAYS[-1] - timedelta(days=7)
-    moment = datetime.combine(today, time(16, 2), PARIS)
+    moment = datetime.combine(today, time(13, 2), PARIS)
     got = read.today(*scope, now=moment).to_dict()
     now_index = oracle.hour_index(moment.timestamp())
-    then_index = oracle.hour_index(datetime.combine(last_week, time(16, 2), PARIS).timestamp())
+    then_index = oracle.hour_index(datetime.combine(last_week, time(13, 2), PARIS).timestamp())
     slot = int((moment.timestamp() - oracle.SLOT - oracle.midnight(today)) // oracle.SLOT)  # last whole slot
     f, g = days[today], days[last_week]
     p = sum(n for i, n in f.p.items() if i <= now_index)

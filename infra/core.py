@@ -30,7 +30,19 @@ Progress = Callable[[str], None]
 UNKNOWN = "(known after apply)"
 
 # Operation names that only read. Anything else (Create*, Put*, Update*, Tag*, Set*...) mutates.
-_READ_PREFIXES = ("Get", "Describe", "List", "Head", "Lookup", "Query", "Scan", "Select", "Check")
+_READ_PREFIXES = (
+    "Get",
+    "Describe",
+    "List",
+    "Head",
+    "Lookup",
+    "Query",
+    "Scan",
+    "Select",
+    "Check",
+    "AdminGet",
+    "AdminList",
+)
 
 
 def is_mutating(operation: str) -> bool:

@@ -9,6 +9,7 @@ the local SQS pump, and serve the portal with ``chalice local``. Ctrl-C stops ev
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import subprocess
@@ -17,6 +18,7 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
@@ -35,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", type=date.fromisoformat, default=None, help="simulated day (default: yesterday)")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--no-serve", action="store_true", help="stop after ingest (for tests)")
+    parser.add_argument(
+        "--no-last-week", action="store_true", help="skip the same weekday a week before (faster, no 'vs last week')"
+    )
     args = parser.parse_args(argv)
     day = args.date or (datetime.now(ZoneInfo("Europe/Paris")).date() - timedelta(days=1))
     os.environ["WIFIVIP_STAGE"] = STAGE
@@ -46,51 +51,98 @@ def main(argv: list[str] | None = None) -> int:
     say("Starting the embedded AWS emulator (moto server on 127.0.0.1)")
     with local_aws() as endpoint, tempfile.TemporaryDirectory(prefix="wifivip-demo-") as tmp:
         print(f"    emulator at {endpoint}")
-        run_pipeline(endpoint, day, args.scale, Path(tmp))
+        days = [day] if args.no_last_week else [day - timedelta(days=7), day]
+        counted = run_pipeline(endpoint, days, args.scale, Path(tmp))
+        logins = counted.pop("logins")
         if args.no_serve:
+            print_logins(logins, None, day)
             return 0
-        return serve(endpoint, args.port, day)
+        return serve(endpoint, args.port, day, logins)
 
 
-def run_pipeline(endpoint: str, day: date, scale: float, workdir: Path) -> dict[str, int]:
-    """Deploy, simulate, replay and ingest; return what was counted."""
+def run_pipeline(endpoint: str, days: list[date], scale: float, workdir: Path) -> dict[str, Any]:
+    """Deploy, simulate each day, replay and ingest, then create the demo's directory and sign-ins."""
     from infra.stack import StackTarget, deploy
 
     say(f"Deploying stage '{STAGE}' into the emulator")
     outputs = deploy(StackTarget(STAGE, endpoint_url=endpoint), progress=lambda m: print(f"    {m}"))
     os.environ.update(outputs.environment())
 
-    say(f"Simulating {day.isoformat()} in a few shops of rue Victor-Hugo, Niort")
     from wifivip_edge.simulate.run import simulate, write_simulation
     from wifivip_edge.simulate.scenario import NIORT_DEMO
 
-    result = simulate(NIORT_DEMO, day, seed=1, scale=scale)
-    captures = write_simulation(result, workdir / "sim")
-    truth = result.truth
-    frames_total = sum(len(v) for v in result.frames.values())
-    print(f"    {len(captures)} sensors, {frames_total} probe requests, {truth['people']}")
+    from chalicelib.models.processed_batch import MAX_BATCH_AGE_DAYS
+
+    simulated: list[tuple[date, list[Path], int]] = []
+    truth: dict[str, Any] = {}
+    for day in days:
+        say(f"Simulating {day.isoformat()} ({day:%A}) in a few shops of rue Victor-Hugo, Niort")
+        result = simulate(NIORT_DEMO, day, seed=1, scale=scale)
+        captures = write_simulation(result, workdir / f"sim-{day.isoformat()}")
+        truth = result.truth
+        frames = sum(len(v) for v in result.frames.values())
+        simulated.append((day, captures, frames))
+        print(f"    {len(result.frames)} sensors, {frames} probe requests, {truth['people']}")
 
     say("Enrolling the sensors")
     enroll_demo_sensors(truth)
 
-    say("Replaying the captures through the edge agent (uploads to S3)")
-    batches = replay_all(captures, outputs.bucket, endpoint, workdir, frames_total)
-
-    say("Running the ingest function on every batch (S3 -> SQS -> Lambda handler)")
-    counted = ingest_all(outputs.queue_url, batches, workdir / "lambda-ingest.log")
+    counted: dict[str, int] = {"batches": 0, "frames": 0, "messages": 0, "failed": 0}
+    for day, captures, frames in simulated:
+        say(f"Replaying {day.isoformat()} through the edge agent (uploads to S3)")
+        batches = replay_all(captures, outputs.bucket, endpoint, workdir, frames)
+        if day_end(day) < time.time() - MAX_BATCH_AGE_DAYS * 86400:
+            say(f"Backfilling {day.isoformat()}: the ingest service with that day's clock (S3 -> SQS -> service)")
+            done = ingest_all(outputs.queue_url, batches, workdir / "lambda-ingest.log", backfill_handler(day))
+        else:
+            say("Running the ingest function on every batch (S3 -> SQS -> Lambda handler)")
+            done = ingest_all(outputs.queue_url, batches, workdir / "lambda-ingest.log")
+        counted = {
+            "batches": counted["batches"] + batches,
+            "frames": counted["frames"] + frames,
+            "messages": counted["messages"] + done["messages"],
+            "failed": counted["failed"] + done["failed"],
+        }
 
     say("Running the rollup function (shops, street, zone, city; days, weeks, months)")
-    rolled = rollup_days(day, workdir / "lambda-rollup.log")
-    return {"batches": batches, "frames": frames_total, **counted, "rolled_items": rolled}
+    rolled = rollup_days(days[0], days[-1], workdir / "lambda-rollup.log")
+
+    say("Creating the portal's merchants, union, shops and one demo user per role (Cognito)")
+    logins = create_demo_accounts(truth, {shop.shop_id: (shop.door_x, shop.depth / 2) for shop in NIORT_DEMO.shops})
+    return {**counted, "rolled_items": rolled, "logins": logins}
 
 
-def enroll_demo_sensors(truth: dict) -> None:
+def create_demo_accounts(truth: dict[str, Any], positions: dict[str, tuple[float, float]]) -> list[Any]:
+    import boto3
+
+    from chalicelib.portal.settings import reload_settings
+    from infra.demo_accounts import create_demo_users, seed_directory
+
+    shops = seed_directory(truth, positions)
+    conf = reload_settings()
+    return create_demo_users(boto3.client("cognito-idp"), conf, shops)
+
+
+def print_logins(logins: list[Any], url: str | None, day: date) -> None:
+    say("Demo sign-ins (e-mail / password) — identifiants de démonstration")
+    for login in logins:
+        print(f"    {login.role:<9} {login.email:<26} {login.password}   ({login.what})", flush=True)
+    if url:
+        print(f"    portal: {url}  (simulated days: {day - timedelta(days=7)} and {day})", flush=True)
+
+
+def enroll_demo_sensors(truth: dict[str, Any]) -> None:
     from chalicelib.models.sensor import Sensor
 
     for shop in truth["shops"]:
         for sensor_id in shop["sensors"]:
             Sensor(
-                sensor_id, shop_id=shop["shop_id"], shop_name=shop["name"], street=shop["street"], zone=shop["zone"]
+                sensor_id,
+                shop_id=shop["shop_id"],
+                shop_name=shop["name"],
+                street=shop["street"],
+                zone=shop["zone"],
+                enrolled_at=datetime.now(ZoneInfo("UTC")),
             ).save()
             print(f"    {sensor_id} in {shop['name']}")
 
@@ -114,44 +166,99 @@ def replay_all(captures: list[Path], bucket: str, endpoint: str, workdir: Path, 
     return batches
 
 
-def ingest_all(queue_url: str, expected_batches: int, log_path: Path) -> dict[str, int]:
+def day_end(day: date) -> float:
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), ZoneInfo("Europe/Paris")).timestamp()
+
+
+def backfill_handler(day: date) -> Any:
+    """Ingest with the clock of the end of ``day``: the function refuses batches older than 7 days
+    (its exactly-once markers expire after 8), and the same weekday a week before yesterday is older.
+    Same service, same stores, same transaction as the function; only the clock differs."""
+    from urllib.parse import unquote_plus
+
+    import boto3
+
+    from functions.ingest.aws import DynamoKpiStore, DynamoSensorDirectory, S3BatchStore
+    from functions.ingest.service import ingest_object
+
+    clock = day_end(day) + 3600
+    kpis = DynamoKpiStore()
+
+    def handle(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        for record in event["Records"]:
+            for entry in json.loads(record["body"]).get("Records", []):
+                key = unquote_plus(entry["s3"]["object"]["key"])
+                store = S3BatchStore(boto3.client("s3"), entry["s3"]["bucket"]["name"])
+                ingest_object(key, store, DynamoSensorDirectory(), kpis, now=clock)
+        return {"batchItemFailures": []}
+
+    return handle
+
+
+def ingest_all(queue_url: str, expected_batches: int, log_path: Path, handler: Any = None) -> dict[str, int]:
     """Pump the queue into the real handler; its stdout (metrics, as in CloudWatch) goes to a log file."""
     import boto3
 
     from functions.ingest.handler import lambda_handler
     from functions.local_pump import SqsPump
 
-    with open(log_path, "w") as log:
-        pump = SqsPump(boto3.client("sqs"), queue_url, lambda_handler, stdout=log)
+    with open(log_path, "a") as log:
+        pump = SqsPump(boto3.client("sqs"), queue_url, handler or lambda_handler, stdout=log)
         with tqdm(total=expected_batches, unit="batch", desc="    ingest", ncols=90) as bar:
             handled, failed = pump.drain(on_progress=bar.update)
     print(f"    {handled} messages handled, {failed} failed (function output: {log_path})")
     return {"messages": handled, "failed": failed}
 
 
-def rollup_days(day: date, log_path: Path) -> int:
-    """Call the real rollup handler for the simulated day (and the day after, where late sessions close)."""
+def rollup_days(first: date, last: date, log_path: Path) -> int:
+    """Call the real rollup handler for the simulated days (and the day after, where late sessions close)."""
     import contextlib
 
     from functions.local_pump import LocalContext
     from functions.rollup.handler import lambda_handler
 
-    event = {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat()}
+    event = {"from": first.isoformat(), "to": (last + timedelta(days=1)).isoformat()}
     with open(log_path, "w") as log, contextlib.redirect_stdout(log):
         result = lambda_handler(event, LocalContext(function_name="wifivip-local-rollup"))
     print(f"    {result['written']} items written for {', '.join(result['days'])} (function output: {log_path})")
     return int(result["written"])
 
 
-def serve(endpoint: str, port: int, day: date) -> int:
-    say(f"Serving the portal at http://127.0.0.1:{port}/?day={day.isoformat()}  (Ctrl-C stops everything)")
+def serve(endpoint: str, port: int, day: date, logins: list[Any]) -> int:
+    url = f"http://127.0.0.1:{port}/"
+    say(f"Starting the portal (chalice local) on {url}")
     env = {**os.environ}
-    cmd = [sys.executable, "-m", "chalice", "local", "--host", "127.0.0.1", "--port", str(port), "--stage", STAGE]
+    cmd = [
+        sys.executable,
+        "-m",
+        "chalice",
+        "local",
+        "--no-autoreload",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--stage",
+        STAGE,
+    ]
     chalice_bin = Path(sys.executable).with_name("chalice")
     if chalice_bin.exists():
-        cmd = [str(chalice_bin), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", STAGE]
+        cmd = [
+            str(chalice_bin),
+            "local",
+            "--no-autoreload",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--stage",
+            STAGE,
+        ]
     process = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
+        if wait_for_port(port, process):
+            print_logins(logins, url, day)
+            say(f"Serving the portal at {url}  (Ctrl-C stops everything)")
         while process.poll() is None:
             time.sleep(0.5)
         return process.returncode or 0
@@ -163,6 +270,19 @@ def serve(endpoint: str, port: int, day: date) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
         return 0
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    """True once something listens on the port; False if the process died or time ran out."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.2)
+    return False
 
 
 if __name__ == "__main__":

@@ -307,9 +307,53 @@ OFFERS_SCHEDULE = FunctionSpec(
 FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST, ROLLUP, HEARTBEAT, PRIVACY, RETENTION, OFFERS, OFFERS_SCHEDULE)
 
 
+PORTAL_COGNITO = (
+    "cognito-idp:InitiateAuth",
+    "cognito-idp:RespondToAuthChallenge",
+    "cognito-idp:ForgotPassword",
+    "cognito-idp:ConfirmForgotPassword",
+    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminRemoveUserFromGroup",
+    "cognito-idp:AdminListGroupsForUser",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:AdminUpdateUserAttributes",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:ListUsers",
+    "cognito-idp:ListUsersInGroup",
+)
+
+
 def portal_permissions(n: Names) -> list[dict[str, Any]]:
-    """The portal reads the KPIs and the registries; it never touches raw batches or the master key."""
-    return tables(n, {"sensors": READ, "kpi": READ, "sensor-health": READ})
+    """The portal reads the KPIs and the registries, manages the directory and its own user pool, and
+    lists (never reads) quarantined batches for the report; it never touches raw batches or the keys."""
+    pool_arn = str(n.ctx.ref(f"cognito-user-pool:{resource_name('portal-users', n.stage)}", "arn"))
+    return [
+        *tables(
+            n,
+            {
+                "sensors": WRITE,
+                "kpi": READ,
+                "sensor-health": READ,
+                "shops": WRITE,
+                "merchants": WRITE,
+                "unions": WRITE,
+                "portal-activity": WRITE,
+                "signin-attempts": WRITE,
+            },
+        ),
+        allow(PORTAL_COGNITO, [pool_arn], "UserPool"),
+        {
+            "Sid": "ListQuarantine",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [n.bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": ["quarantine/*"]}},
+        },
+    ]
 
 
 PORTAL = FunctionSpec(

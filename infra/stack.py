@@ -22,6 +22,7 @@ from infra.functions import FUNCTIONS, PORTAL, FunctionSpec, Names, runtime_stat
 from infra.resources import (
     apigateway,
     cloudwatch,
+    cognito,
     cognito_admin,
     dynamodb,
     events,
@@ -101,6 +102,10 @@ class StackOutputs:
     heartbeat_queue_url: str = ""
     #: The offers function's queue (presence events from S3; SES feedback and SMS replies via SNS).
     offers_queue_url: str = ""
+    #: The portal's Cognito user pool (infra/resources/cognito.py).
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    jwks_url: str = ""
     #: The changes deploy made (empty lines for none): ``+ create s3-bucket ...``.
     changes: list[str] = field(default_factory=list, compare=False)
     #: What the operator must see once (the first admin's temporary password, at its creation).
@@ -120,6 +125,8 @@ class StackOutputs:
         }
         if self.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if self.user_pool_id:
+            env.update(portal_auth_environment(self.user_pool_id, self.user_pool_client_id, self.jwks_url))
         return env
 
     def to_json(self) -> str:
@@ -244,9 +251,16 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     environment = _function_environment(target, bucket)
     for spec in FUNCTIONS:
         out.extend(_function_resources(ctx, spec, names, layers, environment, packaging.source_zip, spec.handler))
+    user_pool = cognito.PortalUserPool(resource_name("portal-users", stage), resource_name("portal", stage))
+    out.append(user_pool)
+
+    def portal_environment(c: Context) -> dict[str, str]:
+        ref = lambda output: str(c.ref(user_pool.key, output))  # noqa: E731
+        return {**environment(c), **portal_auth_environment(ref("id"), ref("client_id"), ref("jwks_url"))}
+
     portal = packaging.portal_package
     portal_function = _function_resources(
-        ctx, PORTAL, names, layers, environment, lambda: portal().artifact, lambda: portal().handler
+        ctx, PORTAL, names, layers, portal_environment, lambda: portal().artifact, lambda: portal().handler
     )
     api = apigateway.ProxyApi(resource_name("portal", stage), portal_function[-1].key, lambda: portal().binary_types)
     out.extend([*portal_function, api])
@@ -260,6 +274,11 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     if target.admin_email and pools:
         out.append(cognito_admin.FirstAdmin(target.admin_email, pools[0].key))
     return out
+
+
+def portal_auth_environment(pool_id: str, client_id: str, jwks_url: str) -> dict[str, str]:
+    """What the portal's token check reads (chalicelib/portal/settings.py)."""
+    return {"WIFIVIP_USER_POOL_ID": pool_id, "WIFIVIP_USER_POOL_CLIENT_ID": client_id, "WIFIVIP_JWKS_URL": jwks_url}
 
 
 SMS_MONTHLY_LIMIT_USD = 20
@@ -384,6 +403,7 @@ def destroy(target: StackTarget, delete_data: bool = False, progress: Progress =
 def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> StackOutputs:
     o = ctx.outputs
     stage = target.stage
+    pool = o.get(f"cognito-user-pool:{resource_name('portal-users', stage)}", {})
     tables = {m.__name__: resource_name(m.Meta.suffix, stage) for m in ALL_MODELS}
     return StackOutputs(
         stage=stage,
@@ -399,6 +419,9 @@ def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> St
         alarm_topic_arn=o[f"sns-topic:{resource_name('alarms', stage)}"]["arn"],
         master_secret_arn=o[f"secret:{master_secret_name(stage)}"]["arn"],
         heartbeat_queue_url=o[f"sqs-queue:{resource_name('heartbeat', stage)}"]["url"],
+        user_pool_id=pool.get("id") or "",
+        user_pool_client_id=pool.get("client_id") or "",
+        jwks_url=pool.get("jwks_url") or "",
         functions={
             spec.name: o[f"lambda-function:{resource_name(spec.name, stage)}"]["arn"] for spec in (*FUNCTIONS, PORTAL)
         },

@@ -8,25 +8,37 @@ from chalicelib.models.campaign import CampaignItem
 from chalicelib.models.consumer_visit import ConsumerVisit
 from chalicelib.models.device_state import DeviceState
 from chalicelib.models.kpi_item import KpiItem
+from chalicelib.models.merchant import Merchant
 from chalicelib.models.offer_counter import OfferCounter
 from chalicelib.models.offer_send import OfferSend
+from chalicelib.models.portal_activity import PortalActivity
 from chalicelib.models.processed_batch import ProcessedBatch
 from chalicelib.models.sensor import Sensor
 from chalicelib.models.sensor_health import SensorHealth
+from chalicelib.models.shop import Shop
+from chalicelib.models.signin_attempt import SignInAttempt
+from chalicelib.models.union import Union
 
 CAMPAIGN_MODELS = (CampaignItem, OfferSend, OfferCounter, ConsumerVisit)
-ALL_MODELS = (Sensor, KpiItem, ProcessedBatch, DeviceState, SensorHealth, *CAMPAIGN_MODELS)
+PORTAL_MODELS = (Shop, Merchant, Union, PortalActivity, SignInAttempt)
+ALL_MODELS = (Sensor, KpiItem, ProcessedBatch, DeviceState, SensorHealth, *CAMPAIGN_MODELS, *PORTAL_MODELS)
 
 __all__ = [
     "ALL_MODELS",
     "CAMPAIGN_MODELS",
+    "PORTAL_MODELS",
     "CampaignItem",
     "ConsumerVisit",
     "DeviceState",
     "KpiItem",
+    "Merchant",
     "OfferCounter",
     "OfferSend",
+    "PortalActivity",
     "ProcessedBatch",
     "Sensor",
     "SensorHealth",
+    "Shop",
+    "SignInAttempt",
+    "Union",
 ]

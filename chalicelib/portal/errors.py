@@ -7,3 +7,17 @@ class InvalidRequest(ValueError):
 
 class NotFound(LookupError):
     """The thing asked for does not exist, or the caller may not know it does (HTTP 404)."""
+
+
+class Forbidden(PermissionError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+
+class TooManyAttempts(Exception):
+    """Too many failed sign-ins for this e-mail or address (HTTP 429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"trop de tentatives, réessayez dans {retry_after} s / too many attempts, retry in {retry_after} s"
+        )
+        self.retry_after = retry_after

@@ -1,107 +1,117 @@
-// wifivip portal: hourly figures of one sensor for one day, as a chart and a table.
+// wifivip portal: sign-in, then a page per area chosen in the navigation (hash routes: #/trends?...).
 "use strict";
 
-const TZ = "Europe/Paris";
-const fmtInt = new Intl.NumberFormat("fr-FR");
-const fmtHour = new Intl.DateTimeFormat("fr-FR", { timeZone: TZ, hour: "2-digit", minute: "2-digit" });
-let chart = null;
+import { api, bilingual, el, session, setStatus } from "./core.js";
+import { PAGES } from "./pages.js";
 
-function setStatus(text) { document.getElementById("status").textContent = text; }
+let me = null;
+let pendingChallenge = null;
 
-async function getJson(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) { throw new Error(body.Message || `HTTP ${response.status}`); }
-  return body;
+function show(id) {
+  document.getElementById("signin-view").hidden = id !== "signin";
+  document.getElementById("page").hidden = id !== "page";
+  document.getElementById("nav").hidden = id !== "page";
+  document.getElementById("who").hidden = id !== "page";
 }
 
-// A local (Paris) day spans 24 UTC hours that may start the evening before: ask for the UTC range.
-function utcRangeOfLocalDay(day) {
-  const start = new Date(`${day}T00:00:00Z`);
-  const offsetH = (d) => {
-    const parts = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, hour: "2-digit", hourCycle: "h23" }).formatToParts(d);
-    const localHour = Number(parts.find((p) => p.type === "hour").value);
-    return (localHour - d.getUTCHours() + 24) % 24;
-  };
-  const from = new Date(start.getTime() - offsetH(start) * 3600e3);
-  const to = new Date(from.getTime() + 23 * 3600e3);
-  const key = (d) => d.toISOString().slice(0, 13);
-  return { from: key(from), to: key(to) };
+function route() {
+  const [path, query] = (window.location.hash.replace(/^#\/?/, "") || "").split("?");
+  return { name: path, params: new URLSearchParams(query || "") };
 }
 
-function render(hours) {
-  const labels = hours.map((h) => fmtHour.format(new Date(`${h.hour}:00:00Z`)));
-  const people = hours.map((h) => h.people);
-  const requests = hours.map((h) => h.probe_requests);
-  const tbody = document.querySelector("#hourly-table tbody");
-  tbody.replaceChildren(...hours.map((h, i) => {
-    const tr = document.createElement("tr");
-    for (const text of [labels[i], fmtInt.format(h.people), fmtInt.format(h.probe_requests)]) {
-      const td = document.createElement("td"); td.textContent = text; tr.appendChild(td);
-    }
-    return tr;
-  }));
-  const data = {
-    labels,
-    datasets: [
-      { type: "bar", label: "Passants et visiteurs / passers-by and visitors", data: people, backgroundColor: "#0b5cad", yAxisID: "y" },
-      { type: "line", label: "Requêtes / probe requests", data: requests, borderColor: "#d9480f", yAxisID: "y1" },
-    ],
-  };
-  if (chart) { chart.data = data; chart.update(); return; }
-  chart = new Chart(document.getElementById("hourly"), {
-    data,
-    options: {
-      maintainAspectRatio: false,
-      locale: "fr-FR",
-      scales: { y: { beginAtZero: true, position: "left" }, y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } } },
-    },
-  });
+function buildNav() {
+  const list = document.getElementById("nav-list");
+  list.replaceChildren(...me.pages.filter((p) => PAGES[p]).map((p) => el("li", {},
+    el("a", { href: `#/${p}`, "data-page": p }, ...bilingual(...PAGES[p].title)))));
+  document.getElementById("who-name").textContent = `${me.email} (${me.role})`;
 }
 
-async function load(event) {
-  if (event) { event.preventDefault(); }
-  const sensor = document.getElementById("sensor").value;
-  const day = document.getElementById("day").value;
-  if (!sensor || !day) { return; }
-  const { from, to } = utcRangeOfLocalDay(day);
+async function render() {
+  if (!me) { return; }
+  let { name, params } = route();
+  if (!me.pages.includes(name)) { name = me.pages[0]; window.history.replaceState(null, "", `#/${name}`); }
+  for (const a of document.querySelectorAll("#nav-list a")) {
+    if (a.dataset.page === name) { a.setAttribute("aria-current", "page"); } else { a.removeAttribute("aria-current"); }
+  }
+  const root = document.getElementById("page");
+  root.replaceChildren();
+  delete root.dataset.ready;
+  root.dataset.page = name;
+  document.title = `${PAGES[name].title[0]} — wifivip`;
   setStatus("Chargement… / Loading…");
   try {
-    const body = await getJson(`/api/sensors/${encodeURIComponent(sensor)}/kpis?from=${from}&to=${to}`);
-    render(body.hours);
-    const total = body.hours.reduce((n, h) => n + h.probe_requests, 0);
-    setStatus(body.hours.length ? `${fmtInt.format(total)} requêtes sur la journée` : "Aucune donnée pour ce jour / no data for this day");
+    await PAGES[name].render(root, me, params);
+    setStatus("");
+    root.dataset.ready = "1";
   } catch (err) {
     setStatus(`Erreur : ${err.message}`);
   }
+  const h1 = root.querySelector("h1"); if (h1) { h1.focus(); }
 }
 
-// The local day of the sensor's latest figures in the past week, or today when it has none.
-async function latestDay(sensor) {
-  const localDay = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: TZ }).format(d);
-  if (!sensor) { return localDay(new Date()); }
+async function start() {
+  if (!session.token) { show("signin"); document.getElementById("signin-email").focus(); return; }
   try {
-    const body = await getJson(`/api/sensors/${encodeURIComponent(sensor)}/kpis`);
-    const last = body.hours[body.hours.length - 1];
-    return localDay(last ? new Date(`${last.hour}:00:00Z`) : new Date());
-  } catch (err) { return localDay(new Date()); }
+    me = await api("/api/me");
+  } catch (err) {
+    session.clear(); show("signin"); return;
+  }
+  buildNav(); show("page"); await render();
 }
 
-async function init() {
-  const params = new URLSearchParams(window.location.search);
-  const select = document.getElementById("sensor");
+async function signIn(event) {
+  event.preventDefault();
+  const email = document.getElementById("signin-email").value;
+  const password = document.getElementById("signin-password").value;
+  const error = document.getElementById("signin-error");
+  error.textContent = "";
   try {
-    const { sensors } = await getJson("/api/sensors");
-    for (const s of sensors) {
-      const option = document.createElement("option");
-      option.value = s.sensor_id; option.textContent = `${s.shop_name} (${s.sensor_id})`;
-      select.appendChild(option);
+    const reply = await api("/api/auth/signin", { method: "POST", body: { email, password } });
+    if (reply.challenge === "NEW_PASSWORD_REQUIRED") {
+      pendingChallenge = { email, session: reply.session };
+      document.getElementById("signin-form").hidden = true; document.getElementById("newpw-form").hidden = false;
+      document.getElementById("newpw-password").focus(); return;
     }
-    if (params.get("sensor")) { select.value = params.get("sensor"); }
-  } catch (err) { setStatus(`Erreur : ${err.message}`); }
-  document.getElementById("day").value = params.get("day") || (await latestDay(select.value));
-  document.getElementById("filters").addEventListener("submit", load);
-  await load();
+    session.save(reply); document.getElementById("signin-password").value = ""; await start();
+  } catch (err) { error.textContent = err.message; }
 }
 
-init();
+async function newPassword(event) {
+  event.preventDefault();
+  try {
+    const reply = await api("/api/auth/new-password", { method: "POST", body: { ...pendingChallenge, new_password: document.getElementById("newpw-password").value } });
+    session.save(reply); document.getElementById("newpw-form").hidden = true; document.getElementById("signin-form").hidden = false; await start();
+  } catch (err) { document.getElementById("newpw-error").textContent = err.message; }
+}
+
+function toggleForgot(on) {
+  document.getElementById("signin-form").hidden = on; document.getElementById("forgot-form").hidden = !on;
+  document.getElementById(on ? "forgot-email" : "signin-email").focus();
+}
+
+async function signOut() {
+  try { await api("/api/auth/signout", { method: "POST", body: {} }); } catch (err) { /* signed out locally anyway */ }
+  session.clear(); me = null; window.location.hash = ""; show("signin");
+  setStatus("Vous êtes déconnecté / signed out");
+}
+
+document.getElementById("signin-form").addEventListener("submit", signIn);
+document.getElementById("newpw-form").addEventListener("submit", newPassword);
+document.getElementById("forgot-link").addEventListener("click", () => toggleForgot(true));
+document.getElementById("back-signin").addEventListener("click", () => toggleForgot(false));
+document.getElementById("forgot-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const msg = document.getElementById("forgot-msg");
+  try { await api("/api/auth/forgot", { method: "POST", body: { email: document.getElementById("forgot-email").value } }); msg.textContent = "Si ce compte existe, un code a été envoyé. / If the account exists, a code was sent."; } catch (err) { msg.textContent = err.message; }
+});
+document.getElementById("reset-submit").addEventListener("click", async () => {
+  const msg = document.getElementById("forgot-msg");
+  try {
+    await api("/api/auth/reset", { method: "POST", body: { email: document.getElementById("forgot-email").value, code: document.getElementById("reset-code").value, new_password: document.getElementById("reset-password").value } });
+    msg.textContent = "Mot de passe changé, connectez-vous. / Password changed, sign in."; toggleForgot(false);
+  } catch (err) { msg.textContent = err.message; }
+});
+document.getElementById("signout").addEventListener("click", signOut);
+window.addEventListener("hashchange", render);
+window.addEventListener("wv:signedout", () => { me = null; show("signin"); setStatus("Session expirée, reconnectez-vous / session expired"); });
+start();

@@ -46,6 +46,20 @@ PEOPLE_TOLERANCE_ALL = 0.12
 PEOPLE_TOLERANCE_SENSOR = 0.25
 
 
+def admin_client() -> Client:
+    """A test client whose requests carry an admin's ID token (the portal's API needs a sign-in)."""
+    from chalicelib.portal.management import create_user
+    from chalicelib.portal.settings import reload_settings
+    from tests.portal.conftest import PASSWORD, sign_in
+
+    create_user(boto3.client("cognito-idp"), reload_settings(), {"email": "admin@e2e.local", "role": "admin"}, PASSWORD)
+    client = Client(__import__("app").app)
+    token = sign_in(client, "admin@e2e.local").json_body["id_token"]
+    get = client.http.get
+    client.http.get = lambda path, **kw: get(path, headers={"authorization": f"Bearer {token}"}, **kw)  # type: ignore[method-assign]
+    return client
+
+
 def replay_with_cli(capture: Path, stack: StackOutputs, tmp_path: Path) -> None:
     config = tmp_path / f"{capture.stem}.toml"
     config.write_text(
@@ -89,7 +103,7 @@ def test_api_figures_equal_the_ground_truth(stack: StackOutputs, tmp_path: Path)
     )
     assert reason["reason"] == "bad_gzip"
 
-    client = Client(__import__("app").app)
+    client = admin_client()
     compared = 0
     for sensor_id, hours in truth["sensor_hours"].items():
         first, last = min(hours), max(hours)
@@ -156,7 +170,7 @@ def test_redelivered_events_do_not_count_twice(stack: StackOutputs, tmp_path: Pa
         for m in messages:
             sqs.send_message(QueueUrl=stack.queue_url, MessageBody=m["Body"])
     SqsPump(sqs, stack.queue_url, lambda_handler).drain()
-    client = Client(__import__("app").app)
+    client = admin_client()
     hours = result.truth["sensor_hours"][capture.stem]
     body = client.http.get(f"/api/sensors/{capture.stem}/kpis?from={min(hours)}&to={max(hours)}").json_body
     assert sum(h["probe_requests"] for h in body["hours"]) == sum(h["frames"] for h in hours.values())

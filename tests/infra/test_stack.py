@@ -185,7 +185,13 @@ def test_plan_shows_drift_and_deploy_repairs_it(stack: StackOutputs) -> None:
 def test_destroy_keeps_data_unless_asked(stack: StackOutputs) -> None:
     boto3.client("s3").put_object(Bucket=stack.bucket, Key="raw/s1/a.gz", Body=b"x")
     kept = destroy(target(stack), progress=lambda _m: None)
-    assert {c.kind for c in kept if c.action == "retain"} == {"s3-bucket", "dynamodb-table", "kms-key", "secret"}
+    assert {c.kind for c in kept if c.action == "retain"} == {
+        "s3-bucket",
+        "dynamodb-table",
+        "kms-key",
+        "secret",
+        "cognito-user-pool",
+    }  # the pool holds the users
     deleted = {c.kind for c in kept if c.action == "delete"}
     assert {"sqs-queue", "lambda-function", "iam-role", "rest-api", "alarm", "schedule"} - deleted <= {"schedule"}
     boto3.client("s3").head_bucket(Bucket=stack.bucket)  # still there

@@ -1,56 +1,197 @@
-"""Portal API on moto: figures of a sensor over a range, and clear errors for bad requests."""
+"""Portal API on moto: figures, comparisons, exports, the report, and clear errors for bad requests."""
 
 from __future__ import annotations
 
-from chalice.test import Client
+import io
 
-from app import app
-from chalicelib.models.sensor import Sensor
-from functions.rollup.aws import DynamoRollupStore
-from infra.stack import StackOutputs
+from pypdf import PdfReader
 
-
-def seed() -> None:
-    Sensor("vh-mode-s1", shop_id="vh-mode", shop_name="Mode & Co", street="rue Victor-Hugo", zone="centre").save()
-    store = DynamoRollupStore()
-    # Local hour indexes: 09 UTC is 10:00 in Paris in November (index 10), 10 UTC is index 11.
-    store.put("sensor#vh-mode-s1", "D#2026-11-21", {"f10": 10, "p10": 2, "f11": 7, "v11": 1})
-    store.put("sensor#vh-mode-s1", "D#2026-11-22", {"f11": 1, "p11": 1})
+from tests.portal.conftest import World
 
 
-def test_hours_in_range(stack: StackOutputs) -> None:
-    seed()
-    with Client(app) as client:
-        body = client.http.get("/api/sensors/vh-mode-s1/kpis?from=2026-11-21&to=2026-11-21T23").json_body
+def test_hours_in_range(world: World) -> None:
+    body = world.get("/api/sensors/shop-a-s1/kpis?from=2026-11-21&to=2026-11-21T23", "merchant").json_body
     assert body["hours"] == [
-        {"hour": "2026-11-21T09", "probe_requests": 10, "passersby": 2, "visitors": 0, "people": 2},
-        {"hour": "2026-11-21T10", "probe_requests": 7, "passersby": 0, "visitors": 1, "people": 1},
+        {"hour": h, "probe_requests": 110, "passersby": 22, "visitors": 11, "people": 33}
+        for h in ("2026-11-21T08", "2026-11-21T09", "2026-11-21T10")  # 09:00-11:59 Paris time
     ]
 
 
-def test_sensor_list(stack: StackOutputs) -> None:
-    seed()
-    with Client(app) as client:
-        sensors = client.http.get("/api/sensors").json_body["sensors"]
-    assert [s["shop_name"] for s in sensors] == ["Mode & Co"]
+def test_today_against_same_weekday_last_week(world: World) -> None:
+    body = world.get("/api/shops/shop-a/today?day=2026-11-21", "merchant").json_body
+    assert body["last_week_day"] == "2026-11-14"
+    assert body["so_far"] == {"passersby": 66, "visitors": 33, "capture_rate": 0.3333, "probe_requests": 330}
+    assert body["last_week"] == {"passersby": 20, "visitors": 10, "capture_rate": 0.3333, "probe_requests": 100}
+    assert body["latest_day"] == "2026-11-21"
+    assert body["change"]["visitors"] == 2.3
+    assert [r["hour"] for r in body["table"]["rows"]] == ["09 h", "10 h", "11 h"]
+    assert body["table"]["rows"][0] == {
+        "hour": "09 h",
+        "passersby": 22,
+        "last_week_passersby": 10,
+        "visitors": 11,
+        "last_week_visitors": 5,
+        "probe_requests": 110,
+        "last_week_probe_requests": 50,
+    }
+    empty = world.get("/api/shops/shop-a/today?day=2026-11-25", "merchant").json_body
+    assert empty["table"]["rows"] == [] and empty["latest_day"] == "2026-11-21"  # offered by the page
 
 
-def test_errors_are_clear(stack: StackOutputs) -> None:
-    seed()
-    with Client(app) as client:
-        unknown = client.http.get("/api/sensors/nope/kpis")
-        bad = client.http.get("/api/sensors/vh-mode-s1/kpis?from=21/11/2026")
-        backwards = client.http.get("/api/sensors/vh-mode-s1/kpis?from=2026-11-22&to=2026-11-21")
-        traversal = client.http.get("/static/..%2Fapp.py")
-    assert unknown.status_code == 404 and "inconnu" in unknown.json_body["Message"]
+def test_trends_previous_period_and_benchmark(world: World) -> None:
+    body = world.get("/api/kpis/shop/shop-a?from=2026-11-15&to=2026-11-21&granularity=day", "merchant").json_body
+    assert len(body["points"]) == 7
+    assert body["totals"] == {
+        "passersby": 66,
+        "visitors": 33,
+        "probe_requests": 330,
+        "capture_rate": 0.3333,
+        "dwell_median_min": 12,
+        "revisit_rate": 1.0,
+    }
+    assert body["previous"]["from"] == "2026-11-08" and body["previous"]["totals"]["visitors"] == 10
+    assert body["change"]["visitors"] == 2.3
+    bench = body["benchmark"]
+    assert bench["scope"]["id"] == "rue Victor-Hugo" and bench["scope"]["shops"] == 4
+    assert bench["totals"]["visitors"] == (11 + 23 + 37 + 41) * 3 / 4  # street average per shop
+    weekly = world.get("/api/kpis/shop/shop-a?from=2026-11-01&to=2026-11-30&granularity=week", "merchant").json_body
+    assert [p["period"] for p in weekly["points"]][:4] == ["2026-W44", "2026-W45", "2026-W46", "2026-W47"]
+    assert [p["visitors"] for p in weekly["points"][2:4]] == [10, 33]  # 14th: W46, 21st: W47
+    hourly = world.get("/api/kpis/shop/shop-a?from=2026-11-21&to=2026-11-21&granularity=hour", "merchant").json_body
+    assert [p["visitors"] for p in hourly["points"][9:12]] == [11, 11, 11]
+    monthly = world.get("/api/kpis/zone/centre?from=2026-11-01&to=2026-11-30&granularity=month", "admin").json_body
+    halves = sum(d // 2 for d in (11, 23, 37, 41, 53))
+    assert monthly["points"][0]["period"] == "2026-11"
+    assert monthly["points"][0]["visitors"] == 165 * 3 + halves * 2
+
+
+def test_union_aggregate_sums_its_members(world: World) -> None:
+    body = world.get("/api/kpis/union/union-vh?from=2026-11-21&to=2026-11-21", "union").json_body
+    assert body["scope"]["shops"] == 3 and body["totals"]["visitors"] == (11 + 23 + 37) * 3
+    assert body["totals"]["revisit_rate"] is None  # a sum of shops has no exact rate: not made up
+
+
+def test_heatmap_is_local_time(world: World) -> None:
+    body = world.get("/api/kpis/shop/shop-a/heatmap?from=2026-11-14&to=2026-11-21", "merchant").json_body
+    saturday = body["grid"][5]
+    assert saturday[9] == 11 + 5 and saturday[10] == 11 + 5 and saturday[11] == 11
+    assert sum(map(sum, body["grid"])) == 33 + 10
+    passers = world.get("/api/kpis/shop/shop-a/heatmap?from=2026-11-14&to=2026-11-21&metric=passersby", "merchant")
+    assert passers.json_body["grid"][5][9] == 32
+
+
+def test_csv_export_is_the_table_shown(world: World) -> None:
+    response = world.get("/api/kpis/shop/shop-a?from=2026-11-20&to=2026-11-21&format=csv", "merchant")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
+    assert 'filename="wifivip-trends-shop-shop-a.csv"' in response.headers["Content-Disposition"]
+    text = response.body.decode("utf-8")
+    assert text.startswith("\ufeffPériode / Period;Passants / Passers-by;Visiteurs / Visitors;")
+    lines = text.strip().split("\r\n")
+    assert lines[1:] == ["2026-11-20;0;0;;;;0;0;0", "2026-11-21;66;33;0,3333;12;1;330;168;84"]
+    bad = world.get("/api/kpis/shop/shop-a?format=xml", "merchant")
+    assert bad.status_code == 400
+
+
+def test_csv_decimal_comma_and_no_formula_injection() -> None:
+    from chalicelib.portal.csv_export import to_csv
+
+    table = {
+        "columns": [{"key": "a", "label": "A"}, {"key": "b", "label": "B"}],
+        "rows": [{"a": 0.25, "b": "=HYPERLINK()"}],
+    }
+    assert to_csv(table) == "\ufeffA;B\r\n0,25;'=HYPERLINK()\r\n"
+
+
+def test_period_report_pdf(world: World) -> None:
+    response = world.client.http.get(
+        "/api/admin/report?from=2026-11-14&to=2026-11-21",
+        headers={**world.headers("admin"), "accept": "application/pdf"},
+    )
+    assert response.status_code == 200 and response.body[:5] == b"%PDF-"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.body)).pages)
+    assert "Bilan d'opération" in text and "du 14/11/2026 au 21/11/2026" in text
+    assert "Victor-Hugo" in text and "rue Ricard" in text
+    assert "Adoption" in text and "Qualité des données" in text
+    assert "6 550" in text  # all probe requests of the centre in the period, French grouping
+
+
+def test_adoption_counts_sign_ins(world: World) -> None:
+    from datetime import UTC, datetime
+
+    month = datetime.now(UTC).strftime("%Y-%m")
+    body = world.get(f"/api/admin/adoption?from={month}&to={month}", "admin").json_body
+    row = body["table"]["rows"][0]
+    assert row["merchants_enrolled"] == 5 and row["unions_enrolled"] == 1 and row["sensors_installed"] == 5
+    assert row["merchants_active"] == 2 and row["unions_active"] == 1 and row["users_active"] == 5
+    assert row["campaigns_run"] is None and row["consumers_opted_in"] is None  # not available, never a fake zero
+
+
+def test_management_flow(world: World) -> None:
+    assert (
+        world.send("POST", "/api/admin/merchants", "admin", {"merchant_id": "m-new", "name": "Le Nouveau"}).status_code
+        == 201
+    )
+    assert (
+        world.send(
+            "POST",
+            "/api/admin/shops",
+            "admin",
+            {"shop_id": "s-new", "merchant_id": "m-new", "name": "Chez Nous", "street": "rue Ricard", "zone": "centre"},
+        ).status_code
+        == 201
+    )
+    assert (
+        world.send("POST", "/api/admin/sensors", "admin", {"sensor_id": "s-new-s1", "shop_id": "s-new"}).status_code
+        == 201
+    )
+    user = world.send(
+        "POST", "/api/admin/users", "admin", {"email": "nouveau@test.local", "role": "merchant", "merchant_id": "m-new"}
+    )
+    assert user.status_code == 201 and user.json_body["temporary_password"]
+    first = world.client.http.post(
+        "/api/auth/signin",
+        headers={"content-type": "application/json"},
+        body='{{"email": "nouveau@test.local", "password": "{}"}}'.format(user.json_body["temporary_password"]),
+    )
+    assert first.json_body["challenge"] == "NEW_PASSWORD_REQUIRED"
+    revoked = world.send("POST", "/api/admin/sensors/s-new-s1/revoke", "admin", {})
+    assert revoked.json_body["status"] == "revoked"
+    users = world.get("/api/admin/users", "admin").json_body["users"]
+    assert {u["email"]: u["role"] for u in users}["nouveau@test.local"] == "merchant"
+    dup = world.send("POST", "/api/admin/merchants", "admin", {"merchant_id": "m-new", "name": "x"})
+    assert dup.status_code == 400
+    bad = world.send("POST", "/api/admin/shops", "admin", {"shop_id": "Bad Id!", "merchant_id": "m-new"})
+    assert bad.status_code == 400 and "shop_id" in bad.json_body["Message"]
+
+
+def test_errors_are_clear(world: World) -> None:
+    bad = world.get("/api/kpis/shop/shop-a?from=21/11/2026", "merchant")
+    backwards = world.get("/api/kpis/shop/shop-a?from=2026-11-22&to=2026-11-21", "merchant")
+    granularity = world.get("/api/kpis/shop/shop-a?granularity=year", "merchant")
+    kind = world.get("/api/kpis/planet/earth", "merchant")
+    traversal = world.get("/static/..%2Fapp.py", None)
     assert bad.status_code == 400 and "AAAA-MM-JJ" in bad.json_body["Message"]
-    assert backwards.status_code == 400
+    assert backwards.status_code == 400 and granularity.status_code == 400 and kind.status_code == 400
     assert traversal.status_code == 404
 
 
-def test_pages_and_chart_library_are_served(stack: StackOutputs) -> None:
-    with Client(app) as client:
-        page = client.http.get("/")
-        chart = client.http.get("/static/chart.umd.min.js")
+def test_pages_openapi_and_chart_library(world: World) -> None:
+    page = world.get("/", None)
+    chart = world.get("/static/chart.umd.min.js", None)
     assert page.status_code == 200 and b'lang="fr"' in page.body
     assert chart.status_code == 200 and chart.headers["Content-Type"].startswith("application/javascript")
+    doc = world.get("/api/openapi.json", None).json_body
+    from app import app
+
+    assert set(doc["paths"]) == set(app.routes)
+    trends = doc["paths"]["/api/kpis/{kind}/{scope_id}"]["get"]
+    assert trends["security"] and {p["name"] for p in trends["parameters"]} >= {
+        "kind",
+        "scope_id",
+        "from",
+        "granularity",
+        "format",
+    }
+    assert doc["paths"]["/api/admin/shops"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+        "properties"
+    ]["shop_id"]

@@ -1,0 +1,137 @@
+"""The portal in headless Chromium against the demo server: real sign-ins, real simulated figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.browser.conftest import Demo, signed_in_page
+
+pytestmark = pytest.mark.browser
+
+
+def api(demo: Demo, role: str, path: str) -> Any:
+    email, password = demo.logins[role]
+    token = requests.post(demo.url + "api/auth/signin", json={"email": email, "password": password}, timeout=30).json()
+    reply = requests.get(
+        demo.url + path.lstrip("/"), headers={"Authorization": f"Bearer {token['id_token']}"}, timeout=30
+    )
+    reply.raise_for_status()
+    return reply.json()
+
+
+def go(page: Any, route: str) -> None:
+    page.goto(page.url.split("#")[0] + "#/" + route)
+    page.wait_for_selector(f"#page[data-page='{route.split('?')[0]}'][data-ready='1']", timeout=60000)
+
+
+def test_demo_prints_a_login_per_role(demo: Demo) -> None:
+    assert set(demo.logins) == {"merchant", "operator", "union", "admin"}
+
+
+def test_merchant_today_shows_the_simulated_figures(browser: Any, demo: Demo, shots: Path) -> None:
+    page = signed_in_page(browser, demo, "merchant")
+    shop = api(demo, "merchant", "/api/me")["shops"][0]["shop_id"]
+    day = page.locator("p.note").first.inner_text()
+    assert "dernier jour avec des données" in day  # the demo simulated yesterday, not today
+    tile = page.locator("#today-probe_requests .tile-value")
+    shown = int(tile.get_attribute("data-value"))
+    simulated_day = day.split("(")[1][:10]
+    expected = api(demo, "merchant", f"/api/shops/{shop}/today?day={simulated_day}")
+    assert shown == expected["so_far"]["probe_requests"] > 100
+    assert tile.inner_text().replace("\u202f", " ") == f"{shown:,}".replace(",", " ")  # French grouping
+    assert "vs" in page.locator("#today-probe_requests .tile-detail").inner_text()  # last week's figure is there
+    assert expected["last_week"]["probe_requests"] > 0
+    visitors = int(page.locator("#today-visitors .tile-value").get_attribute("data-value"))
+    assert visitors == expected["so_far"]["visitors"] > 0  # people counted by the pipeline, not only frames
+    page.screenshot(path=str(shots / "today.png"), full_page=True)
+
+
+def test_trends_switch_ranges_and_export_csv(browser: Any, demo: Demo, shots: Path) -> None:
+    page = signed_in_page(browser, demo, "merchant")
+    go(page, "trends")
+    rows_by_day = page.locator(".table-card tbody tr").count()
+    assert rows_by_day == 14
+    page.locator("#trends-preset").select_option("90")
+    page.locator("#trends-granularity").select_option("week")
+    page.get_by_role("button", name="Afficher").click()
+    page.locator(".table-card tbody tr >> text=W").first.wait_for(timeout=10000)
+    weeks = page.locator(".table-card tbody tr th").all_inner_texts()
+    assert 13 <= len(weeks) <= 14 and all("-W" in w for w in weeks)
+    total = int(page.locator("#trends-probe_requests .tile-value").get_attribute("data-value"))
+    assert total > 100
+    page.screenshot(path=str(shots / "trends.png"), full_page=True)
+    with page.expect_download() as info:
+        page.locator("button.export").first.click()
+    download = info.value
+    raw = Path(download.path()).read_bytes()
+    assert b"\r\n" in raw  # CSV line ends, as spreadsheets expect
+    text = raw.decode("utf-8")
+    assert download.suggested_filename.endswith(".csv")
+    assert text.startswith("\ufeffPériode / Period;")
+    lines = text.strip().split("\r\n")
+    assert len(lines) == len(weeks) + 1 and sum(int(line.split(";")[6]) for line in lines[1:]) == total
+
+
+def test_heatmap_and_sensor_health(browser: Any, demo: Demo, shots: Path) -> None:
+    page = signed_in_page(browser, demo, "merchant")
+    go(page, "heatmap")
+    assert page.locator("table.heatmap tbody tr").count() == 7
+    assert page.locator("table.heatmap tbody td").count() == 7 * 24
+    shop = api(demo, "merchant", "/api/me")["shops"][0]["shop_id"]
+    grid = api(demo, "merchant", f"/api/kpis/shop/{shop}/heatmap")["grid"]
+    shown = [c.strip() for c in page.locator("table.heatmap tbody td").all_inner_texts()]
+    assert shown == [format(int(v), ",").replace(",", "\u202f") if v else "" for row in grid for v in row]
+    page.screenshot(path=str(shots / "heatmap.png"), full_page=True)
+    go(page, "health")
+    warning = page.get_by_role("alert").filter(has_text="silencieux")
+    assert warning.count() == 1  # the demo's data is from yesterday: the sensors are silent now, and said so
+    page.screenshot(path=str(shots / "health.png"), full_page=True)
+
+
+def test_union_sees_aggregates_not_members(browser: Any, demo: Demo, shots: Path) -> None:
+    page = signed_in_page(browser, demo, "union")
+    options = page.locator("#trends-scope option").all_inner_texts()
+    assert options[0].startswith("Union")
+    shops = [o for o in options if o.startswith("Boutique")]
+    assert len(shops) == 1  # only the member that shares its figures
+    page.screenshot(path=str(shots / "union.png"), full_page=True)
+
+
+def test_admin_centre_adoption_report_and_management(browser: Any, demo: Demo, shots: Path) -> None:
+    page = signed_in_page(browser, demo, "admin")
+    go(page, "centre")
+    assert page.locator(".plan svg circle").count() == 4
+    assert "rue Victor-Hugo" in page.locator(".table-card").first.inner_text()
+    page.screenshot(path=str(shots / "centre.png"), full_page=True)
+    go(page, "adoption")
+    assert page.locator(".table-card tbody tr").count() >= 12
+    page.screenshot(path=str(shots / "adoption.png"), full_page=True)
+    go(page, "report")
+    with page.expect_download() as info:
+        page.locator("#report-download").click()
+    pdf = Path(info.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 2000
+    go(page, "manage")
+    assert page.locator(".table-card").count() == 4
+    page.screenshot(path=str(shots / "manage.png"), full_page=True)
+
+
+def test_sign_in_errors_and_sign_out(browser: Any, demo: Demo, shots: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(demo.url)
+    page.screenshot(path=str(shots / "signin.png"))
+    page.locator("#signin-email").fill(demo.logins["operator"][0])
+    page.locator("#signin-password").fill("not-the-password")
+    page.locator("#signin-form button[type=submit]").click()
+    page.get_by_text("e-mail ou mot de passe incorrect").wait_for(timeout=10000)
+    page.locator("#signin-password").fill(demo.logins["operator"][1])
+    page.keyboard.press("Enter")  # keyboard only
+    page.wait_for_selector("#page[data-ready='1']", timeout=60000)
+    page.locator("#signout").click()
+    page.locator("#signin-view").wait_for(state="visible", timeout=10000)
+    assert page.locator("#nav").is_hidden()

@@ -40,7 +40,9 @@ class FakeClock:
 def make_batch(window_start: float, sessions: int = 3, frames: int = 10, sensor: str = "vh-mode-s1") -> Batch:
     """A valid batch of ``sessions`` pseudonymous records in the 5-minute window at ``window_start``."""
     records = tuple(
-        SessionRecord(f"{i:08x}", window_start + 1 + i, window_start + 2 + i, 1 + i % 3, -50 - i, -55 - i)
+        SessionRecord(
+            f"{i:08x}", window_start + 1 + i % 290, window_start + 2 + i % 290, 1 + i % 3, -50 - i % 40, -55 - i % 40
+        )
         for i in range(sessions)
     )
     header = BatchHeader(

@@ -41,6 +41,17 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 
 
+class CaptureClock:
+    """The time batching and the key gate follow: the wall clock live, the frames' time in a replay."""
+
+    def __init__(self, replay: bool) -> None:
+        self.replay = replay
+        self.t: float | None = None
+
+    def __call__(self) -> float:
+        return self.t if self.replay and self.t is not None else time.time()
+
+
 @dataclass
 class CaptureStats:
     """Counters the capture loop updates and the network thread reads (plain ints: GIL-safe)."""
@@ -80,6 +91,7 @@ class HeartbeatReporter:
     clock: Callable[[], float] = time.time
     keys: CloudKeySource | None = None
     hopper: ChannelHopper | None = None
+    key_clock: Callable[[], float] = time.time  # the capture clock: a replay's day, not today
     sent: int = 0
     failed: int = 0
     _next: float = 0.0
@@ -90,8 +102,9 @@ class HeartbeatReporter:
     def build(self, now: float) -> Heartbeat:
         elapsed = now - self._last_at if self._last_at is not None else now - self.stats.started_at
         rate = (self.stats.probes - self._last_probes) / elapsed if elapsed > 0 else 0.0
-        last = self.stats.last_frame_at
-        silent = now - (last if last is not None else self.stats.started_at)
+        last = self.stats.last_frame_at  # capture time: a replay's frames are judged by their own clock
+        capture_now = self.key_clock()
+        silent = max(0.0, capture_now - last) if last is not None else now - self.stats.started_at
         alarm = silent >= self.config.capture.no_frames_alarm_s
         if alarm and not self._alarm:
             log.warning(
@@ -103,8 +116,7 @@ class HeartbeatReporter:
         losses = Counter(self.spool.lost_total)
         if self.gate.lost_no_key:
             losses["no_key"] = self.gate.lost_no_key
-        today = epoch_of(now)
-        key_epoch = today if self.gate.keyring.has_key(now) else None
+        key_epoch = epoch_of(capture_now) if self.gate.keyring.has_key(capture_now) else None
         status = [
             name
             for name, bad in (
@@ -171,6 +183,7 @@ class Agent:
     replay: bool = False
     clock: Callable[[], float] = time.time
     on_batch: Callable[[str], None] | None = None
+    capture_clock: CaptureClock = field(default_factory=lambda: CaptureClock(False))
     stats: CaptureStats = field(init=False)
     _wake: threading.Event = field(default_factory=threading.Event)
 
@@ -181,6 +194,11 @@ class Agent:
 
     def run(self, stop: threading.Event, drain_timeout_s: float = 30.0) -> int:
         """Capture until ``stop`` (or the end of a replayed file), then flush and drain; return batches."""
+        start = self.source.start_time()
+        if self.replay and start is not None:
+            self.capture_clock.t = start
+        if self.keys is not None:
+            self.keys.refresh(force=True)  # the day's key before the first frame, not after it
         threads = [threading.Thread(target=self._network, args=(stop,), name="network", daemon=True)]
         if self.hopper is not None:
             threads.append(threading.Thread(target=self.hopper.run, args=(stop,), name="hopper", daemon=True))
@@ -192,9 +210,9 @@ class Agent:
             while not stop.is_set() and not self.source.finished:
                 probe = self.source.next(TICK_S)
                 if probe is not None:
-                    self._on_probe(probe)
                     if self.replay:
-                        capture_now = probe.ts
+                        capture_now = self.capture_clock.t = probe.ts
+                    self._on_probe(probe)
                 if not self.replay:
                     capture_now = self.clock()
                 if capture_now >= next_tick:
@@ -229,19 +247,19 @@ class Agent:
     # --- network thread --------------------------------------------------------------------
 
     def _network(self, stop: threading.Event) -> None:
-        self._network_step(force=True)
+        self._network_step(first=True)
         while not stop.is_set():
             self._wake.wait(TICK_S)
             self._wake.clear()
             self._network_step()
 
-    def _network_step(self, force: bool = False) -> None:
+    def _network_step(self, first: bool = False) -> None:
         now = time.time()
         try:
             if self.keys is not None:
-                self.keys.refresh(force=force)
+                self.keys.refresh()
             self.uploader.step()
-            self.heartbeat.maybe_send(now, force=force)
+            self.heartbeat.maybe_send(now, force=first)
         except Exception:  # the network thread must outlive any surprise: log it and go on
             log.exception("erreur du fil réseau / network thread error")
 
@@ -271,12 +289,13 @@ def build_agent(
     from wifivip_edge.pseudonym import StaticKeySource
 
     keys: CloudKeySource | None = None
+    capture_clock = CaptureClock(replay)
     if config.keys.source == "static":
         keyring = KeyRing(StaticKeySource(bytes.fromhex(config.privacy.key_hex)), bits=config.pseudonym_bits)
     else:
         if key_fetcher is None:
             raise ValueError("a key fetcher is needed when [keys] source = s3")
-        keys = CloudKeySource(key_fetcher, time.time, config.keys.refresh_s, config.keys.retry_s)
+        keys = CloudKeySource(key_fetcher, capture_clock, config.keys.refresh_s, config.keys.retry_s)
         keyring = KeyRing(keys, bits=config.pseudonym_bits)
     batcher = Batcher(
         config.sensor_id,
@@ -292,5 +311,7 @@ def build_agent(
         spool, clocked, config.upload.prefix, Backoff(config.upload.retry_base_s, config.upload.retry_cap_s)
     )
     stats = CaptureStats(started_at=time.time())
-    heartbeat = HeartbeatReporter(config, stats, spool, uploader, clocked, gate, keys=keys, hopper=hopper)
-    return Agent(config, source, gate, spool, uploader, heartbeat, keys, hopper, replay, clock, on_batch)
+    heartbeat = HeartbeatReporter(
+        config, stats, spool, uploader, clocked, gate, keys=keys, hopper=hopper, key_clock=capture_clock
+    )
+    return Agent(config, source, gate, spool, uploader, heartbeat, keys, hopper, replay, clock, on_batch, capture_clock)

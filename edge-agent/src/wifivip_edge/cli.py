@@ -12,15 +12,11 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wifivip_edge import __version__
-from wifivip_edge.capture.live import CaptureError
-from wifivip_edge.capture.pcapfile import CaptureFormatError
-from wifivip_edge.config import ConfigError, load_config
 
 if TYPE_CHECKING:
     from wifivip_edge.config import AgentConfig
@@ -39,12 +35,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
         return result
-    except (UsageError, ConfigError, CaptureFormatError, CaptureError) as exc:
-        print(f"wifivip-edge: error: {exc}", file=sys.stderr)
-        return 2
     except FileNotFoundError as exc:
         print(f"wifivip-edge: error: no such file: {exc.filename}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if isinstance(exc, _user_errors()):
+            print(f"wifivip-edge: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors a user can cause; imported only when something failed (``inspect`` stays light)."""
+    from wifivip_edge.capture.live import CaptureError
+    from wifivip_edge.capture.pcapfile import CaptureFormatError
+    from wifivip_edge.config import ConfigError
+
+    return (UsageError, ConfigError, CaptureFormatError, CaptureError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,14 +115,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-@dataclass
 class ReplayStats:
     """What a replay did: frames read, batches uploaded and frames lost for want of a key."""
 
-    probe_requests: int = 0
-    batches: int = 0
-    lost_no_key: int = 0
-    truncated_captures: int = 0
+    def __init__(self) -> None:
+        self.probe_requests = 0
+        self.batches = 0
+        self.lost_no_key = 0
+        self.truncated_captures = 0
 
 
 def replay(
@@ -163,6 +170,8 @@ def replay(
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from wifivip_edge.config import load_config
+
     config = load_config(args.config)
     stats = replay(args.captures, config)
     print(f"replayed {stats.probe_requests} probe requests into {stats.batches} batches for sensor {config.sensor_id}")
@@ -212,12 +221,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from wifivip_edge.config import load_config
     from wifivip_edge.runner import run_agent
 
     return run_agent(load_config(args.config), drain_timeout_s=args.drain_timeout)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from wifivip_edge.config import load_config
     from wifivip_edge.status import agent_status, format_status
 
     state = agent_status(load_config(args.config))

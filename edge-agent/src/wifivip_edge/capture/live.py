@@ -196,11 +196,17 @@ def open_scapy_socket(iface: str, system: System) -> RawSocket:
 
 
 class ProbeSource(Protocol):
-    """Probe requests as they arrive: ``next`` waits at most ``timeout`` s (None: nothing yet)."""
+    """Probe requests as they arrive: ``next`` waits at most ``timeout`` s (None: nothing yet).
+
+    ``start_time`` is the time of the first frame for a recorded source (None live): the agent
+    fetches that day's key before playing it.
+    """
 
     finished: bool
 
     def next(self, timeout: float) -> ProbeRequest | None: ...
+
+    def start_time(self) -> float | None: ...
 
     def close(self) -> None: ...
 
@@ -226,6 +232,9 @@ class SocketSource:
         probe: ProbeRequest | None = self._parse(data, 0, len(data), ts or self.clock())
         return probe
 
+    def start_time(self) -> float | None:
+        return None
+
     def close(self) -> None:
         self.sock.close()
 
@@ -243,11 +252,23 @@ class ReplaySource:
     finished: bool = False
     _it: Iterator[ProbeRequest] | None = None
     _last: float | None = None
+    _first: ProbeRequest | None = None
+
+    def start_time(self) -> float | None:
+        if self._it is None:
+            self._it = iter(CaptureReader(self.path).probes())
+            self._first = next(self._it, None)
+        return self._first.ts if self._first is not None else None
 
     def next(self, timeout: float) -> ProbeRequest | None:
         if self._it is None:
-            self._it = iter(CaptureReader(self.path).probes())
-        probe = next(self._it, None)
+            self.start_time()
+        if self._first is not None:
+            probe: ProbeRequest | None = self._first
+            self._first = None
+        else:
+            assert self._it is not None
+            probe = next(self._it, None)
         if probe is None:
             self.finished = True
             return None

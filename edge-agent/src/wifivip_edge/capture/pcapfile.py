@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from wifivip_edge.capture.frames import (
     LINKTYPE_IEEE802_11,
@@ -55,8 +55,7 @@ class CaptureFormatError(ValueError):
     """The file is not a capture this reader understands (the message says why)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Interface:
+class _Interface(NamedTuple):
     """What a pcapng Interface Description Block says about its frames."""
 
     parse: FrameParser
@@ -64,19 +63,23 @@ class _Interface:
     offset: int  # seconds added to every timestamp (if_tsoffset)
 
 
-@dataclass
 class CaptureReader:
     """Iterates the probe requests of one capture file.
 
     After iteration, ``records`` is the number of complete frames read, ``problem`` says why the
     file ended early (cut short mid-record, damaged block) or is None for a clean file, and
     ``malformed`` lists the probe requests too short to use (see :data:`frames.Malformed`).
+    A plain class, not a dataclass: ``inspect`` is timed as a whole process, imports included.
     """
 
-    path: Path
-    records: int = 0
-    problem: str | None = None
-    malformed: Malformed = field(default_factory=list)
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.records = 0
+        self.problem: str | None = None
+        self.malformed: Malformed = []
+
+    def __repr__(self) -> str:
+        return f"CaptureReader({str(self.path)!r})"
 
     @property
     def truncated(self) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from wifivip_edge.capture.pcapfile import CaptureReader
 log = logging.getLogger(__name__)
 
 
-@dataclass
 class CaptureSet:
     """Several capture files read as one stream; counts what it read and which files were cut short.
 
@@ -23,10 +21,11 @@ class CaptureSet:
     file cut short yields its complete frames and a warning (logged and kept in ``truncated``).
     """
 
-    paths: list[Path]
-    records: int = 0
-    truncated: list[Path] = field(default_factory=list)
-    malformed: Malformed = field(default_factory=list)
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = list(paths)
+        self.records = 0
+        self.truncated: list[Path] = []
+        self.malformed: Malformed = []
 
     def probe_requests(self) -> Iterator[ProbeRequest]:
         readers = [CaptureReader(Path(p)) for p in self.paths]

@@ -2,10 +2,11 @@
 # Install the wifivip edge agent on Raspberry Pi OS (Debian bookworm, Python 3.11) as a systemd service.
 # Installe le capteur wifivip sur Raspberry Pi OS comme service systemd.
 #
-#   sudo ./install.sh [--config FILE] [--source DIR|WHEEL] [--constraints FILE]
+#   sudo ./install.sh [--config FILE] [--credentials FILE] [--source DIR|WHEEL] [--constraints FILE]
 #
 # --config FILE       the sensor's configuration (from `python -m infra enroll-sensor`); without it the
 #                     template is installed and must be edited before the service starts
+# --credentials FILE  the sensor's AWS credentials file (enroll-sensor's .credentials), installed 0600
 # --source DIR|WHEEL  the agent to install (default: the edge-agent folder this script belongs to)
 # --constraints FILE  pinned versions (default: the repository's constraints.txt when found)
 # Testing only: --root DIR (install under DIR), --skip-apt, --skip-systemd, --pip-args "ARGS".
@@ -14,6 +15,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT=""
 CONFIG=""
+CREDENTIALS=""
 SOURCE="$(dirname "$HERE")"
 CONSTRAINTS=""
 [ -f "$SOURCE/../constraints.txt" ] && CONSTRAINTS="$(cd "$SOURCE/.." && pwd)/constraints.txt"
@@ -24,13 +26,14 @@ PIP_ARGS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) CONFIG="$2"; shift 2 ;;
+    --credentials) CREDENTIALS="$2"; shift 2 ;;
     --source) SOURCE="$2"; shift 2 ;;
     --constraints) CONSTRAINTS="$2"; shift 2 ;;
     --root) ROOT="$2"; shift 2 ;;
     --skip-apt) SKIP_APT=1; shift ;;
     --skip-systemd) SKIP_SYSTEMD=1; shift ;;
     --pip-args) PIP_ARGS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "install.sh: option inconnue / unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -44,6 +47,7 @@ fi
 command -v python3 >/dev/null || fail "python3 introuvable / python3 not found"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || fail "Python 3.11 ou plus / Python 3.11 or newer needed"
 [ -n "$CONFIG" ] && [ ! -f "$CONFIG" ] && fail "configuration absente / config not found: $CONFIG"
+[ -n "$CREDENTIALS" ] && [ ! -f "$CREDENTIALS" ] && fail "identifiants absents / credentials not found: $CREDENTIALS"
 
 PREFIX_OPT="$ROOT/opt/wifivip-edge"
 PREFIX_ETC="$ROOT/etc/wifivip-edge"
@@ -74,6 +78,10 @@ if [ -n "$CONFIG" ]; then
 elif [ ! -f "$PREFIX_ETC/wifivip-edge.toml" ]; then
   install -m 0600 "$HERE/wifivip-edge.toml" "$PREFIX_ETC/wifivip-edge.toml"
   echo "    modèle installé : le modifier (sensor_id, bucket) / template installed: edit sensor_id and bucket"
+fi
+
+if [ -n "$CREDENTIALS" ]; then
+  install -m 0600 "$CREDENTIALS" "$PREFIX_ETC/credentials"
 fi
 
 say "Service systemd / systemd unit: $UNIT_DIR/wifivip-edge.service"

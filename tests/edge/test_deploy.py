@@ -16,32 +16,37 @@ from wifivip_edge.config import ConfigError, load_config
 DEPLOY = Path(__file__).resolve().parents[2] / "edge-agent" / "deploy"
 
 
+def install(root: Path, source: Path, *extra: str) -> subprocess.CompletedProcess:
+    args = ["--root", str(root), "--source", str(source), "--skip-apt", "--skip-systemd", "--pip-args", "--no-deps"]
+    return subprocess.run(
+        ["bash", str(DEPLOY / "install.sh"), *args, *extra], capture_output=True, text=True, timeout=600
+    )
+
+
 @pytest.mark.slow
 def test_install_script_into_a_temporary_root(tmp_path: Path) -> None:
     root = tmp_path / "pi"
-    done = subprocess.run(
-        ["bash", str(DEPLOY / "install.sh"), "--root", str(root), "--skip-apt", "--skip-systemd", "--pip-args",
-         "--no-deps"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    source = tmp_path / "edge-agent"  # a copy: pip's build leaves files beside the sources
+    shutil.copytree(DEPLOY.parent, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    credentials = tmp_path / "s1.credentials"
+    credentials.write_text("[default]\naws_access_key_id = AKIA\naws_secret_access_key = x\n")
+    done = install(root, source, "--credentials", str(credentials))
     assert done.returncode == 0, done.stderr[-3000:]
     agent = root / "opt/wifivip-edge/venv/bin/wifivip-edge"
     assert subprocess.run([str(agent), "--version"], capture_output=True, text=True).stdout.startswith("wifivip-edge")
     config = root / "etc/wifivip-edge/wifivip-edge.toml"
     assert config.stat().st_mode & 0o777 == 0o600, "the config holds the bucket and settings: root only"
+    assert (root / "etc/wifivip-edge/credentials").stat().st_mode & 0o777 == 0o600
     unit = (root / "etc/systemd/system/wifivip-edge.service").read_text()
     assert f"ExecStart={agent} -v run --config {config}" in unit
+    assert f"AWS_SHARED_CREDENTIALS_FILE={root}/etc/wifivip-edge/credentials" in unit
     if shutil.which("systemd-analyze"):
         check = subprocess.run(
             ["systemd-analyze", "verify", str(root / "etc/systemd/system/wifivip-edge.service")],
             capture_output=True, text=True,
         )  # fmt: skip
         assert check.returncode == 0, check.stderr
-    again = subprocess.run(
-        ["bash", str(DEPLOY / "install.sh"), "--root", str(root), "--skip-apt", "--skip-systemd", "--pip-args",
-         "--no-deps"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    again = install(root, source)
     assert again.returncode == 0, "running the installer twice is fine (an upgrade)"
 
 

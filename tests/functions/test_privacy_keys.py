@@ -11,6 +11,7 @@ import boto3
 import pytest
 from wifivip_edge.daykeys import decode_key_object, encode_key_object
 from wifivip_edge.pseudonym import CloudKeySource, KeyRing, s3_key_fetcher
+from wifivip_edge.s3lite import S3Client
 
 from functions.local_pump import LocalContext
 from functions.privacy.aws import S3KeyStore, SecretsManagerMaster
@@ -105,7 +106,8 @@ def test_key_job_on_the_emulator_and_sensors_share_the_day_key(stack: StackOutpu
 
     rings = []
     for _sensor in ("vh-mode-s1", "ricard-s1"):
-        source = CloudKeySource(s3_key_fetcher(boto3.client("s3"), stack.bucket), time.time)
+        client = S3Client(stack.bucket, stack.region, stack.endpoint_url)  # the sensor's own S3 client
+        source = CloudKeySource(s3_key_fetcher(client), time.time)
         source.refresh()
         assert source.epochs() == expected
         rings.append(KeyRing(source))

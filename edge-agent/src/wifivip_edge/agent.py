@@ -32,6 +32,7 @@ from wifivip_edge.capture.frames import ProbeRequest
 from wifivip_edge.capture.live import ChannelHopper, ProbeSource
 from wifivip_edge.config import AgentConfig
 from wifivip_edge.heartbeat import Heartbeat, encode_heartbeat, heartbeat_key
+from wifivip_edge.memory import limit_arenas, trim
 from wifivip_edge.pseudonym import CloudKeySource, KeyGate, KeyRing, epoch_of
 from wifivip_edge.spool import Spool, write_atomically
 from wifivip_edge.upload import Backoff, ObjectStore, SpoolUploader, UploadError
@@ -194,6 +195,7 @@ class Agent:
 
     def run(self, stop: threading.Event, drain_timeout_s: float = 30.0) -> int:
         """Capture until ``stop`` (or the end of a replayed file), then flush and drain; return batches."""
+        limit_arenas()  # before any thread starts
         start = self.source.start_time()
         if self.replay and start is not None:
             self.capture_clock.t = start
@@ -239,6 +241,8 @@ class Agent:
 
     def _put(self, batch: Batch) -> None:
         entry = self.spool.put(batch)
+        del batch
+        trim()  # a window's batch is the agent's biggest transient: give its pages back
         self.stats.batches += 1
         self._wake.set()
         if self.on_batch is not None:
@@ -258,7 +262,8 @@ class Agent:
         try:
             if self.keys is not None:
                 self.keys.refresh()
-            self.uploader.step()
+            if self.uploader.step():
+                trim()
             self.heartbeat.maybe_send(now, force=first)
         except Exception:  # the network thread must outlive any surprise: log it and go on
             log.exception("erreur du fil réseau / network thread error")

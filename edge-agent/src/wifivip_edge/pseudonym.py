@@ -158,16 +158,13 @@ class CloudKeySource:
         self._next = now + (self.refresh_s if self.key_for(today) is not None else self.retry_s)
 
 
-def s3_key_fetcher(client: Any, bucket: str, prefix: str = "keys") -> KeyFetcher:
-    """A fetcher reading ``keys/{epoch}`` from the data bucket (None when the object is absent)."""
+def s3_key_fetcher(client: Any, prefix: str = "keys") -> KeyFetcher:
+    """A fetcher reading ``keys/{epoch}`` with the sensor's S3 client (None when the object is absent)."""
 
     def fetch(epoch: str) -> bytes | None:
         if not EPOCH_RE.match(epoch):
             raise ValueError(f"bad epoch {epoch!r}")
-        try:
-            body: bytes = client.get_object(Bucket=bucket, Key=key_object_key(epoch, prefix))["Body"].read()
-        except client.exceptions.NoSuchKey:
-            return None
+        body: bytes | None = client.get_object(key_object_key(epoch, prefix))
         return body
 
     return fetch

@@ -51,7 +51,7 @@ def run_agent(config: AgentConfig, drain_timeout_s: float = 30.0, system: System
         raise FileNotFoundError(0, "no upload bucket configured ([upload] bucket)", "[upload] bucket")
     source, hopper = open_source(config, system or System())
     store = S3ObjectStore.from_config(config.upload)
-    fetcher = s3_key_fetcher(store.client, config.upload.bucket, config.keys.prefix)
+    fetcher = s3_key_fetcher(store.client, config.keys.prefix)
     agent = build_agent(
         config,
         source,

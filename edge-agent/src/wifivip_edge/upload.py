@@ -5,7 +5,8 @@ S3 checked against the bytes it stored). Keys are deterministic (:func:`batch_ke
 batch twice (a crash between S3's answer and the local delete) overwrites it with the same bytes.
 S3 writes are atomic: an object is there whole or not at all, whenever the agent dies.
 
-boto3 is imported only when an S3 store is built: ``inspect`` and ``status`` never load it.
+S3 is reached through :mod:`wifivip_edge.s3lite` (standard library only): boto3 would cost the agent
+about 24 MB of its 96 MB budget.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from wifivip_edge.batch import Batch, BatchError, BatchHeader, decode_batch, encode_batch
+from wifivip_edge.batch import Batch, BatchError, BatchHeader, check_batch, encode_batch
 from wifivip_edge.batching import batch_key
 from wifivip_edge.config import UploadConfig
+from wifivip_edge.s3lite import S3Client, S3Error
 from wifivip_edge.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -48,37 +50,36 @@ def object_key(header: BatchHeader, prefix: str = "raw") -> str:
 
 @dataclass
 class S3ObjectStore:
-    """PutObject with Content-MD5; boto3's own retries off (the uploader's backoff does it, and knows the spool)."""
+    """PutObject with Content-MD5 through the sensor's small S3 client (:mod:`wifivip_edge.s3lite`).
+
+    One attempt per call: the uploader's backoff retries, and knows the spool.
+    """
 
     bucket: str
     region: str = "eu-west-3"
     endpoint_url: str | None = None
-    client: Any = None
-    last_date: str | None = None  # the Date header of S3's last answer (its clock)
+    client: S3Client | None = None
 
     def __post_init__(self) -> None:
         if self.client is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 1, "mode": "standard"})
-            self.client = boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config)
+            self.client = S3Client(self.bucket, self.region, self.endpoint_url)
 
     @classmethod
     def from_config(cls, config: UploadConfig) -> S3ObjectStore:
         return cls(config.bucket, config.region, config.endpoint_url)
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
+    @property
+    def last_date(self) -> str | None:
+        """The Date header of S3's last answer (its clock)."""
+        return self.client.last_date if self.client is not None else None
 
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        assert self.client is not None
         md5 = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324 - integrity, not security
         try:
-            answer = self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=body, ContentMD5=md5, ContentType=content_type
-            )
-        except (BotoCoreError, ClientError) as exc:
-            raise UploadError(f"{type(exc).__name__}: {exc}") from None
-        self.last_date = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+            self.client.put_object(key, body, content_type, content_md5=md5)
+        except S3Error as exc:
+            raise UploadError(str(exc)) from None
 
 
 @dataclass
@@ -119,7 +120,7 @@ class SpoolUploader:
         while (item := self.spool.checkout()) is not None:
             entry, data = item
             try:
-                header = decode_batch(data).header
+                header = check_batch(data)  # integrity and header, in constant memory
             except BatchError as exc:
                 self.spool.quarantine(entry, exc)
                 continue
@@ -174,14 +175,10 @@ class S3Uploader:
     """Direct upload of one batch at its deterministic key (offline replays and the demo; no spool)."""
 
     config: UploadConfig
-    client: Any = None
+    client: S3Client | None = None
     _store: S3ObjectStore = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.client is None:
-            import boto3
-
-            self.client = boto3.client("s3", region_name=self.config.region, endpoint_url=self.config.endpoint_url)
         self._store = S3ObjectStore(self.config.bucket, self.config.region, self.config.endpoint_url, self.client)
 
     def upload(self, batch: Batch) -> str:

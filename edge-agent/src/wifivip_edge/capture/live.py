@@ -145,23 +145,12 @@ def import_scapy_socket() -> Any:
             if isinstance(d, dict):
                 d.clear()
         logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-        _trim_heap()
+        from wifivip_edge.memory import trim
+
+        trim()
     from scapy.arch.linux import L2ListenSocket
 
     return L2ListenSocket
-
-
-def _trim_heap() -> None:
-    """Give freed heap pages back to the OS (glibc), so RSS shows what is really used."""
-    import gc
-
-    gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 class RawSocket(Protocol):

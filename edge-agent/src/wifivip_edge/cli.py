@@ -192,6 +192,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_occupancy(args: argparse.Namespace) -> int:
     from wifivip_edge.capture.reader import CaptureSet
+    from wifivip_edge.config import load_config
     from wifivip_edge.occupancy import occupancy_series, to_csv
 
     if args.window < 10:

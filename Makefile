@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint typecheck bench clean deploy plan destroy
+.PHONY: install system-deps demo test lint typecheck bench soak clean deploy plan destroy
 
 $(STAMP): pyproject.toml edge-agent/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ typecheck: install
 
 bench: install system-deps
 	$(BIN)/python -m bench
+
+# Long fault runs kept out of `make test`: 100 kill -9 of the spool writer and of the whole agent.
+soak: install system-deps
+	WIFIVIP_KILL_LOOPS=100 $(BIN)/python -m pytest -q -s tests/edge/test_spool_faults.py
 
 # Deploy to AWS (or an emulator with ENDPOINT=http://...): make deploy STAGE=prod REGION=eu-west-3
 STAGE ?= dev

@@ -68,10 +68,12 @@ def test_kill9_during_spool_writes_never_leaves_a_partial_batch(tmp_path: Path) 
             text=True,
             cwd=root,
         )
-        time.sleep(rng.uniform(0.4, 1.2))
+        assert child.stdout is not None
+        first = child.stdout.readline()  # the writer is past its imports and writing: kill it mid-stream
+        time.sleep(rng.uniform(0.05, 0.6))
         child.send_signal(signal.SIGKILL)
         out, _ = child.communicate()
-        acked.update(out.split())
+        acked.update((first + out).split())
         partial_seen += len(list(spool_dir.glob("*" + TMP_SUFFIX)))
         spool = Spool(spool_dir)  # the restart: leftovers cleaned, acknowledged batches intact
         names = {e.name for e in spool.batches()}

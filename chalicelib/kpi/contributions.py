@@ -6,7 +6,9 @@ the same contribution, which the writer applies exactly once.
 
 Attribute vocabulary of a day item (flat numeric attributes, so DynamoDB's ADD creates them):
 ``p{i}``/``v{i}`` passers-by/visitors whose session started in local hour index ``i``; ``f{i}`` probe
-requests heard in hour ``i``; ``o{s}`` visitors present in 5-minute slot ``s``; ``d{m}`` visits of
+requests heard in hour ``i``; ``o{s}`` visitors present in 5-minute slot ``s`` (the sensor's own
+estimate ``visitors_present`` from the batch header when it sends one; written even when 0, so the read
+side can tell "nobody in" from "no batch yet" for the "visitors now" figure); ``d{m}`` visits of
 ``m`` whole minutes (``d360``: 6 h or more); ``ds`` dwell seconds; ``x`` fixed-device sessions;
 ``w`` sessions below the passer-by floor; ``b`` batches; ``l_{cause}`` losses reported by the sensor;
 ``rv`` same-epoch revisits (added at commit time, see :mod:`functions.ingest.service`).
@@ -92,11 +94,24 @@ def contribution(batch: Batch) -> BatchContribution:
         sensor_id=header.sensor_id,
         epoch=header.key_epoch,
         bits=header.pseudonym_bits,
-        days={d: {k: v for k, v in c.items() if v} for d, c in days.items()},
+        days={d: {k: v for k, v in c.items() if v or k.startswith("o")} for d, c in days.items()},
         sketch=hll.updates_for(header.key_epoch, devices),
         visits=visits,
         panel=dict(panel),
     )
+
+
+def window_occupancy(batch: Batch, present: int) -> float | int:
+    """Visitors present during the batch's window: the edge's ``visitors_present`` estimate when the
+    header carries one (all modes), else the visitors among the window's session records.
+
+    Why the estimate: the agent computes it when it emits the window, a session gap after its end, so it
+    counts visitors whose phone was silent in the window and visitors who arrived in it but qualified only
+    minutes later; the session records of a window show neither (docs/kpis.md, "visitors now"). In the
+    anonymous mode it is also the only figure with the pseudonym-collision correction.
+    """
+    estimate = batch.header.estimates.get("visitors_present")
+    return present if estimate is None else estimate
 
 
 def _add_window_figures(batch: Batch, days: dict[date, dict[str, Number]], present: int) -> None:
@@ -109,11 +124,7 @@ def _add_window_figures(batch: Batch, days: dict[date, dict[str, Number]], prese
     for cause, lost in sorted(header.losses.items()):
         if lost:
             counters[LOSS_PREFIX + cause] += lost
-    occupancy: float | int = present
-    if header.privacy_mode == "anonymous" and "visitors_present" in header.estimates:
-        occupancy = header.estimates["visitors_present"]
-    if not occupancy:
-        return
+    occupancy = window_occupancy(batch, present)
     t = header.window_start
     while t < header.window_end:
         slot_end = t - t % SLOT_SECONDS + SLOT_SECONDS

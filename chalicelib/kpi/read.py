@@ -212,8 +212,20 @@ def heatmap(scope: str, scope_id: str, start: date, end: date, metric: str = "vi
     return Heatmap(scope, scope_id, metric, start.isoformat(), end.isoformat(), heat_cells(summaries, metric))
 
 
+#: How far back "visitors now" looks for the last batch: a window's batch leaves the sensor a session gap
+#: (5 min by default) after the window ends, and higher scopes wait for the next rollup (5 min).
+NOW_LOOKBACK_SLOTS = 6
+
+
 def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
-    """Today so far and the same weekday last week up to the same time, one BatchGetItem."""
+    """Today so far and the same weekday last week up to the same time, one BatchGetItem.
+
+    ``visitors_now`` is the occupancy of the latest 5-minute slot that has data (every batch writes its
+    window's slot, 0 included) among the last :data:`NOW_LOOKBACK_SLOTS` complete slots: the edge's own
+    estimate of its last batch per sensor (see :func:`chalicelib.kpi.contributions.window_occupancy`).
+    Nothing received in that half hour while the day has data: 0 (a sensor sends a batch for every
+    window in which it hears anyone); no data today at all: None.
+    """
     check_scope(scope)
     moment = (now or datetime.now(TZ)).astimezone(TZ)
     day, last_week = moment.date(), moment.date() - timedelta(days=7)
@@ -224,21 +236,32 @@ def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
     # The same wall-clock time a week ago: across a DST change its hour index differs from today's.
     then = datetime.combine(last_week, moment.time().replace(tzinfo=None), TZ)
     last_week_index = int((then.timestamp() - day_start(last_week)) // 3600)
-    _, slot = slot_position(moment.timestamp() - SLOT_SECONDS)  # the last complete slot
     p, v = _sum_hours(current, "p", hour_index), _sum_hours(current, "v", hour_index)
-    occupancy = current.get(f"o{slot}")
     return Today(
         scope,
         scope_id,
         day.isoformat(),
         moment.isoformat(timespec="seconds"),
-        None if occupancy is None and not current else float(occupancy or 0),
+        visitors_now(current, day, moment.timestamp()),
         p,
         v,
         capture_rate(v, p),
         _sum_hours(previous, "p", last_week_index),
         _sum_hours(previous, "v", last_week_index),
     )
+
+
+def visitors_now(counters: Mapping[str, Any], day: date, at: float) -> float | None:
+    """The occupancy of the latest slot of ``day`` with data in the lookback before ``at`` (see :func:`today`)."""
+    if not counters:
+        return None
+    for back in range(1, NOW_LOOKBACK_SLOTS + 1):
+        slot_day, slot = slot_position(at - back * SLOT_SECONDS)
+        if slot_day != day:
+            break
+        if f"o{slot}" in counters:
+            return float(counters[f"o{slot}"])
+    return 0.0
 
 
 def dashboard(scope: str, scope_id: str, end: date, now: datetime | None = None) -> dict[str, Any]:

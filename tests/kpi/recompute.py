@@ -20,6 +20,12 @@ from chalicelib.kpi.definitions import classify, dwell_bin, session_start
 Items = dict[tuple[str, str], dict[str, int | Decimal]]
 
 
+def as_number(value: float | int) -> int | Decimal:
+    """A header estimate as the store keeps it (integral values as ints, else 3 decimals)."""
+    number = Decimal(str(value)).quantize(Decimal("0.001"))
+    return int(number) if number == number.to_integral_value() else number
+
+
 def distinct_batches(batches: Iterable[Batch]) -> list[Batch]:
     seen: dict[tuple[str, str], Batch] = {}
     for b in batches:
@@ -53,10 +59,10 @@ def recompute(
         for cause, n in h.losses.items():
             if n:
                 items[(pk, f"D#{wday}")][f"l_{cause}"] += n
+        # Occupancy: the sensor's estimate when it sends one, else the visitors among the records; 0 kept.
         present = {r.device for r in b.sessions if r.visitor and not r.fixed}
-        if present:
-            sday, slot = slot_position(h.window_start)
-            items[(pk, f"D#{sday}")][f"o{slot}"] += len(present)
+        sday, slot = slot_position(h.window_start)
+        items[(pk, f"D#{sday}")][f"o{slot}"] += as_number(h.estimates.get("visitors_present", len(present)))
         for r in b.sessions:
             if not r.fixed and (r.visitor or (r.rssi_max is not None and r.rssi_max >= floor)):
                 hll.merge_into(sketches[(h.sensor_id, h.key_epoch)], hll.updates_for(h.key_epoch, [r.device]))
@@ -86,5 +92,5 @@ def recompute(
             revisits = late_revisits[(sensor, epoch)]
         if revisits:
             items[(f"sensor#{sensor}", f"D#{date.fromisoformat(epoch)}")]["rv"] += revisits
-    clean = {k: {n: v for n, v in c.items() if v} for k, c in items.items()}
+    clean = {k: {n: v for n, v in c.items() if v or n.startswith("o")} for k, c in items.items()}
     return {k: c for k, c in clean.items() if c}, dict(sketches), {k: frozenset(v) for k, v in panel.items()}

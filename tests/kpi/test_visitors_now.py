@@ -1,0 +1,105 @@
+""" "Visitors now": the occupancy of each window is the edge's own estimate, and the read side shows the
+latest slot that has arrived (a window's batch leaves the sensor a session gap after the window ends).
+
+Why the estimate: measured here on the simulator's truth (people inside each shop, staff included) with
+the real agent, it follows the truth better than the visitors among a window's session records, which
+miss the visitors whose phone stayed silent in the window and those not yet qualified at its end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+from wifivip_edge.batch import Batch, SessionRecord
+from wifivip_edge.cli import replay
+from wifivip_edge.config import load_config
+from wifivip_edge.simulate.run import simulate, write_simulation
+from wifivip_edge.simulate.scenario import NIORT_DEMO
+
+from chalicelib.kpi.calendar import TZ, slot_position
+from chalicelib.kpi.contributions import contribution
+from chalicelib.kpi.read import NOW_LOOKBACK_SLOTS, visitors_now
+from tests.edge.test_batch_schema import make_batch
+
+DAY = date(2026, 11, 21)
+
+
+def occupancy_of(batch: Batch) -> object:
+    day, slot = slot_position(batch.header.window_start)
+    return contribution(batch).days[day].get(f"o{slot}")
+
+
+def with_visitor(batch: Batch) -> Batch:
+    visitor = SessionRecord("0a1b2c3d", batch.header.window_start + 1, batch.header.window_start + 299, 9, -40, -45)
+    visitor = dataclasses.replace(visitor, visitor=True, dwell_s=400.0, open=True)
+    return Batch(batch.header, (visitor,))
+
+
+@pytest.mark.parametrize("mode", ["pseudonymous-24h", "anonymous", "consent"])
+def test_the_slot_takes_the_edge_estimate_in_every_mode(mode: str) -> None:
+    batch = make_batch(privacy_mode=mode, estimates={"visitors_present": 3.0, "passersby": 1.0})
+    assert occupancy_of(with_visitor(batch)) == 3  # not the one visitor record of the window
+
+
+def test_without_an_estimate_the_visitor_records_count() -> None:
+    assert occupancy_of(with_visitor(make_batch())) == 1
+
+
+def test_an_empty_shop_is_written_as_zero_so_it_reads_as_nobody_not_as_no_batch() -> None:
+    assert occupancy_of(make_batch(estimates={"visitors_present": 0.0})) == 0
+    assert occupancy_of(make_batch()) == 0  # no visitor among its records
+
+
+def test_visitors_now_is_the_latest_slot_that_arrived() -> None:
+    at = datetime.combine(DAY, time(10, 22), TZ).timestamp()
+    slot = slot_position(at)[1]  # 10:20-10:25, still running
+    # The batches of 10:05 and 10:10 have arrived; 10:15's (the last complete slot) is still on its way.
+    counters = {f"o{slot - 4}": 5, f"o{slot - 3}": 4, "p10": 3}
+    assert visitors_now(counters, DAY, at) == 4.0
+    counters[f"o{slot - 1}"] = 0  # then 10:15 arrives: the shop emptied
+    assert visitors_now(counters, DAY, at) == 0.0
+    stale = {f"o{slot - NOW_LOOKBACK_SLOTS - 1}": 7, "p9": 1}
+    assert visitors_now(stale, DAY, at) == 0.0  # nothing heard for half an hour: nobody
+    assert visitors_now({}, DAY, at) is None  # no figure at all today: unknown
+    just_after_midnight = datetime.combine(DAY, time(0, 3), TZ).timestamp()
+    assert visitors_now({"o0": 2}, DAY, just_after_midnight) == 0.0  # no complete slot yet today
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+
+    def upload(self, batch: Batch) -> None:
+        self.batches.append(batch)
+
+
+def test_the_edge_estimate_follows_the_people_inside_better_than_the_records(tmp_path: Path) -> None:
+    result = simulate(NIORT_DEMO, DAY, seed=5, scale=0.2)
+    captures = write_simulation(result, tmp_path / "sim")
+    shop_of = {s: shop["shop_id"] for shop in result.truth["shops"] for s in shop["sensors"]}
+    errors = {"estimate": 0.0, "records": 0.0}
+    slots = 0
+    for capture in captures:
+        config = tmp_path / f"{capture.stem}.toml"
+        config.write_text(f'sensor_id = "{capture.stem}"\n[privacy]\nkey_hex = "{"ab" * 32}"\n')
+        sink = Collect()
+        replay([capture], load_config(config, environ={}), uploader=sink)
+        estimate = {int(b.header.window_start): b.header.estimates["visitors_present"] for b in sink.batches}
+        records = {
+            int(b.header.window_start): len({r.device for r in b.sessions if r.visitor and not r.fixed})
+            for b in sink.batches
+        }
+        # Truth: visitors and staff inside the shop at the middle of each slot.
+        inside = {int(w): v + staff for w, v, staff in result.truth["occupancy"][shop_of[capture.stem]]}
+        for w, people in inside.items():
+            if people:
+                slots += 1
+                errors["estimate"] += abs(estimate.get(w, 0) - people)
+                errors["records"] += abs(records.get(w, 0) - people)
+    assert slots > 4 * 12 * 8  # four shops, about eight opening hours each
+    mae = {k: v / slots for k, v in errors.items()}
+    # Measured (scale 0.2): 0.68 against 0.85 people per slot; at scale 0.5: 0.92 against 1.16.
+    assert mae["estimate"] < 0.9 * mae["records"], mae

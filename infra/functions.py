@@ -237,14 +237,25 @@ PRIVACY = FunctionSpec(
 
 
 def retention_permissions(n: Names) -> list[dict[str, Any]]:
-    """Find and delete expired per-device items; nothing else."""
-    return tables(n, {"device-state": ("dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:DescribeTable")})
+    """Find and delete expired per-device items and every version of raw and quarantined batches of ended
+    key epochs; nothing else."""
+    return [
+        *tables(n, {"device-state": ("dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:DescribeTable")}),
+        allow(("s3:DeleteObjectVersion",), [n.objects("raw/"), n.objects("quarantine/")], "EndedEpochBatches"),
+        {
+            "Sid": "ListBatchVersions",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucketVersions"],
+            "Resource": [n.bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": ["raw/*", "quarantine/*"]}},
+        },
+    ]
 
 
 RETENTION = FunctionSpec(
     name="retention",
     handler="functions.retention.handler.lambda_handler",
-    description="Deletes per-device items within the hour of their expiry (TTL alone may take days)",
+    description="Deletes per-device items and raw batches within the hour of their expiry (TTL alone may take days)",
     permissions=retention_permissions,
     memory_mb=256,
     timeout_s=300,

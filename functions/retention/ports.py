@@ -1,8 +1,9 @@
-"""What the sweep needs from a table holding per-device data (unit tests use an in-memory fake)."""
+"""What the sweep needs from the stores holding per-device data (unit tests use in-memory fakes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 ItemKey = tuple[str, str]
@@ -17,4 +18,23 @@ class ExpiringTable(Protocol):
 
     def delete(self, key: ItemKey, now: float) -> bool:
         """Delete the item if it is still expired at ``now``; False if it was renewed or is gone."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One version of an object (or a delete marker) in the versioned data bucket."""
+
+    key: str
+    version_id: str
+    modified: float  # epoch seconds
+
+
+class ObjectVersions(Protocol):
+    def versions(self, prefix: str) -> Iterator[StoredVersion]:
+        """Every version and delete marker under ``prefix``, current and noncurrent."""
+        ...
+
+    def delete(self, versions: Sequence[StoredVersion]) -> int:
+        """Delete these versions for good (not a delete marker); the number actually deleted."""
         ...

@@ -21,6 +21,8 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
      "the streams of the function's own log group: Lambda names each stream at run time"),
     (r"s3:(GetObject|DeleteObject)", r"arn:aws:s3:::wifivip-[^/*]+/raw/\*", "ingest reads and removes raw batches"),
     (r"s3:PutObject", r"arn:aws:s3:::wifivip-[^/*]+/quarantine/\*", "ingest moves bad batches to quarantine"),
+    (r"s3:DeleteObjectVersion", r"arn:aws:s3:::wifivip-[^/*]+/(raw|quarantine)/\*",
+     "the retention sweep deletes every version of the batches of ended key epochs, whichever sensor sent them"),
     (r"dynamodb:(Query|Scan)", r"arn:aws:dynamodb:[^:]+:\d+:table/wifivip-[^/*]+/index/\*",
      "the indexes of a table the function may already query (granted only where the model has indexes)"),
     (r"s3:GetObject", r"arn:aws:s3:::wifivip-[^/*]+/heartbeat/\*", "the heartbeat function reads every heartbeat"),

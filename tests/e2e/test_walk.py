@@ -3,8 +3,8 @@
 Every stage is the real one, on moto's server. The probe requests the API returns must equal what
 the simulator's ground truth says each sensor heard, hour by hour; every sensor-day KPI item must
 equal a recomputation from the raw batches in S3; the rolled-up city figures must equal the sum of
-the sensors'; the people the real agent counted (its closed sessions: passers-by and visitors) must
-be within a stated tolerance of the people the truth says passed or entered each shop.
+the sensors'; the visitors and passers-by the real agent counted (its closed sessions) must be within stated
+ranges of the visits and trips past each shop the truth implies.
 
 The ingest handler's clock is set to the simulated day's evening: the batches arrive as they were
 sent, whatever day the suite runs (batches older than 7 days are refused as too old).
@@ -39,11 +39,16 @@ from tests.kpi.recompute import recompute
 
 DAY = date(2026, 11, 21)
 EVENING = datetime.combine(DAY, time(21, 30), TZ).timestamp()  # when the day's batches have all arrived
-#: People (closed sessions above the passer-by floor: passers-by + visitors) the real agent counts, against
-#: the truth (trips of a phone past each shop, and its staff), with the agent's default thresholds.
-#: Measured on this day: -8 % over the four sensors, +1 % to -18 % per sensor (docs/kpis.md).
-PEOPLE_TOLERANCE_ALL = 0.12
-PEOPLE_TOLERANCE_SENSOR = 0.25
+#: Visitors and passers-by the real agent counts (closed sessions), against the truth (a visit or a trip past
+#: each shop by a phone; staff count as one visit each), with the agent's default thresholds. Measured on
+#: this day (docs/counting.md, "Staff phones"): visitors -26 % over the four sensors, -11 % to -31 % per
+#: sensor (before staff phones kept their session over their rare scans: +123 %, up to 3.2x); passers-by
+#: -35 %, -29 % to -44 % per sensor: a phone that does not probe while in range of a sensor cannot be
+#: counted, and the truth counts every trip. A visitor count of twice the truth fails here.
+VISITORS_RANGE_ALL = (0.65, 1.15)
+VISITORS_RANGE_SENSOR = (0.55, 1.25)
+PASSERSBY_RANGE_ALL = (0.55, 1.0)
+PASSERSBY_RANGE_SENSOR = (0.45, 1.0)
 
 
 def admin_client() -> Client:
@@ -141,16 +146,22 @@ def test_api_figures_equal_the_ground_truth(stack: StackOutputs, tmp_path: Path)
 
 
 def check_people_against_the_truth(truth: dict) -> None:
-    """People counted by the real agent (passers-by + visitors) vs the truth, per sensor and in all."""
-    counted = truthful = 0
+    """Visitors and passers-by counted by the real agent vs the truth, per sensor and in all."""
+    counted = {"v": 0, "p": 0}
+    truthful = {"v": 0, "p": 0}
+    ranges = {"v": (VISITORS_RANGE_SENSOR, VISITORS_RANGE_ALL), "p": (PASSERSBY_RANGE_SENSOR, PASSERSBY_RANGE_ALL)}
     for shop in truth["shops"]:
         for sensor_id in shop["sensors"]:
             point = series("sensor", sensor_id, "day", DAY, DAY).points[0]
             facts = oracle.sensor_facts(truth, shop["shop_id"], sensor_id)[DAY]
-            real, implied = point.passersby + point.visitors, sum(facts.p.values()) + sum(facts.v.values())
-            assert abs(real - implied) <= PEOPLE_TOLERANCE_SENSOR * implied, (sensor_id, real, implied)
-            counted, truthful = counted + real, truthful + implied
-    assert abs(counted - truthful) <= PEOPLE_TOLERANCE_ALL * truthful, (counted, truthful)
+            real = {"v": point.visitors, "p": point.passersby}
+            implied = {"v": sum(facts.v.values()), "p": sum(facts.p.values())}
+            for kind, ((lo, hi), _) in ranges.items():
+                assert lo * implied[kind] <= real[kind] <= hi * implied[kind], (sensor_id, kind, real, implied)
+                counted[kind] += real[kind]
+                truthful[kind] += implied[kind]
+    for kind, (_, (lo, hi)) in ranges.items():
+        assert lo * truthful[kind] <= counted[kind] <= hi * truthful[kind], (kind, counted, truthful)
 
 
 def test_redelivered_events_do_not_count_twice(stack: StackOutputs, tmp_path: Path) -> None:

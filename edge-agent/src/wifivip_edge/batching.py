@@ -5,10 +5,12 @@ tracker (its session at this sensor). Batch windows are aligned to multiples of 
 in epoch time, so a batch never straddles an hour and two sensors' batches cover the same instants.
 
 A window is *closed* when its time is over (a later frame, or :meth:`Batcher.tick` in live mode)
-and *emitted* once the session gap has passed after its end: by then every session it saw is known
-to go on (``open``) or to be over, so each session's last record is the one with ``open`` false and
-carries the final visit qualification, and the window's people figures (header ``estimates``) count
-the visitors who had arrived in it but qualified only minutes later. Windows without frames are
+and *emitted* once it is settled: the session gap has passed after its end, and the longer gap of a
+stable address inside (:mod:`wifivip_edge.sessions`) after the last frame of such a session that was
+quiet since. By then every session it saw is known to go on (``open``) or to be over, so each
+session's last record is the one with ``open`` false and carries the final visit qualification,
+and the window's people figures (header ``estimates``) count the visitors who had arrived in it but
+qualified only minutes later. Windows without frames are
 emitted too while sessions span them (a visitor's phone can stay silent for minutes).
 
 The raw MAC of a frame serves twice while the frame is processed (the linker's keyed digest, the
@@ -137,8 +139,7 @@ class Batcher:
         self._frames = 0
 
     def _due(self, now: float) -> Iterator[Batch]:
-        lookahead = self._thresholds.session_gap_s
-        while self._pending and self._pending[0].window.end + lookahead <= now:
+        while self._pending and self._sessions.settled(self._pending[0].window, now):
             batch = self._emit(self._pending.popleft())
             if batch is not None:
                 yield batch
@@ -147,6 +148,7 @@ class Batcher:
         window = pending.window
         sessions = self._sessions.records(window)
         counts = self._sessions.counts(window)
+        self._sessions.seal(window)
         if not sessions and not counts.visitors_present and not counts.passersby:
             return None
         header = BatchHeader(

@@ -8,6 +8,16 @@ is a visit when it lasts at least the minimum visit. The thresholds are the sens
 :class:`~wifivip_edge.batch.Thresholds` (defaults from the commercial anchors: -65 dBm, 5 minutes,
 passer-by floor -90 dBm, gap 300 s); ``wifivip-edge calibrate`` measures them for a site.
 
+The gap is longer, :data:`STABLE_GAP_S` at least, for a session that has been inside (a frame at
+the visitor threshold) from a device heard under one stable address only (global, or random but
+kept for a network, as phones on the shop's WiFi do). Such a device is recognized for certain after
+any silence, so the short gap, which guards against joining two people whose random addresses the
+linker took for one device, is not needed there; and phones connected to a network scan rarely
+(every 2 to 7 minutes, a scan sometimes missed), so the short gap split a member of staff's day into
+dozens of visits and passers-by (docs/counting.md, "Staff phones"). A window goes out once its
+sessions are settled (:meth:`SessionTracker.settled`): after the short gap usually, after the long
+one when such a session went quiet.
+
 Per window the tracker also counts who was there: visitors present (visit span overlapping the
 window), passers-by (sessions above the floor that are not visits) and the devices among both.
 Fixed devices (shop equipment, see :class:`~wifivip_edge.linking.FixedRegistry`) are left out of
@@ -25,6 +35,11 @@ from dataclasses import dataclass
 from wifivip_edge.batch import SessionRecord, Thresholds
 from wifivip_edge.linking import Device, FixedRegistry, has_stable_address
 
+#: The session gap of a device with a stable address (the sensor's own gap when that is longer).
+STABLE_GAP_S = 900
+#: An address heard for longer than this is stable (a per-scan random address lives for one burst).
+STABLE_AFTER_S = 60.0
+
 
 class Session:
     """One device's session; ``w_*`` fields hold the part seen in the current batch window."""
@@ -38,6 +53,7 @@ class Session:
         "last_strong",
         "pseudonym",
         "rssi_max",
+        "sealed",
         "start",
         "w_first",
         "w_frames",
@@ -56,6 +72,7 @@ class Session:
         self.rssi_max: int | None = None
         self.first_strong: float | None = None
         self.last_strong: float | None = None
+        self.sealed = False  # its closing record has gone out: a later frame starts a new session
         self.w_first = ts
         self.w_last = ts
         self.w_frames = 0
@@ -113,13 +130,14 @@ class SessionTracker:
     def __init__(self, thresholds: Thresholds | None = None, registry: FixedRegistry | None = None) -> None:
         self.thresholds = thresholds or Thresholds()
         self.registry = registry
+        self.stable_gap_s = max(self.thresholds.session_gap_s, STABLE_GAP_S)
         self._touched: list[Session] = []
         self._open: list[Session] = []
 
     def observe(self, device: Device, ts: float, rssi: int | None, epoch: str, pseudonym: Callable[[], str]) -> Session:
         """Add one frame of ``device`` at ``ts``; ``pseudonym`` is called only when a session starts."""
         s = device.session
-        if not isinstance(s, Session) or ts - s.last > self.thresholds.session_gap_s or s.epoch != epoch:
+        if not isinstance(s, Session) or s.sealed or ts - s.last > self.gap_of(s) or s.epoch != epoch:
             # A device keeps its pseudonym for the day (so the cloud sees its revisits), never longer.
             name = s.pseudonym if isinstance(s, Session) and s.epoch == epoch else pseudonym()
             s = Session(device, name, epoch, ts)
@@ -148,12 +166,34 @@ class SessionTracker:
         """Freeze the current window's parts and forget sessions that can no longer continue."""
         parts = tuple(self._part(s) for s in self._touched)
         self._touched = []
-        gap = self.thresholds.session_gap_s
-        candidates = tuple(s for s in self._open if s.last >= start - gap)
-        self._open = [s for s in candidates if s.last >= end - gap]
+        candidates = tuple(s for s in self._open if s.last >= start - self.gap_of(s))
+        self._open = [s for s in candidates if s.last >= end - self.gap_of(s)]
         if self.registry is not None:
             self._note_presence(parts, start, end - start)
         return ClosedWindow(start, end, parts, candidates)
+
+    def gap_of(self, s: Session) -> float:
+        """The silence after which session ``s`` is over: longer once it has been inside (a frame at
+        the visitor threshold) from a device heard under one stable address only."""
+        dev = s.device
+        if s.first_strong is not None and dev.macs == 1 and has_stable_address(dev, STABLE_AFTER_S):
+            return self.stable_gap_s
+        return self.thresholds.session_gap_s
+
+    def settled(self, window: ClosedWindow, now: float) -> bool:
+        """Whether every session of ``window`` is known, at ``now``, to go on after it or to be over:
+        the sensor's gap has passed since the window's end, and the longer gap of the stable sessions
+        that were quiet since then (a window usually goes out after the short gap)."""
+        if now < window.end + self.thresholds.session_gap_s:
+            return False
+        return all(s.last > window.end or now - s.last >= self.gap_of(s) for s in window.candidates)
+
+    def seal(self, window: ClosedWindow) -> None:
+        """The window goes out: the sessions that ended in it are closed for good (their closing record
+        is in it), even if a later frame would have continued them under a longer gap."""
+        for s in window.candidates:
+            if s.last <= window.end:
+                s.sealed = True
 
     def _part(self, s: Session) -> WindowPart:
         rssi = sorted(s.w_rssi or b"")

@@ -3,7 +3,13 @@
 Steps, each shown as it runs: start the emulator, deploy the stack into it (the deploy code used for
 AWS), simulate a day of a few Niort shops, enroll their sensors, replay each capture through the
 edge agent (uploading batches to the emulator's S3), run the ingest function on every batch through
-the local SQS pump, and serve the portal with ``chalice local``. Ctrl-C stops everything it started.
+the local SQS pump, send each sensor's heartbeat through the heartbeat function, and serve the portal
+with ``chalice local``. Ctrl-C stops everything it started.
+
+The simulated day is today, replayed up to the current time as live sensors would have sent it (so
+"visitors now" and "so far today" show figures), and the same weekday of the week before in full
+(for "vs last week"). One sensor (:data:`SILENT_SENSOR_INDEX`) stopped :data:`SILENT_FOR_S` ago:
+its figures end then and the sensor-health page warns that it is silent.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "demo"
+#: The demo's deliberately silent sensor: the last one of the scenario (not the demo merchant's shop).
+SILENT_SENSOR_INDEX = -1
+#: How long ago it stopped: longer than the 15 minutes after which the portal calls a sensor silent.
+SILENT_FOR_S = 50 * 60
 
 
 def say(message: str) -> None:
@@ -34,14 +44,18 @@ def say(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.demo")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--date", type=date.fromisoformat, default=None, help="simulated day (default: yesterday)")
+    parser.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="simulate this whole day (default: today up to now)"
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--no-serve", action="store_true", help="stop after ingest (for tests)")
     parser.add_argument(
         "--no-last-week", action="store_true", help="skip the same weekday a week before (faster, no 'vs last week')"
     )
     args = parser.parse_args(argv)
-    day = args.date or (datetime.now(ZoneInfo("Europe/Paris")).date() - timedelta(days=1))
+    now = time.time()
+    day = args.date or datetime.fromtimestamp(now, ZoneInfo("Europe/Paris")).date()
+    until = None if args.date else now
     os.environ["WIFIVIP_STAGE"] = STAGE
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
@@ -52,16 +66,19 @@ def main(argv: list[str] | None = None) -> int:
     with local_aws() as endpoint, tempfile.TemporaryDirectory(prefix="wifivip-demo-") as tmp:
         print(f"    emulator at {endpoint}")
         days = [day] if args.no_last_week else [day - timedelta(days=7), day]
-        counted = run_pipeline(endpoint, days, args.scale, Path(tmp))
+        counted = run_pipeline(endpoint, days, args.scale, Path(tmp), until=until, now=now)
         logins = counted.pop("logins")
         if args.no_serve:
-            print_logins(logins, None, day)
+            print_logins(logins, None, day, until)
             return 0
-        return serve(endpoint, args.port, day, logins)
+        return serve(endpoint, args.port, day, logins, until)
 
 
-def run_pipeline(endpoint: str, days: list[date], scale: float, workdir: Path) -> dict[str, Any]:
-    """Deploy, simulate each day, replay and ingest, then create the demo's directory and sign-ins."""
+def run_pipeline(
+    endpoint: str, days: list[date], scale: float, workdir: Path, until: float | None = None, now: float | None = None
+) -> dict[str, Any]:
+    """Deploy, simulate each day, replay and ingest (the last day up to ``until`` when given), send the
+    sensors' heartbeats as of ``now``, then create the demo's directory and sign-ins."""
     from infra.stack import StackTarget, deploy
 
     say(f"Deploying stage '{STAGE}' into the emulator")
@@ -86,11 +103,20 @@ def run_pipeline(endpoint: str, days: list[date], scale: float, workdir: Path) -
 
     say("Enrolling the sensors")
     enroll_demo_sensors(truth)
+    sensors = [sensor_id for shop in truth["shops"] for sensor_id in shop["sensors"]]
+    silent = sensors[SILENT_SENSOR_INDEX]
+    now = time.time() if now is None else now
 
     counted: dict[str, int] = {"batches": 0, "frames": 0, "messages": 0, "failed": 0}
+    replays: dict[str, Any] = {}
     for day, captures, frames in simulated:
-        say(f"Replaying {day.isoformat()} through the edge agent (uploads to S3)")
-        batches = replay_all(captures, outputs.bucket, endpoint, workdir, frames)
+        stops = None
+        if until is not None and day == days[-1]:
+            stops = {c.stem: until - (SILENT_FOR_S if c.stem == silent else 0) for c in captures}
+            say(f"Replaying {day.isoformat()} up to {clock_text(until)} through the edge agent (uploads to S3)")
+        else:
+            say(f"Replaying {day.isoformat()} through the edge agent (uploads to S3)")
+        batches, replays = replay_all(captures, outputs.bucket, endpoint, workdir, frames, stops)
         if day_end(day) < time.time() - MAX_BATCH_AGE_DAYS * 86400:
             say(f"Backfilling {day.isoformat()}: the ingest service with that day's clock (S3 -> SQS -> service)")
             done = ingest_all(outputs.queue_url, batches, workdir / "lambda-ingest.log", backfill_handler(day))
@@ -103,6 +129,9 @@ def run_pipeline(endpoint: str, days: list[date], scale: float, workdir: Path) -
             "messages": counted["messages"] + done["messages"],
             "failed": counted["failed"] + done["failed"],
         }
+
+    say(f"Sending the heartbeats through the heartbeat function ({silent} stopped {SILENT_FOR_S // 60} min ago)")
+    send_heartbeats(outputs, replays, now, silent, workdir / "lambda-heartbeat.log")
 
     say("Running the rollup function (shops, street, zone, city; days, weeks, months)")
     rolled = rollup_days(days[0], days[-1], workdir / "lambda-rollup.log")
@@ -123,12 +152,17 @@ def create_demo_accounts(truth: dict[str, Any], positions: dict[str, tuple[float
     return create_demo_users(boto3.client("cognito-idp"), conf, shops)
 
 
-def print_logins(logins: list[Any], url: str | None, day: date) -> None:
+def print_logins(logins: list[Any], url: str | None, day: date, until: float | None = None) -> None:
     say("Demo sign-ins (e-mail / password) — identifiants de démonstration")
     for login in logins:
         print(f"    {login.role:<9} {login.email:<26} {login.password}   ({login.what})", flush=True)
     if url:
-        print(f"    portal: {url}  (simulated days: {day - timedelta(days=7)} and {day})", flush=True)
+        upto = f" up to {clock_text(until)}" if until is not None else ""
+        print(f"    portal: {url}  (simulated days: {day - timedelta(days=7)} and {day}{upto})", flush=True)
+
+
+def clock_text(ts: float) -> str:
+    return datetime.fromtimestamp(ts, ZoneInfo("Europe/Paris")).strftime("%H:%M")
 
 
 def enroll_demo_sensors(truth: dict[str, Any]) -> None:
@@ -147,12 +181,21 @@ def enroll_demo_sensors(truth: dict[str, Any]) -> None:
             print(f"    {sensor_id} in {shop['name']}")
 
 
-def replay_all(captures: list[Path], bucket: str, endpoint: str, workdir: Path, frames_total: int) -> int:
+def replay_all(
+    captures: list[Path],
+    bucket: str,
+    endpoint: str,
+    workdir: Path,
+    frames_total: int,
+    stops: dict[str, float] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Replay each sensor's capture (up to its stop time when given); the batch count and each replay's stats."""
     from wifivip_edge.cli import replay
     from wifivip_edge.config import load_config
 
     key_hex = secrets.token_hex(32)
     batches = 0
+    stats: dict[str, Any] = {}
     with tqdm(total=frames_total, unit="frame", desc="    replay", ncols=90) as bar:
         for capture in captures:
             config_path = workdir / f"{capture.stem}.toml"
@@ -160,10 +203,91 @@ def replay_all(captures: list[Path], bucket: str, endpoint: str, workdir: Path, 
                 f'sensor_id = "{capture.stem}"\n[upload]\nbucket = "{bucket}"\nendpoint_url = "{endpoint}"\n'
                 f'[privacy]\nkey_hex = "{key_hex}"\n'
             )
-            stats = replay([capture], load_config(config_path, environ={}), on_frame=bar.update)
-            batches += stats.batches
+            until = None if stops is None else stops[capture.stem]
+            done = replay([capture], load_config(config_path, environ={}), on_frame=bar.update, until=until)
+            batches += done.batches
+            stats[capture.stem] = done
     print(f"    {batches} batches uploaded")
-    return batches
+    return batches, stats
+
+
+def send_heartbeats(outputs: Any, replays: dict[str, Any], now: float, silent: str, log_path: Path) -> None:
+    """Each sensor's heartbeat as its agent sends it (edge :class:`~wifivip_edge.heartbeat.Heartbeat`,
+    S3 ``heartbeat/``), through the heartbeat function: the live ones now, with the real handler; the
+    silent sensor's last one :data:`SILENT_FOR_S` ago, through the same service with that clock."""
+    import boto3
+    from wifivip_edge.heartbeat import encode_heartbeat, heartbeat_key
+
+    from functions.heartbeat.handler import lambda_handler
+
+    s3 = boto3.client("s3")
+
+    def upload(sensor_id: str, at: float) -> None:
+        hb = demo_heartbeat(sensor_id, replays[sensor_id], at)
+        s3.put_object(Bucket=outputs.bucket, Key=heartbeat_key(hb), Body=encode_heartbeat(hb))
+
+    upload(silent, now - SILENT_FOR_S)
+    pump_heartbeats(outputs.heartbeat_queue_url, clocked_heartbeat_handler(now - SILENT_FOR_S + 2), log_path)
+    live = [sensor_id for sensor_id in replays if sensor_id != silent]
+    for sensor_id in live:
+        upload(sensor_id, now)
+    pump_heartbeats(outputs.heartbeat_queue_url, lambda_handler, log_path)
+    print(f"    {len(live)} sensors in service, {silent} silent since {clock_text(now - SILENT_FOR_S)}")
+
+
+def demo_heartbeat(sensor_id: str, stats: Any, at: float) -> Any:
+    """What the replayed agent reports: frames heard and batches sent since local midnight, an empty spool."""
+    from wifivip_edge import __version__
+    from wifivip_edge.heartbeat import Heartbeat
+
+    midnight = datetime.fromtimestamp(at, ZoneInfo("Europe/Paris")).replace(hour=0, minute=0, second=0).timestamp()
+    uptime = max(at - midnight, 1.0)
+    return Heartbeat(
+        sensor_id=sensor_id,
+        agent_version=__version__,
+        sent_at=at,
+        uptime_s=round(uptime, 1),
+        frames_total=stats.probe_requests,
+        frames_per_s=round(stats.probe_requests / uptime, 3),
+        spool_depth=0,
+        spool_bytes=0,
+        key_epoch=datetime.fromtimestamp(at, ZoneInfo("UTC")).date().isoformat(),
+        uploads_ok=stats.batches,
+        status=["ok"],
+    )
+
+
+def clocked_heartbeat_handler(at: float) -> Any:
+    """The heartbeat service with a clock of ``at`` (the handler records heartbeats as received now)."""
+    from urllib.parse import unquote_plus
+
+    import boto3
+
+    from functions.heartbeat.aws import DynamoHealthStore, S3ObjectReader
+    from functions.heartbeat.service import ingest_heartbeat
+    from functions.ingest.aws import DynamoSensorDirectory
+
+    received = datetime.fromtimestamp(at, ZoneInfo("UTC"))
+
+    def handle(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        for record in event["Records"]:
+            for entry in json.loads(record["body"]).get("Records", []):
+                reader = S3ObjectReader(boto3.client("s3"), entry["s3"]["bucket"]["name"])
+                key = unquote_plus(entry["s3"]["object"]["key"])
+                ingest_heartbeat(key, reader, DynamoSensorDirectory(), DynamoHealthStore(), received)
+        return {"batchItemFailures": []}
+
+    return handle
+
+
+def pump_heartbeats(queue_url: str, handler: Any, log_path: Path) -> int:
+    import boto3
+
+    from functions.local_pump import SqsPump
+
+    with open(log_path, "a") as log:
+        handled, _failed = SqsPump(boto3.client("sqs"), queue_url, handler, stdout=log).drain()
+    return int(handled)
 
 
 def day_end(day: date) -> float:
@@ -224,7 +348,7 @@ def rollup_days(first: date, last: date, log_path: Path) -> int:
     return int(result["written"])
 
 
-def serve(endpoint: str, port: int, day: date, logins: list[Any]) -> int:
+def serve(endpoint: str, port: int, day: date, logins: list[Any], until: float | None = None) -> int:
     url = f"http://127.0.0.1:{port}/"
     say(f"Starting the portal (chalice local) on {url}")
     env = {**os.environ}
@@ -257,7 +381,7 @@ def serve(endpoint: str, port: int, day: date, logins: list[Any]) -> int:
     process = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         if wait_for_port(port, process):
-            print_logins(logins, url, day)
+            print_logins(logins, url, day, until)
             say(f"Serving the portal at {url}  (Ctrl-C stops everything)")
         while process.poll() is None:
             time.sleep(0.5)

@@ -219,7 +219,7 @@ def today(ctx: ViewContext, shop_id: str, day: date | None) -> dict[str, Any]:
         "day": day.isoformat(),
         "last_week_day": last_week.isoformat(),
         "until": f"{cut_hour:02d}:59",
-        "occupancy": ctx.source.occupancy(target, ctx.now) if day == current_day else None,
+        "occupancy": visitors_now(ctx, shop.shop_id, target) if day == current_day else None,
         "metrics": list(shown),
         "so_far": {m: so_far[m] for m in shown},
         "last_week": {m: before[m] for m in shown},
@@ -227,6 +227,21 @@ def today(ctx: ViewContext, shop_id: str, day: date | None) -> dict[str, Any]:
         "latest_day": latest_day(ctx, target, day) if not rows else day.isoformat(),
         "table": {"columns": columns, "rows": rows},
     }
+
+
+def visitors_now(ctx: ViewContext, shop_id: str, target: Target) -> float | None:
+    """Visitors present now: the KPI engine's figure; when today has none yet (no batch since midnight,
+    as before opening), 0 if one of the shop's sensors is in service: a sensor that hears someone sends
+    a batch for every window, so an alive sensor without a batch heard nobody. None if none is alive."""
+    figure = ctx.source.occupancy(target, ctx.now)
+    if figure is not None:
+        return figure
+    for sensor in ctx.directory.sensors():
+        if sensor.shop_id == shop_id and sensor.status == "active":
+            seen = ctx.source.last_contact(sensor.sensor_id).last_seen
+            if seen is not None and ctx.now - seen <= SILENT_AFTER:
+                return 0.0
+    return None
 
 
 LOOK_BACK_DAYS = 35

@@ -51,8 +51,10 @@ async function today(root, me, params) {
     let body = await api(`/api/shops/${encodeURIComponent(s)}/today?${qs({ day: d })}`);
     let note = null;
     if (!d && !body.table.rows.length && body.latest_day && body.latest_day !== body.day) {
-      // No figures yet today (the demo simulates yesterday): show the last day with figures.
+      // No figures yet today (before opening): show the last day with figures; visitors now stay now's.
+      const occupancy = body.occupancy;
       body = await api(`/api/shops/${encodeURIComponent(s)}/today?${qs({ day: body.latest_day })}`);
+      body.occupancy = occupancy;
       note = el("p", { class: "note" }, ...bilingual(`Pas encore de données aujourd'hui : dernier jour avec des données (${body.day}).`, "No data yet today: latest day with data."));
     }
     renderToday(out, body, note, s);

@@ -33,15 +33,24 @@ def test_demo_prints_a_login_per_role(demo: Demo) -> None:
 
 
 def test_merchant_today_shows_the_simulated_figures(browser: Any, demo: Demo, shots: Path) -> None:
+    """The demo replays today up to now: today's figures so far when the shops have opened, else (before
+    opening) the last day with figures; "visitors now" is a figure either way (0 with nobody in)."""
     page = signed_in_page(browser, demo, "merchant")
     shop = api(demo, "merchant", "/api/me")["shops"][0]["shop_id"]
-    day = page.locator("p.note").first.inner_text()
-    assert "dernier jour avec des données" in day  # the demo simulated yesterday, not today
+    now = api(demo, "merchant", f"/api/shops/{shop}/today")
+    occupancy = page.locator("#occupancy .tile-value").get_attribute("data-value")
+    assert now["occupancy"] is not None and float(occupancy) == now["occupancy"]  # not "n.d."
+    if now["table"]["rows"]:  # the shops have opened today
+        shown_day, expected = now["day"], now
+        assert page.locator("p.note").first.inner_text().startswith(now["shop"]["name"])
+    else:
+        note = page.locator("p.note").first.inner_text()
+        assert "dernier jour avec des données" in note
+        shown_day = note.split("(")[1][:10]
+        expected = api(demo, "merchant", f"/api/shops/{shop}/today?day={shown_day}")
     tile = page.locator("#today-probe_requests .tile-value")
     shown = int(tile.get_attribute("data-value"))
-    simulated_day = day.split("(")[1][:10]
-    expected = api(demo, "merchant", f"/api/shops/{shop}/today?day={simulated_day}")
-    assert shown == expected["so_far"]["probe_requests"] > 100
+    assert shown == expected["so_far"]["probe_requests"] > 100, shown_day
     assert tile.inner_text().replace("\u202f", " ") == f"{shown:,}".replace(",", " ")  # French grouping
     assert "vs" in page.locator("#today-probe_requests .tile-detail").inner_text()  # last week's figure is there
     assert expected["last_week"]["probe_requests"] > 0
@@ -87,8 +96,25 @@ def test_heatmap_and_sensor_health(browser: Any, demo: Demo, shots: Path) -> Non
     assert shown == [format(int(v), ",").replace(",", "\u202f") if v else "" for row in grid for v in row]
     page.screenshot(path=str(shots / "heatmap.png"), full_page=True)
     go(page, "health")
+    assert page.get_by_role("alert").filter(has_text="silencieux").count() == 0  # its sensor sends heartbeats
+    assert "en service" in page.locator(".table-card tbody").inner_text()
+
+
+def test_sensor_health_warns_of_the_silent_sensor(browser: Any, demo: Demo, shots: Path) -> None:
+    """The demo's replayed agents send heartbeats; one sensor stopped 50 minutes ago, and it is said."""
+    states = {}
+    for shop in api(demo, "admin", "/api/me")["shops"]:
+        for row in api(demo, "admin", f"/api/shops/{shop['shop_id']}/sensors")["table"]["rows"]:
+            states[row["sensor_id"]] = (shop["shop_id"], row["state"], row["silent_for_s"])
+    silent = {s: v for s, v in states.items() if v[1] != "ok"}
+    assert len(states) == 4 and len(silent) == 1, states
+    ((sensor, (shop_id, state, silent_for)),) = silent.items()
+    assert state == "silent" and 15 * 60 < silent_for < 2 * 3600
+    assert all(v[2] is not None and v[2] < 15 * 60 for s, v in states.items() if s != sensor)  # recent heartbeats
+    page = signed_in_page(browser, demo, "admin")
+    go(page, f"health?shop={shop_id}")
     warning = page.get_by_role("alert").filter(has_text="silencieux")
-    assert warning.count() == 1  # the demo's data is from yesterday: the sensors are silent now, and said so
+    assert warning.count() == 1 and sensor in warning.inner_text()
     page.screenshot(path=str(shots / "health.png"), full_page=True)
 
 

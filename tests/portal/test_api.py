@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+from datetime import UTC, datetime, timedelta
 
 from pypdf import PdfReader
 
@@ -195,3 +197,22 @@ def test_pages_openapi_and_chart_library(world: World) -> None:
     assert doc["paths"]["/api/admin/shops"]["post"]["requestBody"]["content"]["application/json"]["schema"][
         "properties"
     ]["shop_id"]
+
+
+def test_visitors_now_is_zero_when_no_batch_came_today_but_a_sensor_is_in_service(world: World) -> None:
+    """Before opening no batch has come today: "visitors now" is 0 while one of the shop's sensors sends
+    heartbeats (a sensor that hears someone sends a batch every window), unknown when none does."""
+    from wifivip_edge.heartbeat import Heartbeat
+
+    from functions.heartbeat.aws import DynamoHealthStore
+
+    assert world.get("/api/shops/shop-a/today", "merchant").json_body["occupancy"] is None
+    now = datetime.now(UTC)
+    beat = Heartbeat("shop-a-s1", "0.1.0", now.timestamp() - 60, 3600.0, 0, 0.0, 0, 0)
+    DynamoHealthStore().record(beat, "heartbeat/shop-a-s1/x.json", now - timedelta(minutes=20))
+    assert world.get("/api/shops/shop-a/today", "merchant").json_body["occupancy"] is None  # silent: unknown
+    DynamoHealthStore().record(
+        dataclasses.replace(beat, sent_at=now.timestamp()), "heartbeat/shop-a-s1/y.json", now - timedelta(minutes=1)
+    )
+    assert world.get("/api/shops/shop-a/today", "merchant").json_body["occupancy"] == 0.0
+    assert world.get("/api/shops/shop-a/today?day=2026-11-21", "merchant").json_body["occupancy"] is None  # a past day

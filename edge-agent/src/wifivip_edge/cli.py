@@ -130,8 +130,14 @@ def replay(
     config: AgentConfig,
     uploader: Any = None,
     on_frame: Callable[[int], None] | None = None,
+    until: float | None = None,
 ) -> ReplayStats:
-    """Feed captures through the agent pipeline and upload every batch; the library form of ``replay``."""
+    """Feed captures through the agent pipeline and upload every batch; the library form of ``replay``.
+
+    ``until`` (epoch seconds): replay as a live agent would have run up to that instant (the demo's
+    "today so far"): later frames are not read, and only the batches settled by then are sent; the
+    windows of the last minutes would still be on the sensor.
+    """
     from wifivip_edge.batching import Batcher
     from wifivip_edge.capture.reader import CaptureSet
     from wifivip_edge.pseudonym import KeyRing, StaticKeySource
@@ -153,13 +159,15 @@ def replay(
     stats = ReplayStats()
     source = CaptureSet(list(captures))
     for probe in source.probe_requests():
+        if until is not None and probe.ts > until:
+            break
         stats.probe_requests += 1
         for batch in batcher.add(probe):
             uploader.upload(batch)
             stats.batches += 1
         if on_frame is not None and stats.probe_requests % 1000 == 0:
             on_frame(1000)
-    for batch in batcher.flush():
+    for batch in batcher.flush() if until is None else batcher.tick(until):
         uploader.upload(batch)
         stats.batches += 1
     if on_frame is not None:

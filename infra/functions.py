@@ -354,6 +354,7 @@ def portal_permissions(n: Names) -> list[dict[str, Any]]:
                 "unions": WRITE,
                 "portal-activity": WRITE,
                 "signin-attempts": WRITE,
+                "campaigns": READ,  # adoption: campaigns run per month
             },
         ),
         allow(PORTAL_COGNITO, [pool_arn], "UserPool"),

@@ -1,9 +1,9 @@
 """Adoption ("taux d'utilisation"): who is enrolled and who uses the system, month by month.
 
 Counted from the directory tables (enrolment dates), the sign-in activity table (one item per user
-and month) and the sensors' last contact. Campaigns run and consumers opted in come with the
-campaigns and opt-in parts (issues 6 and 7): until their tables exist the figures are reported as
-not available (None), never as zero.
+and month), the sensors' last contact and the campaigns table (issue 7: a campaign counts for every
+month in which it was live). Consumers opted in come with the opt-in part (issue 6): until its table
+exists the figure is reported as not available (None), never as zero.
 """
 
 from __future__ import annotations
@@ -62,6 +62,43 @@ def load_enrolments() -> list[Enrolled]:
     return items
 
 
+Span = tuple[float, float]
+
+
+def live_span(campaign: Any, now: float) -> Span | None:
+    """When a campaign was live: from its launch (or its start, if later) to its end, its pause or now;
+    None for a campaign never launched. A campaign paused and resumed counts from its first launch."""
+    if campaign.started_at is None:
+        return None
+    spec = campaign.spec
+    start = max(campaign.started_at, spec.start_at.timestamp() if spec.start_at else campaign.started_at)
+    ends = [now, campaign.ended_at, spec.end_at.timestamp() if spec.end_at else None]
+    if campaign.status == "paused":
+        ends.append(campaign.updated_at)
+    end = min(t for t in ends if t is not None)
+    return (start, end) if end >= start else None
+
+
+def load_campaign_spans(now: float) -> list[Span]:
+    from chalicelib.campaigns.model import Campaign
+    from chalicelib.models.campaign import CampaignItem
+
+    spans = [live_span(Campaign.model_validate_json(item.body), now) for item in CampaignItem.scan()]
+    return [s for s in spans if s is not None]
+
+
+def month_bounds(month: str) -> Span:
+    """A month (UTC, as the rest of this page) as epoch seconds [first instant, first of the next)."""
+    y, m = int(month[:4]), int(month[5:])
+    nxt = (y + 1, 1) if m == 12 else (y, m + 1)
+    return datetime(y, m, 1, tzinfo=UTC).timestamp(), datetime(*nxt, 1, tzinfo=UTC).timestamp()
+
+
+def campaigns_run(spans: list[Span], month: str) -> int:
+    lo, hi = month_bounds(month)
+    return sum(1 for start, end in spans if start < hi and end >= lo)
+
+
 def load_activity(month: str) -> list[dict[str, Any]]:
     from chalicelib.models.portal_activity import PortalActivity
 
@@ -80,6 +117,7 @@ def adoption(ctx: ViewContext, lo: str, hi: str) -> dict[str, Any]:
     health = sensor_health(ctx, ctx.directory.shops())
     healthy_now = sum(1 for r in health["table"]["rows"] if r["state"] == "ok")
     current = ctx.now.astimezone(UTC).strftime("%Y-%m")
+    spans = load_campaign_spans(ctx.now.timestamp())
     rows = []
     for month in months:
         activity = load_activity(month)
@@ -93,7 +131,7 @@ def adoption(ctx: ViewContext, lo: str, hi: str) -> dict[str, Any]:
                 "unions_enrolled": _enrolled_by(enrolled, "union", month),
                 "unions_active": len({a["union_id"] for a in activity if a["role"] == "union" and a["union_id"]}),
                 "users_active": len({a["sub"] for a in activity}),
-                "campaigns_run": None,
+                "campaigns_run": campaigns_run(spans, month),
                 "sensors_installed": _enrolled_by(enrolled, "sensor", month),
                 "sensors_healthy": healthy_now if month == current else None,
                 "consumers_opted_in": None,
@@ -115,7 +153,6 @@ def adoption(ctx: ViewContext, lo: str, hi: str) -> dict[str, Any]:
         "from": lo,
         "to": hi,
         "not_available": {
-            "campaigns_run": "arrive avec les campagnes / comes with campaigns",
             "consumers_opted_in": "arrive avec l'opt-in / comes with consumer opt-in",
         },
         "table": {"columns": columns, "rows": rows},

@@ -249,8 +249,9 @@ async function adoption(root, me, params) {
   const load = async () => {
     const query = { from: document.getElementById("adoption-from").value, to: document.getElementById("adoption-to").value };
     const body = await api(`/api/admin/adoption?${qs(query)}`);
+    const missing = Object.values(body.not_available);
     out.replaceChildren(tableCard("Par mois / Monthly", body.table, `/api/admin/adoption?${qs({ ...query, format: "csv" })}`, "wifivip-adoption.csv"),
-      el("p", { class: "note" }, `n.d. : ${Object.values(body.not_available).join(" ; ")}`));
+      missing.length ? el("p", { class: "note" }, `n.d. : ${missing.join(" ; ")}`) : "");
   };
   root.append(form(load,
     field("adoption-from", bilingual("Du mois", "From month"), el("input", { id: "adoption-from", type: "month", value: params.get("from") || `${Number(thisMonth.slice(0, 4)) - 1}${thisMonth.slice(4)}` })),

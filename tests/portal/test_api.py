@@ -125,7 +125,38 @@ def test_adoption_counts_sign_ins(world: World) -> None:
     row = body["table"]["rows"][0]
     assert row["merchants_enrolled"] == 5 and row["unions_enrolled"] == 1 and row["sensors_installed"] == 5
     assert row["merchants_active"] == 2 and row["unions_active"] == 1 and row["users_active"] == 5
-    assert row["campaigns_run"] is None and row["consumers_opted_in"] is None  # not available, never a fake zero
+    assert row["campaigns_run"] == 0  # the campaigns table is there, and empty
+    assert row["consumers_opted_in"] is None  # not available, never a fake zero
+
+
+def test_adoption_counts_the_campaigns_live_each_month(world: World) -> None:
+    """A campaign counts for every month in which it was live: launched, not yet ended or paused."""
+    from datetime import datetime as dt
+
+    from chalicelib.campaigns import lifecycle
+    from chalicelib.campaigns.dynamo import DynamoCampaigns
+    from chalicelib.campaigns.model import Owner
+    from tests.campaigns.world import paris, spec
+
+    store = DynamoCampaigns()
+    owner = Owner(kind="merchant", id="m-a")
+
+    def launched(at: float, **overrides: object):  # type: ignore[no-untyped-def]
+        return lifecycle.schedule(lifecycle.create(spec(**overrides), owner, "admin", at), at)
+
+    store.put(lifecycle.end(launched(paris(2026, 9, 28)), paris(2026, 10, 5)), None)  # September and October
+    store.put(lifecycle.pause(launched(paris(2026, 10, 20)), paris(2026, 10, 25)), None)  # October
+    store.put(launched(paris(2026, 11, 2)), None)  # November, still live
+    window = {"start_at": dt(2026, 11, 15, 9), "end_at": dt(2026, 11, 20, 19)}
+    store.put(launched(paris(2026, 11, 10), **window), None)  # waits for its start, then runs in November
+    store.put(lifecycle.create(spec(), owner, "admin", paris(2026, 10, 1)), None)  # a draft never runs
+    rows = world.get("/api/admin/adoption?from=2026-08&to=2026-11", "admin").json_body["table"]["rows"]
+    assert [(r["month"], r["campaigns_run"]) for r in rows] == [
+        ("2026-08", 0),
+        ("2026-09", 1),
+        ("2026-10", 2),
+        ("2026-11", 2),
+    ]
 
 
 def test_management_flow(world: World) -> None:

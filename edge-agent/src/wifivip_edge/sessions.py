@@ -137,7 +137,13 @@ class SessionTracker:
     def observe(self, device: Device, ts: float, rssi: int | None, epoch: str, pseudonym: Callable[[], str]) -> Session:
         """Add one frame of ``device`` at ``ts``; ``pseudonym`` is called only when a session starts."""
         s = device.session
-        if not isinstance(s, Session) or s.sealed or ts - s.last > self.gap_of(s) or s.epoch != epoch:
+        # Per frame: the longer gap is looked up only after a silence longer than the sensor's own.
+        if (
+            not isinstance(s, Session)
+            or s.sealed
+            or (ts - s.last > self.thresholds.session_gap_s and ts - s.last > self.gap_of(s))
+            or s.epoch != epoch
+        ):
             # A device keeps its pseudonym for the day (so the cloud sees its revisits), never longer.
             name = s.pseudonym if isinstance(s, Session) and s.epoch == epoch else pseudonym()
             s = Session(device, name, epoch, ts)

@@ -35,6 +35,8 @@ STAGE = "demo"
 SILENT_SENSOR_INDEX = -1
 #: How long ago it stopped: longer than the 15 minutes after which the portal calls a sensor silent.
 SILENT_FOR_S = 50 * 60
+#: Before this local hour today has (almost) no figures yet: the demo simulates yesterday in full too.
+EARLY_HOUR = 10
 
 
 def say(message: str) -> None:
@@ -65,13 +67,22 @@ def main(argv: list[str] | None = None) -> int:
     say("Starting the embedded AWS emulator (moto server on 127.0.0.1)")
     with local_aws() as endpoint, tempfile.TemporaryDirectory(prefix="wifivip-demo-") as tmp:
         print(f"    emulator at {endpoint}")
-        days = [day] if args.no_last_week else [day - timedelta(days=7), day]
+        days = demo_days(day, until, args.no_last_week)
         counted = run_pipeline(endpoint, days, args.scale, Path(tmp), until=until, now=now)
         logins = counted.pop("logins")
         if args.no_serve:
-            print_logins(logins, None, day, until)
+            print_logins(logins, None, days, until)
             return 0
-        return serve(endpoint, args.port, day, logins, until)
+        return serve(endpoint, args.port, days, logins, until)
+
+
+def demo_days(day: date, until: float | None, no_last_week: bool = False) -> list[date]:
+    """The simulated days, oldest first, ``day`` last, with the same weekday a week before (for "vs last
+    week"); before the shops open (:data:`EARLY_HOUR`) today is still empty and the Today page shows the
+    last day with figures, so yesterday is simulated in full, and the week before it."""
+    early = until is not None and datetime.fromtimestamp(until, ZoneInfo("Europe/Paris")).hour < EARLY_HOUR
+    shown = day - timedelta(days=1) if early else day  # the day the Today page shows
+    return sorted({day, shown} | (set() if no_last_week else {shown - timedelta(days=7)}))
 
 
 def run_pipeline(
@@ -152,13 +163,14 @@ def create_demo_accounts(truth: dict[str, Any], positions: dict[str, tuple[float
     return create_demo_users(boto3.client("cognito-idp"), conf, shops)
 
 
-def print_logins(logins: list[Any], url: str | None, day: date, until: float | None = None) -> None:
+def print_logins(logins: list[Any], url: str | None, days: list[date], until: float | None = None) -> None:
     say("Demo sign-ins (e-mail / password) — identifiants de démonstration")
     for login in logins:
         print(f"    {login.role:<9} {login.email:<26} {login.password}   ({login.what})", flush=True)
     if url:
         upto = f" up to {clock_text(until)}" if until is not None else ""
-        print(f"    portal: {url}  (simulated days: {day - timedelta(days=7)} and {day}{upto})", flush=True)
+        listed = ", ".join(d.isoformat() for d in days)
+        print(f"    portal: {url}  (simulated days: {listed}{upto})", flush=True)
 
 
 def clock_text(ts: float) -> str:
@@ -348,7 +360,7 @@ def rollup_days(first: date, last: date, log_path: Path) -> int:
     return int(result["written"])
 
 
-def serve(endpoint: str, port: int, day: date, logins: list[Any], until: float | None = None) -> int:
+def serve(endpoint: str, port: int, days: list[date], logins: list[Any], until: float | None = None) -> int:
     url = f"http://127.0.0.1:{port}/"
     say(f"Starting the portal (chalice local) on {url}")
     env = {**os.environ}
@@ -381,7 +393,7 @@ def serve(endpoint: str, port: int, day: date, logins: list[Any], until: float |
     process = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         if wait_for_port(port, process):
-            print_logins(logins, url, day, until)
+            print_logins(logins, url, days, until)
             say(f"Serving the portal at {url}  (Ctrl-C stops everything)")
         while process.poll() is None:
             time.sleep(0.5)

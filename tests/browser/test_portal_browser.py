@@ -50,12 +50,14 @@ def test_merchant_today_shows_the_simulated_figures(browser: Any, demo: Demo, sh
         expected = api(demo, "merchant", f"/api/shops/{shop}/today?day={shown_day}")
     tile = page.locator("#today-probe_requests .tile-value")
     shown = int(tile.get_attribute("data-value"))
-    assert shown == expected["so_far"]["probe_requests"] > 100, shown_day
+    assert shown == expected["so_far"]["probe_requests"] > 0, shown_day
     assert tile.inner_text().replace("\u202f", " ") == f"{shown:,}".replace(",", " ")  # French grouping
     assert "vs" in page.locator("#today-probe_requests .tile-detail").inner_text()  # last week's figure is there
     assert expected["last_week"]["probe_requests"] > 0
     visitors = int(page.locator("#today-visitors .tile-value").get_attribute("data-value"))
-    assert visitors == expected["so_far"]["visitors"] > 0  # people counted by the pipeline, not only frames
+    assert visitors == expected["so_far"]["visitors"]
+    if shown_day != now["day"] or int(expected["until"][:2]) >= 12:  # a whole day, or a morning gone by
+        assert visitors > 0 and shown > 100  # people counted by the pipeline, not only frames
     page.screenshot(path=str(shots / "today.png"), full_page=True)
 
 

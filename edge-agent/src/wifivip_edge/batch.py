@@ -175,7 +175,7 @@ def decode_batch(blob: bytes) -> Batch:
     if header_obj.get("kind") != "batch":
         raise BatchError("missing_header", "first line is not a batch header")
     schema = header_obj.get("schema")
-    if schema not in SUPPORTED_SCHEMAS:
+    if not _is_int(schema) or schema not in SUPPORTED_SCHEMAS:  # exact int: a list is unhashable, true == 1
         raise BatchError("unknown_schema", f"schema version {schema!r} is not supported")
     trailer = _loads(lines[-1], len(lines)) if len(lines) > 1 else {}
     if trailer.get("kind") != "end":
@@ -253,7 +253,7 @@ def _loads_all(lines: list[bytes]) -> list[dict[str, Any]]:
     would only parse joined to its neighbour is caught by the per-line check of the count."""
     try:
         objs = json.loads(b"[" + b",".join(lines) + b"]")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         objs = None
     if not isinstance(objs, list) or len(objs) != len(lines) or not all(type(o) is dict for o in objs):
         return [_loads(line, i + 2) for i, line in enumerate(lines)]
@@ -283,6 +283,8 @@ def _loads(line: bytes, lineno: int) -> dict[str, Any]:
         obj = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BatchError("bad_json", f"line {lineno}: {exc}") from None
+    except RecursionError:  # json.loads recurses per nesting level: a hostile line must not escape as a crash
+        raise BatchError("bad_json", f"line {lineno}: nested too deeply") from None
     if not isinstance(obj, dict):
         raise BatchError("bad_json", f"line {lineno}: not a JSON object")
     return obj
@@ -330,7 +332,7 @@ def _header_from(obj: dict[str, Any]) -> BatchHeader:
     _require(isinstance(header.sensor_id, str) and bool(SENSOR_ID_RE.match(header.sensor_id)), "header.sensor_id")
     _require(isinstance(header.agent_version, str) and 0 < len(header.agent_version) <= 40, "header.agent_version")
     _require(isinstance(header.key_epoch, str) and bool(EPOCH_RE.match(header.key_epoch)), "header.key_epoch")
-    _require(header.privacy_mode in PRIVACY_MODES, "header.privacy_mode")
+    _require(isinstance(header.privacy_mode, str) and header.privacy_mode in PRIVACY_MODES, "header.privacy_mode")
     _require(_is_int(header.pseudonym_bits) and 8 <= header.pseudonym_bits <= 256, "header.pseudonym_bits")
     _require(_is_time(header.window_start) and _is_time(header.window_end), "header.window")
     _require(0 < header.window_end - header.window_start <= MAX_WINDOW_SECONDS, "header.window length")

@@ -78,7 +78,7 @@ def query(request: Any, name: str) -> str | None:
 def body(request: Any) -> Any:
     try:
         return request.json_body
-    except (BadRequestError, ValueError):
+    except (BadRequestError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise InvalidRequest("corps JSON invalide / invalid JSON body") from None
 
 

@@ -235,7 +235,7 @@ def check_batch(blob: bytes, chunk: int = 1 << 16) -> BatchHeader:
     header_obj = _loads(first, 1)
     if header_obj.get("kind") != "batch":
         raise BatchError("missing_header", "first line is not a batch header")
-    if header_obj.get("schema") not in SUPPORTED_SCHEMAS:
+    if not _is_int(header_obj.get("schema")) or header_obj.get("schema") not in SUPPORTED_SCHEMAS:
         raise BatchError("unknown_schema", f"schema version {header_obj.get('schema')!r} is not supported")
     trailer = _loads(pending, lines + 1) if pending else {}
     if trailer.get("kind") != "end":

@@ -127,3 +127,80 @@ def test_deploy_creates_the_first_admin_in_the_pool(world: World) -> None:
     groups = idp.admin_list_groups_for_user(UserPoolId=settings().user_pool_id, Username=user["Username"])["Groups"]
     assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD" and [g["GroupName"] for g in groups] == ["admin"]
     assert deploy(target, progress=lambda _m: None).mutating_calls == 0  # idempotent with the pool and the admin
+
+
+def test_more_token_attacks_are_refused(world: World, monkeypatch: Any) -> None:
+    """Algorithm confusion, a real token of another pool, a token from the future, oversized garbage,
+    and a flood of unknown key ids (each would make the portal fetch the JWKS again: at most one fetch)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from chalicelib.portal import tokens
+
+    public_pem = (
+        jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(MOTO_KEY))
+        .public_key()  # type: ignore[union-attr]
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    confused = hs256_by_hand(claims(), public_pem)
+    assert status(world, confused) == 403  # HS256 keyed with the pool's public key
+    assert status(world, moto_signed(claims(iat=int(time.time()) + 3600))) == 403  # issued in the future
+    assert status(world, moto_signed(claims(exp=None))) == 403  # no expiry
+    assert status(world, "e" * 100_000) == 403  # 100 kB of garbage
+    assert status(world, "eyJ" + "A" * 50_000 + ".e30.") == 403  # an undecodable 50 kB header
+    assert status(world, another_pools_admin_token()) == 403  # a genuine token, from another user pool
+
+    fetches = 0
+    real_fetch = jwt.PyJWKClient.fetch_data
+
+    def counting_fetch(self: jwt.PyJWKClient) -> Any:
+        nonlocal fetches
+        fetches += 1
+        return real_fetch(self)
+
+    monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", counting_fetch)
+    tokens.forget_keys()
+    assert status(world, world.tokens["admin"]) == 200  # the first fetch fills the cache
+    for i in range(30):
+        assert (
+            status(world, jwt.encode(claims(), moto_private_key(), algorithm="RS256", headers={"kid": f"k{i}"})) == 403
+        )
+    assert fetches <= 2, f"{fetches} JWKS fetches for 30 unknown key ids"
+
+
+def moto_private_key() -> Any:
+    return jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(MOTO_KEY))
+
+
+def hs256_by_hand(payload: dict[str, Any], secret: bytes) -> str:
+    """An HS256 token keyed with ``secret`` (PyJWT itself refuses to use a public key as an HMAC secret)."""
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return jwt.utils.base64url_encode(data).decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "dummy"}).encode())
+    body = b64(json.dumps(payload).encode())
+    signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(signature)}"
+
+
+def another_pools_admin_token() -> str:
+    """Sign in to a second user pool of the same account, as an admin of that pool."""
+    idp = boto3.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="wifivip-attacker")["UserPool"]["Id"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool, ClientName="evil", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    idp.create_group(UserPoolId=pool, GroupName="admin")
+    idp.admin_create_user(UserPoolId=pool, Username="admin@test.local", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool, Username="admin@test.local", Password=PASSWORD, Permanent=True)
+    idp.admin_add_user_to_group(UserPoolId=pool, Username="admin@test.local", GroupName="admin")
+    reply = idp.initiate_auth(
+        ClientId=client,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "admin@test.local", "PASSWORD": PASSWORD},
+    )
+    token = str(reply["AuthenticationResult"]["IdToken"])
+    assert jwt.decode(token, options={"verify_signature": False})["cognito:groups"] == ["admin"]
+    return token

@@ -242,6 +242,8 @@ class Agent:
     def _put(self, batch: Batch) -> None:
         entry = self.spool.put(batch)
         del batch
+        if entry is None:  # the disk refused it: counted as a loss by the spool, capture goes on
+            return
         trim()  # a window's batch is the agent's biggest transient: give its pages back
         self.stats.batches += 1
         self._wake.set()

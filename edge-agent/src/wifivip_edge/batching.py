@@ -61,6 +61,7 @@ class Batcher:
     _window_start: float | None = None
     _pseudonymize: Pseudonymizer | None = None
     _frames: int = 0
+    _latest: float = 0.0
     _pending: deque[_Pending] = field(default_factory=deque)
     _thresholds: Thresholds = field(init=False)
     _linker: Linker = field(init=False)
@@ -99,7 +100,11 @@ class Batcher:
             self.lost_no_key += 1
             return
         pseudonymize = self._pseudonymize
-        ts = max(probe.ts, self._window_start)  # a frame that arrives late joins the open window
+        # A frame that arrives late joins the open window, and time never runs backwards inside the
+        # batcher: after the clock steps back (NTP on a Pi without a real-time clock) frames count at
+        # the latest time seen, so no session ever ends before it starts (the cloud would refuse it).
+        ts = max(probe.ts, self._window_start, self._latest)
+        self._latest = ts
         device = self._linker.observe(probe)
         self._sessions.observe(device, ts, probe.rssi, pseudonymize.epoch, lambda: pseudonymize(probe.mac))
         self._frames += 1

@@ -40,6 +40,8 @@ TMP_SUFFIX = ".tmp"
 LOSSES_FILE = "losses.json"
 LOSS_SPOOL_FULL_BATCHES = "spool_full_batches"
 LOSS_SPOOL_FULL_FRAMES = "spool_full_frames"
+LOSS_SPOOL_WRITE_BATCHES = "spool_write_error_batches"  # the disk refused the write (full, I/O error)
+LOSS_SPOOL_WRITE_FRAMES = "spool_write_error_frames"
 LOSS_CORRUPT = "spool_corrupt_batches"
 
 
@@ -123,7 +125,13 @@ class Spool:
         return state if isinstance(state, dict) else {}
 
     def _write_losses(self, state: dict[str, Any]) -> None:
-        write_atomically(self.directory / LOSSES_FILE, json.dumps(state, sort_keys=True).encode())
+        """Persist the loss counters; on a full or failing disk they stay in memory (and ride the next
+        batch written), rather than stopping the capture."""
+        try:
+            write_atomically(self.directory / LOSSES_FILE, json.dumps(state, sort_keys=True).encode())
+        except OSError as exc:
+            (self.directory / (LOSSES_FILE + TMP_SUFFIX)).unlink(missing_ok=True)
+            log.warning("compteurs de pertes non écrits / loss counters not written: %s", exc)
 
     def _unlink(self, name: str) -> None:
         (self.directory / name).unlink(missing_ok=True)
@@ -132,8 +140,12 @@ class Spool:
 
     # --- the capture side ------------------------------------------------------------------
 
-    def put(self, batch: Batch) -> SpooledBatch:
-        """Write a closed batch durably, with the losses waiting to be reported; make room if full."""
+    def put(self, batch: Batch) -> SpooledBatch | None:
+        """Write a closed batch durably, with the losses waiting to be reported; make room if full.
+
+        None when the disk refused the write (full, I/O error): the batch is then lost, counted as
+        ``spool_write_error_*`` and reported in the next batch written; nothing partial stays behind.
+        """
         with self._lock:
             name = f"{int(batch.header.window_start):010d}-{batch.header.batch_id}{SUFFIX}"
             pending = dict(self._pending)
@@ -143,13 +155,25 @@ class Spool:
                 batch = Batch(replace(batch.header, losses=dict(sorted(losses.items()))), batch.sessions)
                 self._write_losses({"pending": pending, "attached_to": name})
             data = encode_batch(batch)
-            write_atomically(self.directory / name, data)
+            try:
+                write_atomically(self.directory / name, data)
+            except OSError as exc:
+                self._write_failed(name, batch.header.frames, exc)
+                return None
             self._entries[name] = len(data)
             if pending:
                 self._pending = Counter()
                 self._write_losses({"pending": {}})
             self._make_room(keep=name)
             return SpooledBatch(name, len(data))
+
+    def _write_failed(self, name: str, frames: int, exc: OSError) -> None:
+        (self.directory / (name + TMP_SUFFIX)).unlink(missing_ok=True)
+        loss = Counter({LOSS_SPOOL_WRITE_BATCHES: 1, LOSS_SPOOL_WRITE_FRAMES: frames})
+        self.lost_total.update(loss)
+        self._pending.update(loss)  # the losses it was to carry stay pending too
+        self._write_losses({"pending": dict(self._pending)})
+        log.error("lot %s non écrit, perdu et compté / batch not written, lost and counted: %s", name, exc)
 
     def add_losses(self, losses: Mapping[str, int]) -> None:
         """Count losses that happened outside any batch (e.g. frames dropped for want of a key)."""

@@ -149,8 +149,14 @@ class SpoolUploader:
         )
 
     def step(self) -> int:
-        """One pass if the backoff allows it now (the run loop and tests call this)."""
-        if self.clock() < self.next_attempt:
+        """One pass if the backoff allows it now (the run loop and tests call this).
+
+        A wait longer than the backoff's cap can only come from the clock jumping backwards (NTP
+        correcting a Pi without a real-time clock): then retry now rather than wait out the jump."""
+        now = self.clock()
+        if now < self.next_attempt - self.backoff.cap_s:
+            self.next_attempt = now
+        if now < self.next_attempt:
             return 0
         return self.drain_once()
 

@@ -43,6 +43,8 @@ REPLIES: dict[str, tuple[int, str]] = {
     "ddb_500": (500, "InternalServerError"),
     "ddb_tx_conflict": (400, "TransactionCanceledException"),
     "ddb_tx_in_progress": (400, "TransactionInProgressException"),
+    "cognito_500": (500, "InternalErrorException"),
+    "cognito_throttle": (400, "TooManyRequestsException"),
     "s3_slowdown": (503, "SlowDown"),
     "s3_500": (500, "InternalError"),
 }
@@ -70,8 +72,9 @@ def error_reply(kind: str, service: str, request_body: bytes | None) -> AWSRespo
     """The reply AWS sends for ``kind``, in the service's protocol."""
     status, code = REPLIES[kind]
     request_id = str(uuid.uuid4())
-    if service == "dynamodb":
-        payload: dict[str, Any] = {"__type": _DDB + code, "message": f"injected {code}"}
+    if service != "s3":  # the JSON protocols (DynamoDB, Cognito...)
+        prefix = _DDB if service == "dynamodb" else ""
+        payload: dict[str, Any] = {"__type": prefix + code, "message": f"injected {code}"}
         if code == "TransactionCanceledException":
             actions = len(json.loads(request_body or b"{}").get("TransactItems", [])) or 1
             reasons = [{"Code": "None"}] * actions
@@ -82,8 +85,8 @@ def error_reply(kind: str, service: str, request_body: bytes | None) -> AWSRespo
                 f"[{', '.join(r['Code'] for r in reasons)}]",
                 "CancellationReasons": reasons,
             }
-        headers = {"x-amzn-RequestId": request_id, "Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse("https://dynamodb", status, headers, _Raw(json.dumps(payload).encode()))
+        headers = {"x-amzn-RequestId": request_id, "Content-Type": "application/x-amz-json-1.1"}
+        return AWSResponse(f"https://{service}", status, headers, _Raw(json.dumps(payload).encode()))
     body = f"<Error><Code>{code}</Code><Message>injected {code}</Message><RequestId>{request_id}</RequestId></Error>"
     headers = {"x-amz-request-id": request_id, "Content-Type": "application/xml"}
     return AWSResponse("https://s3", status, headers, _Raw(body.encode()))

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from chalicelib.portal.errors import InvalidRequest, TooManyAttempts
+from chalicelib.portal.errors import InvalidRequest, TooManyAttempts, Unavailable, is_outage
 from chalicelib.portal.settings import PortalSettings
 from chalicelib.portal.tokens import Principal, verify_id_token
 
@@ -114,6 +114,8 @@ class Accounts:
                 AuthParameters={"USERNAME": email, "PASSWORD": password},
             )
         except ClientError as exc:
+            if is_outage(exc):
+                raise Unavailable() from None
             code = exc.response["Error"]["Code"]
             if code in ("NotAuthorizedException", "UserNotFoundException", "PasswordResetRequiredException"):
                 self._fail(who)
@@ -134,6 +136,8 @@ class Accounts:
                 ChallengeResponses={"USERNAME": email, "NEW_PASSWORD": new_password},
             )
         except ClientError as exc:
+            if is_outage(exc):
+                raise Unavailable() from None
             if exc.response["Error"]["Code"] == "InvalidPasswordException":
                 raise InvalidRequest("mot de passe trop faible / password too weak") from None
             self._fail(who)
@@ -162,7 +166,9 @@ class Accounts:
         self._check(who)
         try:
             self.idp.forgot_password(ClientId=self.conf.client_id, Username=email)
-        except ClientError:
+        except ClientError as exc:
+            if is_outage(exc):
+                raise Unavailable() from None
             self._fail(who)
 
     def reset(self, email: str, code: str, new_password: str, address: str) -> None:
@@ -173,6 +179,8 @@ class Accounts:
                 ClientId=self.conf.client_id, Username=email, ConfirmationCode=code, Password=new_password
             )
         except ClientError as exc:
+            if is_outage(exc):
+                raise Unavailable() from None
             self._fail(who)
             if exc.response["Error"]["Code"] == "InvalidPasswordException":
                 raise InvalidRequest("mot de passe trop faible / password too weak") from None

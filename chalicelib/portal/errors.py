@@ -21,3 +21,48 @@ class TooManyAttempts(Exception):
             f"trop de tentatives, réessayez dans {retry_after} s / too many attempts, retry in {retry_after} s"
         )
         self.retry_after = retry_after
+
+
+class Unavailable(Exception):
+    """A service the portal depends on (Cognito, DynamoDB, S3) failed or throttled us: retry later (HTTP 503).
+
+    Never counted as a failed sign-in: an outage must not lock users out."""
+
+    def __init__(self, retry_after: int = 30) -> None:
+        super().__init__(
+            f"service momentanément indisponible, réessayez dans {retry_after} s / "
+            f"temporarily unavailable, retry in {retry_after} s"
+        )
+        self.retry_after = retry_after
+
+
+#: Error codes of AWS services that mean "not your fault, try again later".
+OUTAGE_CODES = frozenset(
+    {
+        "InternalErrorException",  # Cognito
+        "InternalServerError",  # DynamoDB
+        "InternalError",  # S3
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "SlowDown",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionInProgressException",
+    }
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an AWS error (botocore's, or PynamoDB's wrapping one) is an outage or throttling."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, BotoCoreError):  # could not connect, timed out, no answer
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return exc.response.get("Error", {}).get("Code") in OUTAGE_CODES or status >= 500
+    cause = getattr(exc, "cause", None)  # PynamoDB's exceptions keep botocore's as their cause
+    return cause is not None and cause is not exc and is_outage(cause)

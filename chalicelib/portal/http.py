@@ -19,7 +19,7 @@ from chalice import BadRequestError, ForbiddenError, NotFoundError, Response, Un
 from chalicelib.portal.accounts import BadCredentials
 from chalicelib.portal.csv_export import to_csv
 from chalicelib.portal.directory import DynamoDirectory
-from chalicelib.portal.errors import Forbidden, InvalidRequest, NotFound, TooManyAttempts
+from chalicelib.portal.errors import Forbidden, InvalidRequest, NotFound, TooManyAttempts, Unavailable, is_outage
 from chalicelib.portal.kpi_source import default_source
 from chalicelib.portal.settings import settings
 from chalicelib.portal.tokens import Principal
@@ -54,8 +54,22 @@ def mapped_errors(view: F) -> F:
                 status_code=429,
                 headers={"Retry-After": str(exc.retry_after), **JSON_HEADERS},
             )
+        except Unavailable as exc:
+            return _unavailable(exc)
+        except Exception as exc:
+            if is_outage(exc):  # Cognito, DynamoDB or S3 down or throttling: a clear 503, not a crash
+                return _unavailable(Unavailable())
+            raise
 
     return wrapper  # type: ignore[return-value]
+
+
+def _unavailable(exc: Unavailable) -> Response:
+    return Response(
+        body={"Code": "ServiceUnavailable", "Message": str(exc)},
+        status_code=503,
+        headers={"Retry-After": str(exc.retry_after), **JSON_HEADERS},
+    )
 
 
 def principal(request: Any) -> Principal:

@@ -65,6 +65,7 @@ def document(app: Any, bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[s
                 "responses": {
                     "200": {"description": "OK"},
                     "400": {"description": "Requête invalide / bad request"},
+                    "503": {"description": "Service momentanément indisponible, voir Retry-After / retry later"},
                 },
             }
             params = [

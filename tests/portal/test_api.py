@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from datetime import UTC, datetime, timedelta
 
 from pypdf import PdfReader
@@ -247,3 +248,34 @@ def test_visitors_now_is_zero_when_no_batch_came_today_but_a_sensor_is_in_servic
     )
     assert world.get("/api/shops/shop-a/today", "merchant").json_body["occupancy"] == 0.0
     assert world.get("/api/shops/shop-a/today?day=2026-11-21", "merchant").json_body["occupancy"] is None  # a past day
+
+
+def test_aws_outages_answer_503_with_retry_after_and_lock_nobody_out(world: World) -> None:
+    """Cognito failing or throttling during sign-in, DynamoDB throttled under a dashboard: a clear 503
+    with Retry-After (after botocore's own retries), never a crash; an outage is not a failed sign-in,
+    so it does not lock the user out (5 failures would)."""
+    import random
+
+    from tests.faults import AwsFaults, Weather
+    from tests.portal.conftest import sign_in
+
+    storm = Weather(random.Random(1), {("cognito-idp", "*"): [("cognito_500", 0.5), ("cognito_throttle", 1.0)]}, 10**6)
+    faults = AwsFaults(services=("cognito-idp",), weather=storm)
+    with faults.installed(), faults.armed_for():
+        for _ in range(7):
+            reply = sign_in(world.client, "a@test.local")
+            assert reply.status_code == 503, reply.body
+            assert int(reply.headers["Retry-After"]) > 0 and "indisponible" in reply.json_body["Message"]
+        forgot = world.client.http.post(
+            "/api/auth/forgot", headers={"content-type": "application/json"}, body=json.dumps({"email": "a@test.local"})
+        )
+        assert forgot.status_code == 503
+    assert set(faults.replies) == {"cognito_500", "cognito_throttle"} and faults.retry_sleeps
+    assert sign_in(world.client, "a@test.local").status_code == 200  # not locked out by the outage
+
+    throttled = Weather(random.Random(2), {("dynamodb", "*"): [("ddb_throughput", 1.0)]}, 10**6)
+    faults = AwsFaults(services=("dynamodb",), weather=throttled)
+    with faults.installed(), faults.armed_for():
+        reply = world.get("/api/shops/shop-a/today?day=2026-11-21", "merchant")
+    assert reply.status_code == 503 and reply.json_body["Code"] == "ServiceUnavailable", reply.body
+    assert world.get("/api/shops/shop-a/today?day=2026-11-21", "merchant").status_code == 200

@@ -184,7 +184,9 @@ def test_a_mutated_capture_is_read_or_refused_with_a_reason(
 @given(data=st.data())
 def test_a_mutated_frame_is_parsed_or_ignored(data: st.DataObject) -> None:
     """What the live capture does per frame from the socket: radiotap or bare 802.11."""
-    _, seed = data.draw(st.sampled_from([s for s in seeds() if s[0].endswith(".pcap")]), label="seed")
+    _, seed = data.draw(
+        st.sampled_from([s for s in seeds() if s[0].endswith(".pcap") and "-be-" not in s[0]]), label="seed"
+    )
     records = _records_of(seed)
     frame = data.draw(st.sampled_from(records), label="frame")
     linktype = data.draw(st.sampled_from([LINKTYPE_IEEE802_11_RADIOTAP, LINKTYPE_IEEE802_11]))
@@ -202,6 +204,15 @@ def test_a_mutated_frame_is_parsed_or_ignored(data: st.DataObject) -> None:
         assert b"\xbb" * 5 not in probe.ies
         for eid, body in iter_ies(probe.ies):
             assert 0 <= eid <= 255 and len(body) <= 255
+
+
+def test_a_radiotap_header_longer_than_its_frame_is_ignored_not_a_crash() -> None:
+    """Found by ``make soak`` (48,000 examples in): a 9-byte frame announcing a 256-byte radiotap header
+    with a vendor namespace made the parser read the vendor's skip length past the frame (struct.error,
+    which would stop the live capture, or read the next record's bytes inside a capture file)."""
+    frame = b"\x00\x01\x00\x01\x00\x00\x00A\x0e"
+    padded = b"\xaa" * 3 + frame + b"\xbb" * 5
+    assert radiotap_parser([])(padded, 3, 3 + len(frame), 1.5) is None
 
 
 def _records_of(pcap: bytes) -> list[bytes]:

@@ -226,6 +226,8 @@ def radiotap_parser(malformed: Malformed | None = None) -> FrameParser:
         if stop - start < 8 or buf[start]:
             return None
         rt_len = buf[start + 2] | buf[start + 3] << 8
+        if rt_len > stop - start:  # a header longer than its frame: never read past the frame
+            return None
         if buf[start + 7] & 0x80:  # extended present words: no memo
             layout = _layout_for(buf, start, rt_len) if 8 <= rt_len <= stop - start else None
             if layout is None or layout.needs > rt_len or not layout.psdu:

@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sim = sub.add_parser("simulate", help="write synthetic captures and their ground truth")
-    sim.add_argument("--scenario", default="niort-demo")
+    sim.add_argument(
+        "--scenario", default="niort-demo", help="niort-demo (4 shops), niort-victor-hugo or niort-centre (50 sensors)"
+    )
     sim.add_argument("--date", type=date.fromisoformat, default=date(2026, 11, 21), help="local day (YYYY-MM-DD)")
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--scale", type=float, default=1.0, help="multiply the scenario's arrivals")
@@ -103,14 +105,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from wifivip_edge.simulate.city import simulate_city, write_city
+    from wifivip_edge.simulate.niort import CITY_SCENARIOS
     from wifivip_edge.simulate.run import simulate, write_simulation
     from wifivip_edge.simulate.scenario import SCENARIOS
 
-    if args.scenario not in SCENARIOS:
-        raise UsageError(f"unknown scenario {args.scenario!r} (known: {', '.join(SCENARIOS)})")
-    result = simulate(SCENARIOS[args.scenario], args.date, seed=args.seed, scale=args.scale)
-    paths = write_simulation(result, args.out)
-    frames = sum(len(v) for v in result.frames.values())
+    if args.scenario in CITY_SCENARIOS:
+        city = simulate_city(CITY_SCENARIOS[args.scenario], args.date, seed=args.seed, scale=args.scale)
+        paths, frames = write_city(city, args.out), city.truth["frames"]
+    elif args.scenario in SCENARIOS:
+        result = simulate(SCENARIOS[args.scenario], args.date, seed=args.seed, scale=args.scale)
+        paths, frames = write_simulation(result, args.out), sum(len(v) for v in result.frames.values())
+    else:
+        known = ", ".join([*SCENARIOS, *CITY_SCENARIOS])
+        raise UsageError(f"unknown scenario {args.scenario!r} (known: {known})")
     print(f"wrote {len(paths)} captures ({frames} probe requests) and ground_truth.json to {args.out}")
     return 0
 

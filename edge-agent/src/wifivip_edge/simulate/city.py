@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import json
 import math
 import random
@@ -156,13 +157,14 @@ def build_city(scenario: CityScenario) -> City:
         )
     shops: list[_Shop] = []
     sensors: list[_Sensor] = []
-    for spec in scenario.shops:
-        shop = _Shop(spec, len(stretches) + len(shops), stretches[spec.stretch], [])
+    for shop_spec in scenario.shops:
+        shop = _Shop(shop_spec, len(stretches) + len(shops), stretches[shop_spec.stretch], [])
         shops.append(shop)
         for k, (s, u) in enumerate(_sensor_spots(shop)):
             x, y = shop.stretch.xy(s, u)
             shop.sensors.append(len(sensors))
-            sensors.append(_Sensor(f"{spec.shop_id}-s{k + 1}", len(shops) - 1, x, y, (1, 6, 11)[len(sensors) % 3]))
+            channel = (1, 6, 11)[len(sensors) % 3]
+            sensors.append(_Sensor(f"{shop_spec.shop_id}-s{k + 1}", len(shops) - 1, x, y, channel))
     hearers = [_hearers_of_stretch(st, shops, sensors) for st in stretches]
     hearers += [_hearers_of_shop(sh, shops, sensors) for sh in shops]
     dist, prev = _shortest_paths(nodes, stretches)
@@ -203,7 +205,9 @@ def _segment_distance(px: float, py: float, st: _Stretch) -> float:
     return max(0.0, math.hypot(px - x, py - y) - st.width / 2)
 
 
-def _hearers_of_stretch(st: _Stretch, shops: list[_Shop], sensors: list[_Sensor]) -> list[tuple[int, float, float, float]]:
+def _hearers_of_stretch(
+    st: _Stretch, shops: list[_Shop], sensors: list[_Sensor]
+) -> list[tuple[int, float, float, float]]:
     out = []
     for i, sensor in enumerate(sensors):
         home = shops[sensor.shop].stretch
@@ -316,7 +320,11 @@ class _Walk:
             return
         a, b = self.city.stretches[e0], self.city.stretches[e1]
         best = min(
-            ((n0, c0, n1, c1) for n0, c0 in ((a.a, s0), (a.b, a.length - s0)) for n1, c1 in ((b.a, s1), (b.b, b.length - s1))),
+            (
+                (n0, c0, n1, c1)
+                for n0, c0 in ((a.a, s0), (a.b, a.length - s0))
+                for n1, c1 in ((b.a, s1), (b.b, b.length - s1))
+            ),
             key=lambda o: o[1] + self.city.dist[o[0]][o[2]] + o[3],
         )
         n0, _, n1, _ = best
@@ -325,7 +333,7 @@ class _Walk:
         while path[-1] != n0:
             path.append(self.city.prev[n0][path[-1]])
         path.reverse()
-        for u, v in zip(path, path[1:], strict=False):
+        for u, v in itertools.pairwise(path):
             stretch, forward = self.city.edge[(u, v)]
             length = self.city.stretches[stretch].length
             self.along(stretch, 0.0 if forward else length, length if forward else 0.0)
@@ -487,7 +495,9 @@ def _passer(city: City, t0: float, rng: random.Random) -> _Person:
     return person
 
 
-def _stroll(city: City, walk: _Walk, here: tuple[int, float], stops: int, rng: random.Random, linger: bool = True) -> None:
+def _stroll(
+    city: City, walk: _Walk, here: tuple[int, float], stops: int, rng: random.Random, linger: bool = True
+) -> None:
     """Go by ``stops`` places of the centre, maybe stopping at each, then leave by an exit: in a shop
     without a sensor (inside the building line, away from the sensored shops), on a terrace or a bench
     (on the pavement), or a minute or two at a shop window."""
@@ -613,7 +623,9 @@ class _Heard:
     rssi: array = field(default_factory=lambda: array("b"))
 
 
-def _emit(index: int, person: _Person, city: City, heard: list[_Heard], macs: dict[bytes, int], rng: random.Random) -> None:
+def _emit(
+    index: int, person: _Person, city: City, heard: list[_Heard], macs: dict[bytes, int], rng: random.Random
+) -> None:
     """Every scan of the person's phone and what each sensor in range hears of it."""
     device = person.device
     assert device is not None
@@ -819,7 +831,9 @@ def _truth(
         "visits": {k: sorted(v) for k, v in visits.items()},
         "visits_by_phone": {k: sorted(v) for k, v in by_phone.items()},
         "passages": {s.spec.shop_id: passages[s.spec.shop_id] for s in shops},
-        "people": {kind: sum(1 for p in people if p.kind == kind) for kind in ("passerby", "visitor", "staff", "fixed")},
+        "people": {
+            kind: sum(1 for p in people if p.kind == kind) for kind in ("passerby", "visitor", "staff", "fixed")
+        },
         "people_with_device": sum(1 for p in people if p.device is not None),
         "devices_heard": len(anyone),
         "devices_heard_by_kind": dict(sorted(Counter(people[i].kind for i in anyone).items())),
@@ -844,8 +858,8 @@ def _occupancy(city: City, day: date, people: list[_Person], tz: ZoneInfo) -> di
             row[last] -= 1
 
     for p in people:
-        for shop, entered, left in p.visits:
-            add(inside[shop], entered, left)
+        for visited, entered, left in p.visits:
+            add(inside[visited], entered, left)
         if p.kind == "staff" and p.shop is not None:
             for t0, t1, *_rest, place in p.legs:
                 if place >= 0:

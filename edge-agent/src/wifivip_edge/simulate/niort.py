@@ -188,7 +188,7 @@ SHOPS: tuple[CityShop, ...] = (
     _s("te-disques", "Disques du Temple", "services", 6, 40, 8, 12, 1, 35),
     _s("te-bistrot", "Bistrot du Temple", "restaurant", 6, 90, 10, 14, -1, 80),
     # rue Sainte-Marthe
-    _s("sm-epicerie", "Épicerie Sainte-Marthe", "store", 7, 40, 12, 16, 1, 260),
+    _s("sm-epicerie", "Épicerie Sainte-Marthe", "store", 7, 40, 12, 16, 1, 260, 2),
     _s("sm-coiffure", "Salon Sainte-Marthe", "services", 7, 85, 8, 12, -1, 30),
     _s("sm-pharmacie", "Pharmacie Sainte-Marthe", "pharmacy", 7, 120, 9, 12, 1, 180),
     _s("sm-mode", "Atelier Marthe", "fashion", 8, 40, 9, 12, -1, 45),
@@ -259,10 +259,17 @@ def close_hour(kind: ShopKind, day: date) -> float:
 
 
 NIORT_CENTRE = CityScenario("niort-centre", SHOPS)
-# The slice ``make demo`` uses by default: rue Victor-Hugo's shops, a third of the crowd.
+# rue Victor-Hugo's shops, a third of the crowd ("simulate --scenario niort-victor-hugo").
 NIORT_VICTOR_HUGO = CityScenario(
     "niort-victor-hugo",
     tuple(s for s in SHOPS if STREETS[s.stretch].street == "rue Victor-Hugo"),
     scale=1 / 3,
 )
-CITY_SCENARIOS: dict[str, CityScenario] = {s.name: s for s in (NIORT_CENTRE, NIORT_VICTOR_HUGO)}
+#: ``make demo``'s default: four shops of rue Victor-Hugo, one sensor each (the demo replays two days
+#: through the emulator; every sensor sends a batch every 5 minutes, night included).
+NIORT_DEMO_SLICE = CityScenario(
+    "niort-demo-slice",
+    tuple(s for s in SHOPS if s.shop_id in ("vh-boulangerie", "vh-mode", "vh-librairie", "vh-pharmacie")),
+    scale=1 / 3,
+)
+CITY_SCENARIOS: dict[str, CityScenario] = {s.name: s for s in (NIORT_CENTRE, NIORT_VICTOR_HUGO, NIORT_DEMO_SLICE)}

@@ -109,15 +109,15 @@ class Recorder:
             body = params.get("Body", b"")
             self.s3_bytes_put += len(body) if isinstance(body, bytes | bytearray) else 0
         if service == "dynamodb":
+            context["wifivip_params"] = params
             keys = _written_keys(model.name, params)
             if keys:
                 context["wifivip_sizes"] = [(table, key, _stored_size(table, key)) for table, key, _t in keys]
                 context["wifivip_transact"] = model.name == "TransactWriteItems"
 
-    def after(
-        self, model: Any, params: dict[str, Any], parsed: dict[str, Any], context: dict[str, Any], **_: Any
-    ) -> None:
-        if model.service_model.service_name != "dynamodb" or parsed.get("Error"):
+    def after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        params = context.pop("wifivip_params", None)
+        if model.service_model.service_name != "dynamodb" or params is None or parsed.get("Error"):
             return
         op = model.name
         for table, key, before in context.pop("wifivip_sizes", []):

@@ -2,7 +2,7 @@
 
 Why: the monthly bill is calls x prices, so the calls must be counted where they are made, not
 estimated. Every botocore session this process creates (boto3's default session, PynamoDB's, the
-edge agent's uploader) gets ``before-call`` / ``after-call`` hooks; :func:`recording` installs them
+edge agent's uploader) gets ``before-parameter-build`` / ``after-call`` hooks; :func:`recording` installs them
 for a block of code. DynamoDB's request units follow its billing rules: a write costs one unit per
 started KB of the larger of the item before and after (two for a transactional write, condition
 checks included); a read one unit per started 4 KB (half for an eventually consistent read, two
@@ -102,12 +102,12 @@ class Recorder:
     # --- hooks ---
 
     def before(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        """``before-parameter-build``: the call's API parameters, before serialization."""
         service = model.service_model.service_name
         self.calls[f"{service}.{model.name}"] += 1
         self.total += 1
         if service == "s3" and model.name == "PutObject":
-            body = params.get("Body", b"")
-            self.s3_bytes_put += len(body) if isinstance(body, bytes | bytearray) else 0
+            self.s3_bytes_put += body_size(params.get("Body", b""))
         if service == "dynamodb":
             context["wifivip_params"] = params
             keys = _written_keys(model.name, params)
@@ -138,6 +138,22 @@ class Recorder:
             for item, request in zip(parsed.get("Responses", []), params["TransactItems"], strict=False):
                 table = request["Get"]["TableName"]
                 self.rru[table] += read_units(item_size(item.get("Item", {})), transactional=True)
+
+
+def body_size(body: Any) -> int:
+    """Bytes of an S3 body: botocore has already wrapped bytes into a file-like object at this point."""
+    if isinstance(body, bytes | bytearray):
+        return len(body)
+    if isinstance(body, str):
+        return len(body.encode())
+    if hasattr(body, "getbuffer"):
+        return len(body.getbuffer())
+    if hasattr(body, "seek") and hasattr(body, "tell"):
+        here = body.tell()
+        end = body.seek(0, 2)
+        body.seek(here)
+        return int(end - here)
+    return 0
 
 
 def _written_keys(op: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
@@ -200,7 +216,7 @@ def recording() -> Iterator[Recorder]:
     sessions: list[Any] = []
 
     def hook(session: botocore.session.Session) -> botocore.session.Session:
-        session.register("before-call", recorder.before)
+        session.register("before-parameter-build", recorder.before)
         session.register("after-call", recorder.after)
         sessions.append(session)
         return session
@@ -226,7 +242,7 @@ def recording() -> Iterator[Recorder]:
         botocore.session.Session.create_client = original_create  # type: ignore[method-assign]
         pynamodb_base.get_session = original_get_session
         for session in sessions:
-            session.unregister("before-call", recorder.before)
+            session.unregister("before-parameter-build", recorder.before)
             session.unregister("after-call", recorder.after)
         for model in ALL_MODELS:
             model._connection = None

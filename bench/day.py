@@ -77,6 +77,10 @@ FIGURES = {
 }
 
 
+def say(message: str) -> None:
+    print(f"   [day] {message}", file=sys.stderr, flush=True)
+
+
 def bench_day(today: date) -> date:
     """The last Saturday before ``today`` (the ingest accepts batches up to 7 days old)."""
     back = (today.weekday() - 5) % 7 or 7
@@ -358,6 +362,7 @@ def run(scale: float = 1.0, scenario: str = "niort-centre", workdir: Path | None
         folder = workdir or Path(tmp)
         before, captures, truth = simulate(scenario, day, scale, folder)
         sim_s = time.monotonic() - started
+        say(f"simulated {day - timedelta(days=1)} and {day} in {sim_s:.0f} s")
         figures = _pipeline(day, before, captures, truth)
     figures["day.wall_s"] = round(time.monotonic() - started, 1)
     figures["day.simulation_s"] = round(sim_s, 1)
@@ -383,7 +388,9 @@ def _pipeline(day: date, before: dict[str, Path], captures: dict[str, Path], tru
 
         with recording() as rec:
             t0 = time.monotonic()
+            say(f"replaying {len(captures)} sensors through the agent")
             batches, records = replay(before, captures, outputs.bucket, endpoint)
+            say(f"{batches} batches uploaded in {time.monotonic() - t0:.0f} s; ingesting")
             edge = rec.snapshot()
             t1 = time.monotonic()
             sinks = {name: LogSink() for name in ("ingest", "rollup", "heartbeat")}
@@ -392,6 +399,7 @@ def _pipeline(day: date, before: dict[str, Path], captures: dict[str, Path], tru
             handled, failed = SqsPump(sqs, outputs.queue_url, ingest, stdout=sinks["ingest"]).drain()
             after_ingest = rec.snapshot()
             t2 = time.monotonic()
+            say(f"{handled} messages ingested in {t2 - t1:.0f} s ({ingest.invocations} invocations); rollups")
             rollup = Metered(rollup_handler, rec, memory_of(memory, "rollup"), sinks["rollup"])
             event = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
             before_rollup = rec.snapshot()
@@ -409,6 +417,7 @@ def _pipeline(day: date, before: dict[str, Path], captures: dict[str, Path], tru
             SqsPump(sqs, outputs.heartbeat_queue_url, beat, stdout=sinks["heartbeat"]).drain()
             hb_calls = rec.minus(before_hb)
             t3 = time.monotonic()
+        say(f"rollups and heartbeats in {t3 - t2:.0f} s; comparing with the truth")
         quality = compare(truth, day)
         storage = storage_gb(day)
     # A day: the edge and ingest as measured, rollups x 288 (+ the nightly run), heartbeats x 24.

@@ -89,7 +89,7 @@ class Recorder:
         return out
 
     def snapshot(self) -> Recorder:
-        return Recorder(Counter(self.calls), Counter(self.wru), Counter(self.rru), self.s3_bytes_put)
+        return Recorder(Counter(self.calls), Counter(self.wru), Counter(self.rru), self.s3_bytes_put, self.total)
 
     def minus(self, earlier: Recorder) -> Recorder:
         return Recorder(
@@ -97,7 +97,15 @@ class Recorder:
             self.wru - earlier.wru,
             self.rru - earlier.rru,
             self.s3_bytes_put - earlier.s3_bytes_put,
+            self.total - earlier.total,
         )
+
+    def count(self, service: str, operation: str, body_bytes: int = 0) -> None:
+        """A call made by a client that is not botocore (the sensor's own small S3 client)."""
+        self.calls[f"{service}.{operation}"] += 1
+        self.total += 1
+        if (service, operation) == ("s3", "PutObject"):
+            self.s3_bytes_put += body_bytes
 
     # --- hooks ---
 

@@ -1,36 +1,54 @@
-"""Whole day: Niort's centre on a market Saturday through edge -> S3 -> SQS -> ingest -> rollup, every
+"""Whole day: Niort's centre on a market Saturday through edge -> S3 -> SQS -> ingest -> rollups, every
 AWS call counted, the KPIs against the simulator's truth, and the monthly bill.
 
-What runs (one process, the embedded emulator): the stack is deployed by ``infra``; the simulator
-writes the day before (to warm each sensor's fixed-device registry, as a deployed sensor has run
-before) and the day (50 sensors, ~20,000 phones, ~3M probe requests); each sensor's capture goes
-through the agent's batcher (thresholds calibrated on Brno: visitor -70 dBm, 5 min, gap 20 min) and
-its S3 uploader; the real ingest handler drains the queue 10 messages per invocation (Lambda's
-event-source mapping batch); the real rollup handler runs as scheduled (measured on a few runs,
-x 288 a day, plus the nightly one); heartbeats (every 180 s per sensor) are measured on one hour
-through the real heartbeat handler and scaled to the day. Every botocore call is counted by
-service and operation (:mod:`bench.awscalls`), with DynamoDB's request units.
+What runs (one process, the embedded emulator; ``python -m bench day``):
 
-The KPIs then come from the read API and are compared with the truth of phone carriers (a sensor
-cannot see anyone else): visitors (visits of 5 min or more), passers-by (walks past a shop's front),
-unique devices of the centre, probe requests, visit length (median), and occupancy per 5-minute slot
-per shop (Pearson r). ``python -m bench day [--scale S]``; ``--scale 0.02`` is the smoke version.
+1. The simulator makes the day (50 sensors in 40 shops, ~20,000 phones, ~3M probe requests) and the
+   day before at a tenth of the crowd (the same staff and equipment: it only warms each sensor's
+   fixed-device registry, as a deployed sensor has run before).
+2. Edge, the whole day: every sensor's capture goes through the agent (parser, linking, sessions,
+   batches; thresholds calibrated on Brno: visitor -70 dBm, 5 min, gap 20 min). Every batch of the
+   day is made; frames, batches and records are counted for all 50 sensors.
+3. Cloud, on a subset of the shops (``--cloud-shops``, every sensor of each; all 50 sensors are
+   enrolled): the day replayed in time order, window by window: each sensor's batches uploaded by the
+   agent's uploader, the real ingest handler draining the queue 10 messages per invocation (Lambda's
+   event-source mapping), the real rollup handler run at its 5-minute ticks -- one tick in
+   ``ROLLUP_SAMPLE_EVERY`` is counted, each counted run preceded by an uncounted run at the tick before
+   (so it sees exactly 5 minutes of new data, as in production); one hour of heartbeats (every 180 s
+   per sensor) through the real heartbeat handler; every other scheduled function (silent sensors,
+   key rotation, retention sweep, scheduled offers) run twice. Every botocore call is counted by
+   service and operation (:mod:`bench.awscalls`), with DynamoDB's request units.
+
+Why a subset: the emulator takes ~0.1 s per batch on this 2-core machine and a day is 14,000 batches
+(50 sensors x 288 windows): the whole day would take most of an hour. The subset's usage is scaled to
+the 50 sensors by measured ratios, stated in the results (``day.extrapolation``): upload, ingest,
+heartbeats and retention by ``max(batches ratio, records ratio)`` (every batch of all 50 sensors is
+made at step 2, so both ratios are counts, not guesses); rollups by the shops ratio (an upper bound:
+street, zone and city items are written whatever the subset); rollup runs by ``ROLLUP_SAMPLE_EVERY``.
+
+The KPIs come from the read API and are compared with the truth of phone carriers (a sensor cannot
+hear anyone else) for the shops sent to the cloud: visitors (visits of 5 min or more), passers-by
+(walks past the shop's front), unique devices (the union the subset's sensors heard), probe requests,
+median visit length, and occupancy per 5-minute slot per shop (Pearson r).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,7 +57,7 @@ os.environ.setdefault("WIFIVIP_STAGE", "bench")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
 
-from wifivip_edge.batch import Thresholds
+from wifivip_edge.batch import Batch, Thresholds
 
 from bench import cost
 from bench.awscalls import Recorder, item_size, recording
@@ -47,33 +65,39 @@ from bench.awscalls import Recorder, item_size, recording
 TZ = ZoneInfo("Europe/Paris")
 STAGE = "bench"
 THRESHOLDS = Thresholds(visitor_dbm=-70, min_visit_s=300, passerby_floor_dbm=-90, session_gap_s=1200)
-ROLLUP_SAMPLES = 3
-ROLLUPS_PER_DAY = 288  # rate(5 minutes)
+BATCH_SECONDS = 300  # the agent's window (its default)
+ROLLUP_PERIOD_S = 300  # rate(5 minutes), infra/functions.py
+ROLLUP_SAMPLE_EVERY = 24  # count one rollup tick in 24 (every 2 hours)
 HEARTBEAT_INTERVAL_S = 180
+OTHER_SCHEDULE_SAMPLES = 2
+CLOUD_SHOPS = 6
 KEY = bytes.fromhex("5c" * 32)
 
 COMMAND = "python -m bench day"
 FIGURES = {
     "day.date": "the simulated day (the last Saturday before the run: a market day, the week's busiest)",
-    "day.sensors": "sensors replayed",
-    "day.probe_requests": "probe requests the sensors heard (simulated captures)",
+    "day.sensors": "sensors whose whole day went through the edge agent",
+    "day.probe_requests": "probe requests those sensors heard (simulated captures)",
     "day.devices": "phones heard by at least one sensor (truth)",
-    "day.batches": "batches uploaded to S3 by the agents",
+    "day.batches": "batches the agents made over the day (all sensors)",
     "day.session_records": "session records in those batches",
-    "day.api_calls": "every AWS API call of the day by service and operation (uploads, ingest, rollups, heartbeats)",
+    "day.edge_frames_per_s": "edge: frames/s of the agent over the day (parse, link, sessionize, batch), one core",
+    "day.cloud_sensors": "sensors whose day went through S3, SQS, ingest and rollups on the emulator (a subset)",
+    "day.extrapolation": "factors from the subset to the 50 sensors (measured counts, see the module's docstring)",
+    "day.api_calls": "every AWS API call of the day by service and operation, 50 sensors (subset x factors)",
+    "day.api_calls_measured": "the same, as counted on the emulator for the subset (before scaling)",
     "day.dynamodb_wru": "DynamoDB write request units of the day (billing rules: per started KB, x2 in transactions)",
     "day.dynamodb_rru": "DynamoDB read request units of the day",
-    "day.kpi_rel_error": "relative error per KPI, centre level, against the truth of phone carriers",
+    "day.kpi_rel_error": "relative error per KPI against the truth of phone carriers (shops of the subset)",
     "day.kpi_max_rel_error": "the largest of those",
-    "day.occupancy_r_by_shop": "Pearson r per shop: 5-min occupancy in the cloud's sensor-day items vs people inside",
-    "day.occupancy_r_median": "median of the shops' r",
-    "day.wall_s": "wall time of this benchmark (simulation, replay, ingest, rollups), seconds",
-    "cost.monthly_usd": "monthly AWS bill at Niort scale (this day every day: an upper bound), list prices",
+    "day.occupancy_r_median": "median over the subset's shops of r (5-min occupancy in the cloud vs people inside)",
+    "day.phase_s": "wall time of each phase, seconds",
+    "day.wall_s": "wall time of this benchmark, seconds",
+    "cost.monthly_usd": "monthly AWS bill at Niort scale (this Saturday every day: an upper bound), list prices",
     "cost.naive_monthly_usd": "same, naive design (one DynamoDB write per detection, KPIs read from the detections)",
     "cost.lines_usd": "the bill line by line",
     "cost.price_table_as_of": "date of the price table (bench/prices_eu_west_3.json)",
-    "cost.sensors_curve": "sensors -> USD/month: measured at 5, 50, 500 sensors (sims), linear fit beyond",
-    "cost.data_age_s": "oldest a figure on the dashboard can be: batch window + rollup period (target <= 300)",
+    "cost.data_age_s": "oldest a dashboard figure can be, s: batch window + rollup period + measured ingest",
 }
 
 
@@ -85,37 +109,6 @@ def bench_day(today: date) -> date:
     """The last Saturday before ``today`` (the ingest accepts batches up to 7 days old)."""
     back = (today.weekday() - 5) % 7 or 7
     return today - timedelta(days=back)
-
-
-@dataclass
-class Metered:
-    """Wraps a Lambda handler: invocations, CPU of the handler's thread, AWS calls made, bytes printed."""
-
-    handler: Callable[[dict[str, Any], Any], Any]
-    recorder: Recorder
-    memory_mb: int
-    sink: LogSink
-    invocations: int = 0
-    cpu_s: float = 0.0
-    aws_calls: int = 0
-
-    def __call__(self, event: dict[str, Any], context: Any) -> Any:
-        calls, start = self.recorder.total, time.thread_time()
-        try:
-            return self.handler(event, context)
-        finally:
-            self.cpu_s += time.thread_time() - start
-            self.aws_calls += self.recorder.total - calls
-            self.invocations += 1
-
-    def day(self, factor: float = 1.0) -> cost.FunctionDay:
-        return cost.FunctionDay(
-            invocations=round(self.invocations * factor),
-            memory_mb=self.memory_mb,
-            cpu_s=self.cpu_s * factor,
-            aws_calls=round(self.aws_calls * factor),
-            log_bytes=round(self.sink.bytes * factor),
-        )
 
 
 @dataclass
@@ -145,28 +138,108 @@ class LogSink(io.TextIOBase):
                     self.metrics.add((directive.get("Namespace", ""), metric["Name"], values))
 
 
-# --- the simulated day ---------------------------------------------------------------------------
+@dataclass
+class Metered:
+    """Wraps a Lambda handler: invocations, CPU of the handler's thread, AWS calls made, bytes printed."""
+
+    handler: Callable[[dict[str, Any], Any], Any]
+    recorder: Recorder
+    memory_mb: int
+    sink: LogSink = field(default_factory=LogSink)
+    invocations: int = 0
+    cpu_s: float = 0.0
+    aws_calls: int = 0
+    counting: bool = True
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        calls, start = self.recorder.total, time.thread_time()
+        try:
+            with contextlib.redirect_stdout(self.sink):
+                return self.handler(event, context)
+        finally:
+            if self.counting:
+                self.cpu_s += time.thread_time() - start
+                self.aws_calls += self.recorder.total - calls
+                self.invocations += 1
+
+    def day(self, factor: float = 1.0) -> cost.FunctionDay:
+        return cost.FunctionDay(
+            invocations=round(self.invocations * factor),
+            memory_mb=self.memory_mb,
+            cpu_s=self.cpu_s * factor,
+            aws_calls=round(self.aws_calls * factor),
+            log_bytes=round(self.sink.bytes * factor),
+        )
 
 
-def simulate(
-    scenario_name: str, day: date, scale: float, folder: Path
-) -> tuple[dict[str, Path], dict[str, Path], dict]:
-    """Captures of the day before and of the day, and the day's truth (cached in ``folder``)."""
+# --- simulation and edge -------------------------------------------------------------------------
+
+
+@dataclass
+class EdgeDay:
+    """Every batch of the day by sensor, what it took, and the simulation it came from."""
+
+    batches: dict[str, list[Batch]]
+    frames: int
+    seconds: float
+    city: Any  # wifivip_edge.simulate.city.CityResult
+
+    @property
+    def records(self) -> int:
+        return sum(len(b.sessions) for bs in self.batches.values() for b in bs)
+
+
+def simulate(day: date, scale: float, folder: Path) -> tuple[Any, dict[str, Path], dict[str, Path]]:
+    """The day (in memory and as pcaps) and the day before at a tenth of the crowd (pcaps)."""
     from wifivip_edge.simulate.city import simulate_city, write_city
-    from wifivip_edge.simulate.niort import CITY_SCENARIOS
+    from wifivip_edge.simulate.niort import NIORT_CENTRE
 
-    scenario = CITY_SCENARIOS[scenario_name]
-    out = []
-    for d in (day - timedelta(days=1), day):
-        sub = folder / f"{scenario_name}-{d.isoformat()}-x{scale:g}"
-        if not (sub / "ground_truth.json").exists():
-            write_city(simulate_city(scenario, d, seed=1, scale=scale), sub)
-        out.append(sub)
-    before, of_day = ({p.stem: p for p in (s / "captures").glob("*.pcap")} for s in out)
-    return before, of_day, json.loads((out[1] / "ground_truth.json").read_text())
+    city = simulate_city(NIORT_CENTRE, day, seed=1, scale=scale)
+    before = simulate_city(NIORT_CENTRE, day - timedelta(days=1), seed=1, scale=scale * 0.1)
+    paths = {p.stem: p for p in write_city(city, folder / "day")}
+    warm = {p.stem: p for p in write_city(before, folder / "before")}
+    return city, paths, warm
 
 
-def enroll(truth: dict) -> None:
+def edge(city: Any, captures: dict[str, Path], warm: dict[str, Path]) -> EdgeDay:
+    """Each sensor's day through the agent (its registry warmed on the day before): every batch."""
+    from wifivip_edge.batching import Batcher
+    from wifivip_edge.capture.reader import CaptureSet
+    from wifivip_edge.occupancy import warm_registry
+    from wifivip_edge.pseudonym import KeyRing, StaticKeySource
+
+    out: dict[str, list[Batch]] = {}
+    seconds = 0.0
+    for sensor_id, path in sorted(captures.items()):
+        registry = warm_registry([warm[sensor_id]], THRESHOLDS) if sensor_id in warm else None
+        start = time.process_time()
+        batcher = Batcher(
+            sensor_id,
+            KeyRing(StaticKeySource(KEY)),
+            thresholds=THRESHOLDS,
+            registry=registry,
+            batch_seconds=BATCH_SECONDS,
+        )
+        made: list[Batch] = []
+        for probe in CaptureSet([path]).probe_requests():
+            made.extend(batcher.add(probe))
+        made.extend(batcher.flush())
+        seconds += time.process_time() - start
+        out[sensor_id] = made
+    return EdgeDay(out, city.truth["frames"], seconds, city)
+
+
+def cloud_shops(truth: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """``count`` shops spread over the centre's list (every kind of street and shop), deterministic."""
+    shops = sorted(truth["shops"], key=lambda s: s["shop_id"])
+    step = len(shops) / count
+    return [shops[int(i * step)] for i in range(count)]
+
+
+# --- the cloud -----------------------------------------------------------------------------------
+
+
+def enroll(truth: dict[str, Any]) -> None:
     from chalicelib.models.sensor import Sensor
 
     for shop in truth["shops"]:
@@ -184,28 +257,31 @@ def enroll(truth: dict) -> None:
             ).save()
 
 
-def replay(before: dict[str, Path], captures: dict[str, Path], bucket: str, endpoint: str) -> tuple[int, int]:
-    """Each sensor's day through the agent (registry warmed on the day before) and its S3 uploader."""
-    from wifivip_edge.batching import Batcher
-    from wifivip_edge.capture.reader import CaptureSet
+def by_window(batches: dict[str, list[Batch]], sensors: list[str]) -> list[tuple[float, list[Batch]]]:
+    """The sensors' batches grouped by window, in time order (as the agents send them)."""
+    windows: dict[float, list[Batch]] = defaultdict(list)
+    for sensor_id in sensors:
+        for batch in batches[sensor_id]:
+            windows[batch.header.window_start].append(batch)
+    return sorted(windows.items())
+
+
+def counting_uploader(bucket: str, endpoint: str, recorder: Recorder) -> Callable[[Batch], None]:
+    """The agent's S3 uploader; its PutObject calls are counted whether or not it uses botocore."""
     from wifivip_edge.config import UploadConfig
-    from wifivip_edge.occupancy import warm_registry
-    from wifivip_edge.pseudonym import KeyRing, StaticKeySource
     from wifivip_edge.upload import S3Uploader
 
     uploader = S3Uploader(UploadConfig(bucket=bucket, endpoint_url=endpoint))
-    batches = records = 0
-    for sensor_id, path in sorted(captures.items()):
-        registry = warm_registry([before[sensor_id]], THRESHOLDS) if sensor_id in before else None
-        batcher = Batcher(sensor_id, KeyRing(StaticKeySource(KEY)), thresholds=THRESHOLDS, registry=registry)
-        for probe in CaptureSet([path]).probe_requests():
-            for batch in batcher.add(probe):
-                uploader.upload(batch)
-                batches, records = batches + 1, records + len(batch.sessions)
-        for batch in batcher.flush():
-            uploader.upload(batch)
-            batches, records = batches + 1, records + len(batch.sessions)
-    return batches, records
+
+    def upload(batch: Batch) -> None:
+        before = recorder.total
+        uploader.upload(batch)
+        if recorder.total == before:  # not seen by the botocore hooks: count it here
+            from wifivip_edge.batch import encode_batch
+
+            recorder.count("s3", "PutObject", len(encode_batch(batch)))
+
+    return upload
 
 
 def heartbeats(sensors: list[str], day: date, bucket: str, endpoint: str) -> int:
@@ -224,25 +300,229 @@ def heartbeats(sensors: list[str], day: date, bucket: str, endpoint: str) -> int
     return n
 
 
+def runs_per_day(expression: str) -> float:
+    """EventBridge ``rate(N unit)`` or ``cron(...)`` (one run a day for the daily crons used here)."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if match:
+        n, unit = int(match[1]), match[2].rstrip("s")
+        return {"minute": 1440, "hour": 24, "day": 1}[unit] / n
+    if expression.startswith("cron("):
+        fields = expression[5:-1].split()
+        if all(f.isdigit() for f in fields[:2]) and fields[2:4] == ["*", "*"]:
+            return 1.0
+    raise ValueError(f"schedule {expression!r}: rate(...) or a daily cron expected")
+
+
+@dataclass
+class Part:
+    """A measured part of the day: its calls, and the factor that makes them the 50 sensors' day."""
+
+    name: str
+    calls: Recorder
+    factor: float
+    functions: dict[str, cost.FunctionDay] = field(default_factory=dict)
+
+
+@dataclass
+class CloudDay:
+    parts: list[Part]
+    ingest_messages: int
+    ingest_failed: int
+    ingest_ms_per_batch: float
+    stack: cost.Stack
+    metrics: int
+    seconds: dict[str, float]
+    failures: dict[str, str]
+
+
+@contextlib.contextmanager
+def deployed() -> Iterator[Any]:
+    from infra.emulator import local_aws
+    from infra.stack import StackTarget, deploy
+
+    with local_aws() as endpoint:
+        outputs = deploy(StackTarget(STAGE, endpoint_url=endpoint), progress=lambda _m: None)
+        saved = {k: os.environ.get(k) for k in outputs.environment()}
+        os.environ.update(outputs.environment())
+        _forget_cached_clients()
+        try:
+            yield outputs
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs: Any) -> CloudDay:
+    """The subset's day through the stack, in time order; every call counted."""
+    import boto3
+
+    from functions.local_pump import LocalContext, SqsPump
+
+    truth = edge_day.city.truth
+    enroll(truth)
+    stack, memory = stack_resources(len(truth["shops"]))
+    sensors = [s for shop in shops for s in shop["sensors"]]
+    all_sensors = sum(len(shop["sensors"]) for shop in truth["shops"])
+    windows = by_window(edge_day.batches, sensors)
+    made = [b for s in sensors for b in edge_day.batches[s]]
+    all_batches = sum(len(bs) for bs in edge_day.batches.values())
+    per_sensor = max(all_batches / len(made), edge_day.records / max(1, sum(len(b.sessions) for b in made)))
+    per_shop = len(truth["shops"]) / len(shops)
+    handlers = _handlers()
+    sqs = boto3.client("sqs")
+    seconds: dict[str, float] = {}
+    with recording() as rec:
+        upload = counting_uploader(outputs.bucket, outputs.endpoint_url, rec)
+        ingest = Metered(handlers["ingest"], rec, memory_of(memory, "ingest"))
+        rollup = Metered(handlers["rollup"], rec, memory_of(memory, "rollup"))
+        pump = SqsPump(sqs, outputs.queue_url, ingest)
+        event = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
+        edge_calls, ingest_calls, rollup_calls = Recorder(), Recorder(), Recorder()
+        handled = failed = 0
+        t_ingest = t_rollup = 0.0
+        day_start = datetime.combine(day, datetime.min.time(), TZ).timestamp()
+        for w, (start, batch_list) in enumerate(windows):
+            t0, mark = time.monotonic(), rec.snapshot()
+            for batch in batch_list:
+                upload(batch)
+            mid = rec.snapshot()
+            _add(edge_calls, mid.minus(mark))
+            n, f = pump.drain(idle_polls=1)
+            handled, failed = handled + n, failed + f
+            t1, after = time.monotonic(), rec.snapshot()
+            _add(ingest_calls, after.minus(mid))
+            t_ingest += t1 - t0
+            tick = int((start + BATCH_SECONDS - day_start) // ROLLUP_PERIOD_S) - 1
+            if tick % ROLLUP_SAMPLE_EVERY in (ROLLUP_SAMPLE_EVERY - 2, ROLLUP_SAMPLE_EVERY - 1):
+                rollup.counting = tick % ROLLUP_SAMPLE_EVERY == ROLLUP_SAMPLE_EVERY - 1
+                rollup(event, LocalContext())
+                if rollup.counting:
+                    _add(rollup_calls, rec.snapshot().minus(after))
+            t_rollup += time.monotonic() - t1
+            if w % 48 == 47:
+                say(f"{w + 1}/{len(windows)} windows, {handled} batches ingested, {rollup.invocations} rollups counted")
+        seconds["upload_ingest"], seconds["rollup"] = round(t_ingest, 1), round(t_rollup, 1)
+        t2, mark = time.monotonic(), rec.snapshot()
+        heartbeats(sensors, day, outputs.bucket, outputs.endpoint_url)
+        beat = Metered(handlers["heartbeat"], rec, memory_of(memory, "heartbeat"))
+        SqsPump(sqs, outputs.heartbeat_queue_url, beat).drain()
+        hb_calls = rec.snapshot().minus(mark)
+        failures: dict[str, str] = {}
+        others = scheduled_others(rec, memory, failures)
+        seconds["heartbeats_and_others"] = round(time.monotonic() - t2, 1)
+    rollups_per_day = runs_per_day(_schedule("rollup", "rollup-recent")) / max(1, rollup.invocations)
+    parts = [
+        Part("upload", edge_calls, per_sensor),
+        Part("ingest", ingest_calls, per_sensor, {"ingest": ingest.day(per_sensor)}),
+        Part("rollup", rollup_calls, rollups_per_day * per_shop, {"rollup": rollup.day(rollups_per_day * per_shop)}),
+        Part(
+            "heartbeat",
+            hb_calls,
+            24 * all_sensors / len(sensors),
+            {"heartbeat": beat.day(24 * all_sensors / len(sensors))},
+        ),
+        *[replace(p, factor=p.factor * (per_sensor if p.name.startswith("retention") else 1.0)) for p in others],
+    ]
+    sinks = [ingest.sink, rollup.sink, beat.sink]
+    return CloudDay(
+        parts=parts,
+        ingest_messages=handled,
+        ingest_failed=failed,
+        ingest_ms_per_batch=round(1000 * ingest.cpu_s / max(1, handled), 2),
+        stack=stack,
+        metrics=len(set().union(*(s.metrics for s in sinks))),
+        seconds=seconds,
+        failures=failures,
+    )
+
+
+def scheduled_others(rec: Recorder, memory: dict[str, int], failures: dict[str, str]) -> list[Part]:
+    """Every scheduled function but the rollup, run ``OTHER_SCHEDULE_SAMPLES`` times, scaled to its day;
+    a function that fails is left out of the bill and named in ``failures``."""
+    from functions.local_pump import LocalContext
+    from infra.functions import FUNCTIONS
+
+    out = []
+    for spec in FUNCTIONS:
+        for short, expression, payload in spec.schedules:
+            if spec.name == "rollup":
+                continue
+            module, name = spec.handler.rsplit(".", 1)
+            fn = Metered(getattr(import_module(module), name), rec, memory_of(memory, spec.name))
+            mark = rec.snapshot()
+            try:
+                for _ in range(OTHER_SCHEDULE_SAMPLES):
+                    fn(dict(payload) if payload else _scheduled_event(short), LocalContext())
+            except Exception as exc:  # a broken function must not hide the rest of the bill: reported
+                failures[f"{spec.name}:{short}"] = f"{type(exc).__name__}: {exc}"[:200]
+                continue
+            factor = runs_per_day(expression) / OTHER_SCHEDULE_SAMPLES
+            out.append(Part(f"{spec.name}:{short}", rec.snapshot().minus(mark), factor, {spec.name: fn.day(factor)}))
+    return out
+
+
+def _scheduled_event(rule: str) -> dict[str, Any]:
+    """What EventBridge sends a target without an input."""
+    return {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "resources": [rule], "detail": {}}
+
+
+def _schedule(function: str, rule: str) -> str:
+    from infra.functions import FUNCTIONS
+
+    for spec in FUNCTIONS:
+        for short, expression, _payload in spec.schedules:
+            if spec.name == function and short == rule:
+                return expression
+    raise KeyError(f"{function}:{rule}")
+
+
+def _handlers() -> dict[str, Callable[[dict[str, Any], Any], Any]]:
+    from functions.heartbeat.handler import lambda_handler as heartbeat
+    from functions.ingest.handler import lambda_handler as ingest
+    from functions.rollup.handler import lambda_handler as rollup
+
+    return {"ingest": ingest, "rollup": rollup, "heartbeat": heartbeat}
+
+
+def _add(into: Recorder, part: Recorder) -> None:
+    into.calls.update(part.calls)
+    into.wru.update(part.wru)
+    into.rru.update(part.rru)
+    into.s3_bytes_put += part.s3_bytes_put
+    into.total += part.total
+
+
 # --- truth against the read API ------------------------------------------------------------------
 
 
-def compare(truth: dict, day: date) -> dict[str, Any]:
-    """KPIs from the read API against the truth of phone carriers; occupancy r per shop."""
-    from chalicelib.kpi.calendar import slot_position
+def compare(city: Any, shops: list[dict[str, Any]], day: date) -> dict[str, Any]:
+    """KPIs from the read API against the truth of phone carriers, for the shops sent to the cloud."""
+    from wifivip_edge.simulate.city import people_heard_by_kind
+
     from chalicelib.kpi.read import series
     from chalicelib.models.kpi_item import KpiItem
 
+    truth = city.truth
     min_visit = THRESHOLDS.min_visit_s
-    kpi_vis = kpi_pass = truth_vis = truth_pass = 0
-    r_by_shop: dict[str, float] = {}
+    totals: Counter[str] = Counter()
     per_shop: dict[str, dict[str, Any]] = {}
-    for shop in truth["shops"]:
+    r_by_shop: dict[str, float] = {}
+    all_visits: list[float] = []
+    frames_kpi = 0
+    for shop in shops:
         sid = shop["shop_id"]
         point = series("shop", sid, "day", day, day).points[0]
         visits = [b - a for a, b in truth["visits_by_phone"][sid] if b - a >= min_visit]
-        kpi_vis, truth_vis = kpi_vis + point.visitors, truth_vis + len(visits)
-        kpi_pass, truth_pass = kpi_pass + point.passersby, truth_pass + truth["passages"][sid]
+        all_visits += visits
+        totals.update(
+            visitors=point.visitors,
+            truth_visitors=len(visits),
+            passersby=point.passersby,
+            truth_passersby=truth["passages"][sid],
+        )
         per_shop[sid] = {
             "visitors": [point.visitors, len(visits)],
             "passersby": [point.passersby, truth["passages"][sid]],
@@ -254,43 +534,76 @@ def compare(truth: dict, day: date) -> dict[str, Any]:
                 counters = KpiItem.get(f"sensor#{sensor_id}", f"D#{day.isoformat()}").counters
             except KpiItem.DoesNotExist:
                 continue
+            frames_kpi += int(sum(v for k, v in counters.items() if re.fullmatch(r"f\d+", k)))
             for k, v in counters.items():
                 if k.startswith("o") and k[1:].isdigit():
                     slots[int(k[1:])] += float(v)
-        pairs = []
-        for slot_start, inside, _staff in truth["occupancy"][sid]:
-            slot_day, index = slot_position(float(slot_start))
-            if slot_day == day:
-                pairs.append((inside, slots.get(index, 0.0)))
-        a, b = [p[0] for p in pairs], [p[1] for p in pairs]
-        if len(set(a)) > 1 and len(set(b)) > 1:
-            r_by_shop[sid] = round(statistics.correlation(a, b), 3)
-    city = series("city", "niort", "day", day, day).points[0]
-    all_visits = [b - a for v in truth["visits_by_phone"].values() for a, b in v if b - a >= min_visit]
-    people = truth["devices_heard_by_kind"]
-    truth_devices = people.get("passerby", 0) + people.get("visitor", 0)
-    truth_dwell = _median_minutes(all_visits)
+        r = _occupancy_r(truth["occupancy"][sid], slots, day)
+        if r is not None:
+            r_by_shop[sid] = r
+    sensors = [s for shop in shops for s in shop["sensors"]]
+    kinds = people_heard_by_kind(city, sensors)
+    truth_devices = kinds.get("passerby", 0) + kinds.get("visitor", 0)
+    devices_kpi = _union_devices(shops, day)
+    frames_truth = sum(len(city.frames[s]) for s in sensors)
+    dwell_kpi = statistics.median_low(
+        [p["dwell_median_min"][0] for p in per_shop.values() if p["dwell_median_min"][0] is not None] or [0]
+    )
+    dwell_truth = _median_minutes(all_visits) or 0
     errors = {
-        "visitors": _rel(kpi_vis, truth_vis),
-        "passersby": _rel(kpi_pass, truth_pass),
-        "unique_devices": _rel(city.unique_devices or 0, truth_devices),
-        "probe_requests": _rel(city.quality.probe_requests, truth["frames"]),
-        "dwell_median": _rel(city.dwell_median_min or 0, truth_dwell or 0),
+        "visitors": _rel(totals["visitors"], totals["truth_visitors"]),
+        "passersby": _rel(totals["passersby"], totals["truth_passersby"]),
+        "unique_devices": _rel(devices_kpi, truth_devices),
+        "probe_requests": _rel(frames_kpi, frames_truth),
+        "dwell_median": _rel(dwell_kpi, dwell_truth),
     }
     return {
         "kpi_rel_error": errors,
         "kpi_max_rel_error": max(abs(v) for v in errors.values()),
-        "kpi_centre": {
-            "visitors": [kpi_vis, truth_vis],
-            "passersby": [kpi_pass, truth_pass],
-            "unique_devices": [city.unique_devices, truth_devices],
-            "probe_requests": [city.quality.probe_requests, truth["frames"]],
-            "dwell_median_min": [city.dwell_median_min, truth_dwell],
+        "kpi_vs_truth": {
+            "visitors": [totals["visitors"], totals["truth_visitors"]],
+            "passersby": [totals["passersby"], totals["truth_passersby"]],
+            "unique_devices": [devices_kpi, truth_devices],
+            "probe_requests": [frames_kpi, frames_truth],
+            "dwell_median_min": [dwell_kpi, dwell_truth],
         },
         "kpi_by_shop": per_shop,
         "occupancy_r_by_shop": r_by_shop,
         "occupancy_r_median": round(statistics.median(r_by_shop.values()), 3) if r_by_shop else None,
     }
+
+
+def _union_devices(shops: list[dict[str, Any]], day: date) -> int:
+    """Unique devices over the subset's sensors: the union of their sketches (what the rollup merges)."""
+    from chalicelib.kpi import hll
+    from chalicelib.models.kpi_item import KpiItem
+
+    sketches = []
+    for shop in shops:
+        for sensor_id in shop["sensors"]:
+            try:
+                item = KpiItem.get(KpiItem.sketch_key(sensor_id), "E#" + day.isoformat())
+            except KpiItem.DoesNotExist:
+                continue
+            if item.sketch is not None:
+                sketches.append((hll.unpack(item.sketch), int(item.bits or 64)))
+    if not sketches:
+        return 0
+    return hll.estimate(hll.merge(s for s, _bits in sketches), min(bits for _s, bits in sketches))
+
+
+def _occupancy_r(rows: list[list[float]], slots: Counter[int], day: date) -> float | None:
+    from chalicelib.kpi.calendar import slot_position
+
+    pairs = []
+    for slot_start, inside, _staff in rows:
+        slot_day, index = slot_position(float(slot_start))
+        if slot_day == day:
+            pairs.append((inside, slots.get(index, 0.0)))
+    a, b = [p[0] for p in pairs], [p[1] for p in pairs]
+    if len(set(a)) > 1 and len(set(b)) > 1:
+        return round(statistics.correlation(a, b), 3)
+    return None
 
 
 def _median_minutes(durations: list[float]) -> int | None:
@@ -333,12 +646,12 @@ def stack_resources(shops: int) -> tuple[cost.Stack, dict[str, int]]:
 
 def memory_of(memory: dict[str, int], function: str) -> int:
     for name, mb in memory.items():
-        if name.endswith(f"-{function}") or name.endswith(function):
+        if name.endswith(f"-{function}"):
             return mb
     raise KeyError(f"no deployed function named like {function!r} in {sorted(memory)}")
 
 
-def storage_gb(day: date) -> float:
+def storage_gb(factor: float) -> float:
     """DynamoDB storage held in steady state: a year of the day's KPI items, 8 days of the rest (TTL)."""
     import boto3
 
@@ -349,122 +662,110 @@ def storage_gb(day: date) -> float:
         for page in ddb.get_paginator("scan").paginate(TableName=table):
             size += sum(item_size(i) + 100 for i in page["Items"])  # 100 bytes of index overhead per item
         total += size * (365 if table.endswith("-kpi") else 8)
-    return total / 1e9
+    return total * factor / 1e9
 
 
 # --- the run -------------------------------------------------------------------------------------
 
 
-def run(scale: float = 1.0, scenario: str = "niort-centre", workdir: Path | None = None) -> dict[str, Any]:
+def run(scale: float = 1.0, shops: int = CLOUD_SHOPS, workdir: Path | None = None) -> dict[str, Any]:
     started = time.monotonic()
     day = bench_day(datetime.now(TZ).date())
     with tempfile.TemporaryDirectory(prefix="wifivip-day-") as tmp:
-        folder = workdir or Path(tmp)
-        before, captures, truth = simulate(scenario, day, scale, folder)
-        sim_s = time.monotonic() - started
-        say(f"simulated {day - timedelta(days=1)} and {day} in {sim_s:.0f} s")
-        figures = _pipeline(day, before, captures, truth)
+        city, captures, warm = simulate(day, scale, workdir or Path(tmp))
+        t_sim = time.monotonic()
+        say(f"simulated {day} ({city.truth['frames']} probe requests) in {t_sim - started:.0f} s; edge")
+        edge_day = edge(city, captures, warm)
+    t_edge = time.monotonic()
+    say(f"{sum(len(b) for b in edge_day.batches.values())} batches in {t_edge - t_sim:.0f} s; cloud")
+    chosen = cloud_shops(city.truth, shops)
+    with deployed() as outputs:
+        cloud = run_cloud(day, edge_day, chosen, outputs)
+        say("comparing with the truth")
+        quality = compare(city, chosen, day)
+        per_sensor = next(p.factor for p in cloud.parts if p.name == "upload")
+        storage = storage_gb(per_sensor)
+    figures = figures_of(day, edge_day, chosen, cloud, quality, storage)
+    figures["day.phase_s"] = {
+        "simulation": round(t_sim - started, 1),
+        "edge": round(t_edge - t_sim, 1),
+        **cloud.seconds,
+    }
     figures["day.wall_s"] = round(time.monotonic() - started, 1)
-    figures["day.simulation_s"] = round(sim_s, 1)
     return figures
 
 
-def _pipeline(day: date, before: dict[str, Path], captures: dict[str, Path], truth: dict) -> dict[str, Any]:
-    import boto3
+def day_usage(cloud: CloudDay, storage: float) -> tuple[cost.MeasuredDay, Recorder]:
+    """The 50 sensors' day: each measured part times its factor."""
+    whole = Recorder()
+    functions: dict[str, cost.FunctionDay] = {}
+    for part in cloud.parts:
+        for k, v in part.calls.calls.items():
+            whole.calls[k] += round(v * part.factor)
+        for k, v in part.calls.wru.items():
+            whole.wru[k] += v * part.factor
+        for k, v in part.calls.rru.items():
+            whole.rru[k] += v * part.factor
+        whole.s3_bytes_put += round(part.calls.s3_bytes_put * part.factor)
+        for name, fn in part.functions.items():
+            functions[name] = _sum_days(functions[name], fn) if name in functions else fn
+    calls = whole.calls
 
-    from functions.local_pump import LocalContext, SqsPump
-    from infra.emulator import local_aws
-    from infra.stack import StackTarget, deploy
+    def total(prefix: str, ops: set[str] | None = None, exclude: bool = False) -> int:
+        return sum(
+            v
+            for k, v in calls.items()
+            if k.startswith(prefix) and (ops is None or ((k.split(".", 1)[1] in ops) != exclude))
+        )
 
-    with local_aws() as endpoint:
-        outputs = deploy(StackTarget(STAGE, endpoint_url=endpoint), progress=lambda _m: None)
-        os.environ.update(outputs.environment())
-        _forget_cached_clients()
-        enroll(truth)
-        stack, memory = stack_resources(len(truth["shops"]))
-        from functions.heartbeat.handler import lambda_handler as heartbeat_handler
-        from functions.ingest.handler import lambda_handler as ingest_handler
-        from functions.rollup.handler import lambda_handler as rollup_handler
-
-        with recording() as rec:
-            t0 = time.monotonic()
-            say(f"replaying {len(captures)} sensors through the agent")
-            batches, records = replay(before, captures, outputs.bucket, endpoint)
-            say(f"{batches} batches uploaded in {time.monotonic() - t0:.0f} s; ingesting")
-            edge = rec.snapshot()
-            t1 = time.monotonic()
-            sinks = {name: LogSink() for name in ("ingest", "rollup", "heartbeat")}
-            ingest = Metered(ingest_handler, rec, memory_of(memory, "ingest"), sinks["ingest"])
-            sqs = boto3.client("sqs")
-            handled, failed = SqsPump(sqs, outputs.queue_url, ingest, stdout=sinks["ingest"]).drain()
-            after_ingest = rec.snapshot()
-            t2 = time.monotonic()
-            say(f"{handled} messages ingested in {t2 - t1:.0f} s ({ingest.invocations} invocations); rollups")
-            rollup = Metered(rollup_handler, rec, memory_of(memory, "rollup"), sinks["rollup"])
-            event = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
-            before_rollup = rec.snapshot()
-            for _ in range(ROLLUP_SAMPLES):
-                _quiet(sinks["rollup"], lambda: rollup(event, LocalContext()))
-            rollup_calls = rec.minus(before_rollup)
-            nightly_event = {"from": (day - timedelta(days=7)).isoformat(), "to": day.isoformat()}
-            before_nightly = rec.snapshot()
-            nightly = Metered(rollup_handler, rec, rollup.memory_mb, LogSink())
-            _quiet(nightly.sink, lambda: nightly(nightly_event, LocalContext()))
-            nightly_calls = rec.minus(before_nightly)
-            before_hb = rec.snapshot()
-            heartbeats(sorted(captures), day, outputs.bucket, endpoint)
-            beat = Metered(heartbeat_handler, rec, memory_of(memory, "heartbeat"), sinks["heartbeat"])
-            SqsPump(sqs, outputs.heartbeat_queue_url, beat, stdout=sinks["heartbeat"]).drain()
-            hb_calls = rec.minus(before_hb)
-            t3 = time.monotonic()
-        say(f"rollups and heartbeats in {t3 - t2:.0f} s; comparing with the truth")
-        quality = compare(truth, day)
-        storage = storage_gb(day)
-    # A day: the edge and ingest as measured, rollups x 288 (+ the nightly run), heartbeats x 24.
-    per_run = ROLLUPS_PER_DAY / ROLLUP_SAMPLES
-    hb_factor = 86400 / 3600
-    parts = [(edge, 1.0), (after_ingest.minus(edge), 1.0), (rollup_calls, per_run), (nightly_calls, 1.0)]
-    whole = _combine([*parts, (hb_calls, hb_factor)])
-    functions = {
-        "ingest": ingest.day(),
-        "rollup": _sum_days(rollup.day(per_run), nightly.day()),
-        "heartbeat": beat.day(hb_factor),
-    }
-    stack = _with_metrics(stack, sinks)
-    raw_objects = whole.calls.get("s3.PutObject", 0)
     measured = cost.MeasuredDay(
         functions=functions,
         dynamodb_wru=sum(whole.wru.values()),
         dynamodb_rru=sum(whole.rru.values()),
-        s3_put=sum(v for k, v in whole.calls.items() if k.split(".")[1] in S3_PUT_CLASS and k.startswith("s3.")),
-        s3_get=sum(v for k, v in whole.calls.items() if k.startswith("s3.") and k.split(".")[1] not in S3_PUT_CLASS),
-        s3_put_bytes=edge.s3_bytes_put,
-        sqs_messages=raw_objects,
-        sqs_requests=sum(v for k, v in whole.calls.items() if k.startswith("sqs.")),
-        secrets_calls=sum(v for k, v in whole.calls.items() if k.startswith("secretsmanager.")),
+        s3_put=total("s3.", S3_PUT_CLASS),
+        s3_get=total("s3.", S3_PUT_CLASS | S3_FREE, exclude=True),
+        s3_put_bytes=whole.s3_bytes_put,
+        sqs_messages=total("s3.", {"PutObject"}),  # each object under raw/ and heartbeat/ notifies a queue
+        sqs_requests=total("sqs."),
+        secrets_calls=total("secretsmanager."),
         dynamodb_storage_gb=storage,
     )
+    return measured, whole
+
+
+def figures_of(
+    day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], cloud: CloudDay, quality: dict[str, Any], storage: float
+) -> dict[str, Any]:
+    measured, whole = day_usage(cloud, storage)
+    stack = replace(cloud.stack, custom_metrics=cloud.metrics)
     prices = cost.PriceTable.load()
     usage = cost.monthly_usage(measured, stack)
     lines = cost.bill(usage, prices)
-    naive = cost.bill(cost.naive_usage(usage, truth["frames"]), prices)
+    naive = cost.bill(cost.naive_usage(usage, edge_day.frames), prices)
+    measured_calls = Recorder()
+    for part in cloud.parts:
+        _add(measured_calls, part.calls)
+    truth = edge_day.city.truth
+    batches = sum(len(b) for b in edge_day.batches.values())
     return {
         "day.date": day.isoformat(),
-        "day.sensors": len(captures),
-        "day.probe_requests": truth["frames"],
+        "day.sensors": len(edge_day.batches),
+        "day.probe_requests": edge_day.frames,
         "day.devices": truth["devices_heard"],
         "day.batches": batches,
-        "day.session_records": records,
-        "day.ingest_failed": failed,
-        "day.ingest_messages": handled,
+        "day.session_records": edge_day.records,
+        "day.edge_frames_per_s": round(edge_day.frames / edge_day.seconds) if edge_day.seconds else None,
+        "day.cloud_shops": [s["shop_id"] for s in shops],
+        "day.cloud_sensors": sum(len(s["sensors"]) for s in shops),
+        "day.extrapolation": {p.name: round(p.factor, 3) for p in cloud.parts},
+        "day.ingest_messages": cloud.ingest_messages,
+        "day.ingest_failed": cloud.ingest_failed,
+        "day.ingest_cpu_ms_per_batch": cloud.ingest_ms_per_batch,
+        "day.scheduled_failures": cloud.failures,
         "day.api_calls": whole.by_service(),
+        "day.api_calls_measured": measured_calls.by_service(),
         "day.dynamodb_wru": round(measured.dynamodb_wru),
         "day.dynamodb_rru": round(measured.dynamodb_rru),
-        "day.phase_s": {
-            "replay": round(t1 - t0, 1),
-            "ingest": round(t2 - t1, 1),
-            "rollup_heartbeat": round(t3 - t2, 1),
-        },
         **{f"day.{k}": v for k, v in quality.items()},
         "cost.monthly_usd": round(lines["total"], 2),
         "cost.naive_monthly_usd": round(naive["total"], 2),
@@ -474,18 +775,12 @@ def _pipeline(day: date, before: dict[str, Path], captures: dict[str, Path], tru
         "cost.usage_month": {k: round(v, 3) for k, v in usage.__dict__.items() if v},
         "cost.stack": stack.__dict__,
         "cost.assumptions": dict(cost.ASSUMPTIONS),
-        "cost.data_age_s": 300 + 300,
+        "cost.data_age_s": BATCH_SECONDS + ROLLUP_PERIOD_S + round(cloud.ingest_ms_per_batch / 1000 * 10 + 1),
     }
 
 
-S3_PUT_CLASS = {"PutObject", "CopyObject", "PostObject", "ListObjects", "ListObjectsV2", "DeleteObject"}
-
-
-def _quiet(sink: LogSink, fn: Callable[[], Any]) -> Any:
-    import contextlib
-
-    with contextlib.redirect_stdout(sink):
-        return fn()
+S3_PUT_CLASS = {"PutObject", "CopyObject", "PostObject", "ListObjects", "ListObjectsV2", "ListObjectVersions"}
+S3_FREE = {"DeleteObject", "DeleteObjects"}  # S3 does not bill DELETE requests
 
 
 def _forget_cached_clients() -> None:
@@ -507,32 +802,12 @@ def _sum_days(a: cost.FunctionDay, b: cost.FunctionDay) -> cost.FunctionDay:
     )
 
 
-def _combine(parts: list[tuple[Recorder, float]]) -> Recorder:
-    """The day's calls: measured parts as they are, sampled parts scaled to a day."""
-    out = Recorder()
-    for part, factor in parts:
-        for k, v in part.calls.items():
-            out.calls[k] += round(v * factor)
-        for k, v in part.wru.items():
-            out.wru[k] += v * factor
-        for k, v in part.rru.items():
-            out.rru[k] += v * factor
-        out.s3_bytes_put += part.s3_bytes_put if factor == 1.0 else 0
-    return out
-
-
-def _with_metrics(stack: cost.Stack, sinks: dict[str, LogSink]) -> cost.Stack:
-    from dataclasses import replace
-
-    return replace(stack, custom_metrics=len(set().union(*(s.metrics for s in sinks.values()))))
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.day", description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="crowd scale (0.02: smoke run)")
-    parser.add_argument("--scenario", default="niort-centre")
+    parser = argparse.ArgumentParser(prog="python -m bench.day", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="crowd scale (0.05: smoke run)")
+    parser.add_argument("--shops", type=int, default=CLOUD_SHOPS, help="shops sent through the cloud")
     args = parser.parse_args(argv)
-    figures = run(args.scale, args.scenario)
+    figures = run(args.scale, args.shops)
     print(json.dumps(figures, indent=1, default=str))
     return 0
 

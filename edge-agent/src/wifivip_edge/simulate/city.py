@@ -737,6 +737,20 @@ def simulate_city(scenario: CityScenario, day: date, seed: int = 1, scale: float
     return CityResult(frames, _truth(city, day, seed, people, frames, tz))
 
 
+def people_heard_by_kind(result: CityResult, sensors: list[str]) -> dict[str, int]:
+    """Truth for a group of sensors: the people any of them heard, by kind (passerby, visitor...).
+
+    Why: a benchmark that sends only some sensors to the cloud compares the union its KPIs count
+    (unique devices) with the people those sensors could hear, not with the whole centre's."""
+    heard: set[int] = set()
+    people: list[_Person] = []
+    for sensor_id in sensors:
+        frames = result.frames[sensor_id]
+        heard.update(frames.heard.person)
+        people = frames.people
+    return dict(sorted(Counter(people[i].kind for i in heard).items()))
+
+
 def write_city(result: CityResult, out_dir: Path) -> list[Path]:
     """One pcap per sensor under ``out_dir/captures`` and ``out_dir/ground_truth.json``."""
     captures = out_dir / "captures"

@@ -97,6 +97,10 @@ FIGURES = {
     "cost.naive_monthly_usd": "same, naive design (one DynamoDB write per detection, KPIs read from the detections)",
     "cost.lines_usd": "the bill line by line",
     "cost.price_table_as_of": "date of the price table (bench/prices_eu_west_3.json)",
+    "cost.parts_usd": "the month split: ingest side (uploads, queue, ingest, storage), rollups, heartbeats, held",
+    "cost.sensors_curve": "sensors -> USD/month at 5, 50, 500 sensors (peak window measured at each, see docstring)",
+    "cost.sensors_fit": "least-squares line through those: USD fixed + USD per sensor",
+    "cost.sensors_curve_extrapolated": "that line at 5,000 and 50,000 sensors (100 and 1,000 cities)",
     "cost.data_age_s": "oldest a dashboard figure can be, s: batch window + rollup period + measured ingest",
 }
 
@@ -154,7 +158,7 @@ class Metered:
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
         calls, start = self.recorder.total, time.thread_time()
         try:
-            with contextlib.redirect_stdout(self.sink):
+            with contextlib.redirect_stdout(self.sink), _logs_into(self.sink):
                 return self.handler(event, context)
         finally:
             if self.counting:
@@ -170,6 +174,19 @@ class Metered:
             aws_calls=round(self.aws_calls * factor),
             log_bytes=round(self.sink.bytes * factor),
         )
+
+
+@contextlib.contextmanager
+def _logs_into(sink: LogSink) -> Iterator[None]:
+    """The functions' Powertools logger holds the stdout of its import time: point it at ``sink``."""
+    from functions.observability import logger
+
+    handler = logger.registered_handler
+    previous = handler.setStream(sink)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
 
 
 # --- simulation and edge -------------------------------------------------------------------------
@@ -239,17 +256,19 @@ def cloud_shops(truth: dict[str, Any], count: int) -> list[dict[str, Any]]:
 # --- the cloud -----------------------------------------------------------------------------------
 
 
-def enroll(truth: dict[str, Any]) -> None:
-    from chalicelib.models.sensor import Sensor
+def enroll(shops: list[dict[str, Any]], replica: str = "") -> None:
+    """The shops' sensors in the registry (``replica``: a copy of the centre in another city)."""
+    from chalicelib.models.sensor import DEFAULT_TENANT, Sensor
 
-    for shop in truth["shops"]:
+    for shop in shops:
         for k, sensor_id in enumerate(shop["sensors"]):
             Sensor(
-                sensor_id,
-                shop_id=shop["shop_id"],
+                sensor_id + replica,
+                shop_id=shop["shop_id"] + replica,
                 shop_name=shop["name"],
                 street=shop["street"],
                 zone=shop["zone"],
+                tenant=DEFAULT_TENANT + replica,
                 role="primary" if k == 0 else "auxiliary",
                 visitor_dbm=THRESHOLDS.visitor_dbm,
                 min_visit_s=THRESHOLDS.min_visit_s,
@@ -341,6 +360,7 @@ def deployed() -> Iterator[Any]:
     from infra.stack import StackTarget, deploy
 
     with local_aws() as endpoint:
+        _reset(endpoint)
         outputs = deploy(StackTarget(STAGE, endpoint_url=endpoint), progress=lambda _m: None)
         saved = {k: os.environ.get(k) for k in outputs.environment()}
         os.environ.update(outputs.environment())
@@ -353,6 +373,19 @@ def deployed() -> Iterator[Any]:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+            _reset(endpoint)
+
+
+def _reset(endpoint: str) -> None:
+    """Empty the in-process emulator (its state outlives a server) and forget clients bound to it."""
+    import requests
+
+    from chalicelib.models import ALL_MODELS
+
+    requests.post(f"{endpoint}/moto-api/reset", timeout=30).raise_for_status()
+    for model in ALL_MODELS:
+        model._connection = None
+    _forget_cached_clients()
 
 
 def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs: Any) -> CloudDay:
@@ -362,7 +395,7 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
     from functions.local_pump import LocalContext, SqsPump
 
     truth = edge_day.city.truth
-    enroll(truth)
+    enroll(truth["shops"])
     stack, memory = stack_resources(len(truth["shops"]))
     sensors = [s for shop in shops for s in shop["sensors"]]
     all_sensors = sum(len(shop["sensors"]) for shop in truth["shops"])
@@ -493,6 +526,146 @@ def _add(into: Recorder, part: Recorder) -> None:
     into.rru.update(part.rru)
     into.s3_bytes_put += part.s3_bytes_put
     into.total += part.total
+
+
+# --- cost against the number of sensors -------------------------------------------------------
+
+CURVE_SENSORS = (5, 50, 500)
+
+
+@dataclass
+class SpanUsage:
+    """Two windows at the day's peak: the second one's calls (ingest side) and one rollup tick."""
+
+    ingest: Recorder
+    rollup: Recorder
+    ingest_cpu_s: float
+    rollup_cpu_s: float
+
+
+def curve_fleet(truth: dict[str, Any], sensors: int) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``sensors`` sensors as (replica suffix, shops): whole shops of the centre, then copies of it in
+    other cities (another tenant: their own shop, street, zone and city items)."""
+    shops = sorted(truth["shops"], key=lambda s: s["shop_id"])
+    per_centre = sum(len(s["sensors"]) for s in shops)
+    fleet: list[tuple[str, list[dict[str, Any]]]] = [
+        (f"-r{k}" if k else "", shops) for k in range(sensors // per_centre)
+    ]
+    rest, partial = sensors % per_centre, []
+    for shop in shops:
+        if rest >= len(shop["sensors"]):
+            partial.append(shop)
+            rest -= len(shop["sensors"])
+    if rest:
+        raise ValueError(f"{sensors} sensors cannot be made of whole shops")
+    if partial:
+        fleet.append((f"-r{len(fleet)}" if fleet else "", partial))
+    return fleet
+
+
+def relabel(batch: Batch, replica: str) -> Batch:
+    """The same window heard by the same sensor in another city (its own sensor id and batch id)."""
+    from wifivip_edge.batching import batch_id
+
+    if not replica:
+        return batch
+    sensor_id = batch.header.sensor_id + replica
+    header = replace(
+        batch.header, sensor_id=sensor_id, batch_id=batch_id(sensor_id, batch.header.window_start, batch.sessions)
+    )
+    return Batch(header, batch.sessions)
+
+
+def peak_windows(edge_day: EdgeDay) -> tuple[float, float]:
+    """The two consecutive windows with the most session records over the centre."""
+    records: Counter[float] = Counter()
+    for batches in edge_day.batches.values():
+        for b in batches:
+            records[b.header.window_start] += len(b.sessions)
+    best = max(records, key=lambda w: records[w] + records.get(w - BATCH_SECONDS, 0))
+    return best - BATCH_SECONDS, best
+
+
+def measure_span(edge_day: EdgeDay, sensors: int, day: date) -> SpanUsage:
+    """A fresh stack with ``sensors`` sensors: window 1 ingested and rolled up (uncounted), window 2
+    ingested and rolled up (counted)."""
+    import boto3
+
+    from functions.local_pump import LocalContext, SqsPump
+
+    fleet = curve_fleet(edge_day.city.truth, sensors)
+    first, second = peak_windows(edge_day)
+    handlers = _handlers()
+    event = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
+    with deployed() as outputs:
+        for replica, shops in fleet:
+            enroll(shops, replica)
+        with recording() as rec:
+            upload = counting_uploader(outputs.bucket, outputs.endpoint_url, rec)
+            ingest = Metered(handlers["ingest"], rec, 512, counting=False)
+            rollup = Metered(handlers["rollup"], rec, 512, counting=False)
+            pump = SqsPump(boto3.client("sqs"), outputs.queue_url, ingest)
+            marks = []
+            for window in (first, second):
+                if window == second:
+                    ingest.counting = rollup.counting = True
+                    marks.append(rec.snapshot())
+                for replica, shops in fleet:
+                    for sensor_id in (s for shop in shops for s in shop["sensors"]):
+                        for batch in edge_day.batches[sensor_id]:
+                            if batch.header.window_start == window:
+                                upload(relabel(batch, replica))
+                pump.drain(idle_polls=1)
+                if window == second:
+                    marks.append(rec.snapshot())
+                rollup(event, LocalContext())
+            marks.append(rec.snapshot())
+    return SpanUsage(marks[1].minus(marks[0]), marks[2].minus(marks[1]), ingest.cpu_s, rollup.cpu_s)
+
+
+def span_usd(span: SpanUsage, prices: cost.PriceTable) -> dict[str, float]:
+    """Traffic of the span priced per part (ingest side, rollup), without what the stack holds."""
+    out = {}
+    for name, calls, cpu_s in (("ingest", span.ingest, span.ingest_cpu_s), ("rollup", span.rollup, span.rollup_cpu_s)):
+        fn = cost.FunctionDay(invocations=1, memory_mb=512, cpu_s=cpu_s, aws_calls=calls.total, log_bytes=0)
+        usage = cost.Usage(
+            lambda_gb_s=cost.billed_gb_s(fn),
+            dynamodb_wru=sum(calls.wru.values()),
+            dynamodb_rru=sum(calls.rru.values()),
+            s3_put=sum(v for k, v in calls.calls.items() if k.startswith("s3.") and k[3:] in S3_PUT_CLASS),
+            s3_get=sum(
+                v for k, v in calls.calls.items() if k.startswith("s3.") and k[3:] not in S3_PUT_CLASS | S3_FREE
+            ),
+            sqs_requests=sum(v for k, v in calls.calls.items() if k.startswith("sqs.")) + calls.calls["s3.PutObject"],
+        )
+        out[name] = cost.bill(usage, prices)["total"]
+    return out
+
+
+def sensors_curve(
+    edge_day: EdgeDay, day: date, part_usd: dict[str, float], total_usd: float, prices: cost.PriceTable
+) -> dict[str, Any]:
+    """Monthly USD at 5, 50 and 500 sensors: the 50-sensor month with each traffic part scaled by
+    what the same peak window cost at N sensors against 50 (measured, fresh stack each), heartbeats
+    by N/50 (one object per sensor every 180 s); what the stack holds does not change. Beyond 500:
+    the least-squares line through the three."""
+    spans = {n: span_usd(measure_span(edge_day, n, day), prices) for n in CURVE_SENSORS}
+    base = spans[50]
+    curve: dict[int, float] = {}
+    ratios: dict[int, dict[str, float]] = {}
+    for n, span in spans.items():
+        ratios[n] = {part: round(span[part] / base[part], 3) if base[part] else 0.0 for part in span}
+        ratios[n]["heartbeat"] = n / 50
+        usd = total_usd + sum((ratios[n].get(part, 1.0) - 1) * v for part, v in part_usd.items())
+        curve[n] = round(usd, 2)
+    fixed, per_sensor = cost.fit_linear(curve)
+    return {
+        "cost.sensors_curve": {str(n): usd for n, usd in curve.items()},
+        "cost.sensors_curve_extrapolated": {str(n): round(fixed + per_sensor * n, 2) for n in (5_000, 50_000)},
+        "cost.sensors_fit": {"fixed_usd": round(fixed, 2), "usd_per_sensor": round(per_sensor, 4)},
+        "cost.sensors_ratios": {str(n): r for n, r in ratios.items()},
+        "cost.peak_window_usd": {str(n): {k: round(v, 6) for k, v in span.items()} for n, span in spans.items()},
+    }
 
 
 # --- truth against the read API ------------------------------------------------------------------
@@ -668,7 +841,9 @@ def storage_gb(factor: float) -> float:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def run(scale: float = 1.0, shops: int = CLOUD_SHOPS, workdir: Path | None = None) -> dict[str, Any]:
+def run(
+    scale: float = 1.0, shops: int = CLOUD_SHOPS, curve: bool = True, workdir: Path | None = None
+) -> dict[str, Any]:
     started = time.monotonic()
     day = bench_day(datetime.now(TZ).date())
     with tempfile.TemporaryDirectory(prefix="wifivip-day-") as tmp:
@@ -686,20 +861,26 @@ def run(scale: float = 1.0, shops: int = CLOUD_SHOPS, workdir: Path | None = Non
         per_sensor = next(p.factor for p in cloud.parts if p.name == "upload")
         storage = storage_gb(per_sensor)
     figures = figures_of(day, edge_day, chosen, cloud, quality, storage)
+    t_curve = time.monotonic()
+    if curve:
+        say("cost against sensors: 5, 50, 500 sensors on the peak window")
+        parts = {k: v for k, v in figures["cost.parts_usd"].items() if k != "held"}
+        figures |= sensors_curve(edge_day, day, parts, figures["cost.monthly_usd"], cost.PriceTable.load())
     figures["day.phase_s"] = {
         "simulation": round(t_sim - started, 1),
         "edge": round(t_edge - t_sim, 1),
         **cloud.seconds,
+        "sensors_curve": round(time.monotonic() - t_curve, 1),
     }
     figures["day.wall_s"] = round(time.monotonic() - started, 1)
     return figures
 
 
-def day_usage(cloud: CloudDay, storage: float) -> tuple[cost.MeasuredDay, Recorder]:
+def day_usage(parts: list[Part], storage: float) -> tuple[cost.MeasuredDay, Recorder]:
     """The 50 sensors' day: each measured part times its factor."""
     whole = Recorder()
     functions: dict[str, cost.FunctionDay] = {}
-    for part in cloud.parts:
+    for part in parts:
         for k, v in part.calls.calls.items():
             whole.calls[k] += round(v * part.factor)
         for k, v in part.calls.wru.items():
@@ -733,14 +914,33 @@ def day_usage(cloud: CloudDay, storage: float) -> tuple[cost.MeasuredDay, Record
     return measured, whole
 
 
+#: Which traffic part of the bill grows with what, for the sensors curve (the rest is held by the stack).
+CURVE_PARTS = {"upload": "ingest", "ingest": "ingest", "rollup": "rollup", "heartbeat": "heartbeat"}
+
+
+def part_bills(parts: list[Part], storage: float, stack: cost.Stack, prices: cost.PriceTable) -> dict[str, float]:
+    """Monthly USD of each curve part's traffic (DynamoDB storage grows with the ingest), and ``held``:
+    what the stack costs with no traffic, plus the scheduled functions that do not grow with sensors."""
+    empty = cost.MeasuredDay({}, 0, 0, 0, 0, 0, 0, 0, 0, 0.0)
+    held = cost.bill(cost.monthly_usage(empty, stack), prices)["total"]
+    out: dict[str, float] = defaultdict(float)
+    for part in parts:
+        day, _ = day_usage([part], storage if part.name == "ingest" else 0.0)
+        usd = cost.bill(cost.monthly_usage(day, stack), prices)["total"] - held
+        out[CURVE_PARTS.get(part.name, "held")] += usd
+    out["held"] += held
+    return dict(out)
+
+
 def figures_of(
     day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], cloud: CloudDay, quality: dict[str, Any], storage: float
 ) -> dict[str, Any]:
-    measured, whole = day_usage(cloud, storage)
+    measured, whole = day_usage(cloud.parts, storage)
     stack = replace(cloud.stack, custom_metrics=cloud.metrics)
     prices = cost.PriceTable.load()
     usage = cost.monthly_usage(measured, stack)
     lines = cost.bill(usage, prices)
+    parts = part_bills(cloud.parts, storage, stack, prices)
     naive = cost.bill(cost.naive_usage(usage, edge_day.frames), prices)
     measured_calls = Recorder()
     for part in cloud.parts:
@@ -770,6 +970,7 @@ def figures_of(
         "cost.monthly_usd": round(lines["total"], 2),
         "cost.naive_monthly_usd": round(naive["total"], 2),
         "cost.lines_usd": cost.round_bill(lines),
+        "cost.parts_usd": {k: round(v, 4) for k, v in parts.items()},
         "cost.naive_lines_usd": cost.round_bill(naive),
         "cost.price_table_as_of": prices.as_of,
         "cost.usage_month": {k: round(v, 3) for k, v in usage.__dict__.items() if v},
@@ -806,8 +1007,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.day", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="crowd scale (0.05: smoke run)")
     parser.add_argument("--shops", type=int, default=CLOUD_SHOPS, help="shops sent through the cloud")
+    parser.add_argument("--no-curve", action="store_true", help="skip the cost at 5, 50 and 500 sensors")
     args = parser.parse_args(argv)
-    figures = run(args.scale, args.shops)
+    figures = run(args.scale, args.shops, curve=not args.no_curve)
     print(json.dumps(figures, indent=1, default=str))
     return 0
 

@@ -265,8 +265,8 @@ NIORT_VICTOR_HUGO = CityScenario(
     tuple(s for s in SHOPS if STREETS[s.stretch].street == "rue Victor-Hugo"),
     scale=1 / 3,
 )
-#: ``make demo``'s default: four shops of rue Victor-Hugo, one sensor each (the demo replays two days
-#: through the emulator; every sensor sends a batch every 5 minutes, night included).
+#: Four shops of rue Victor-Hugo, one sensor each: ``make demo DEMO_ARGS="--scenario niort-demo-slice"``
+#: (every sensor hears the shop's equipment all night: a batch every 5 minutes, ~260 a day).
 NIORT_DEMO_SLICE = CityScenario(
     "niort-demo-slice",
     tuple(s for s in SHOPS if s.shop_id in ("vh-boulangerie", "vh-mode", "vh-librairie", "vh-pharmacie")),

@@ -1,0 +1,68 @@
+"""bench.day's arithmetic that needs no emulator: schedules per day, fleets of whole shops, the bill
+split by part (the parts and what the stack holds add up to the whole bill)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import cost, day
+from bench.awscalls import Recorder
+
+
+def test_schedule_expressions_per_day() -> None:
+    assert day.runs_per_day("rate(5 minutes)") == 288
+    assert day.runs_per_day("rate(1 minute)") == 1440
+    assert day.runs_per_day("rate(1 hour)") == 24
+    assert day.runs_per_day("rate(2 days)") == 0.5
+    assert day.runs_per_day("cron(30 2 * * ? *)") == 1
+    with pytest.raises(ValueError):
+        day.runs_per_day("cron(0/5 * * * ? *)")
+
+
+TRUTH = {
+    "shops": [
+        {"shop_id": "a", "sensors": ["a1", "a2"]},
+        {"shop_id": "b", "sensors": ["b1"]},
+        {"shop_id": "c", "sensors": ["c1", "c2", "c3"]},
+    ]
+}
+
+
+def test_fleets_are_whole_shops_then_copies_in_other_cities() -> None:
+    def size(fleet: list[tuple[str, list[dict]]]) -> int:
+        return sum(len(s["sensors"]) for _r, shops in fleet for s in shops)
+
+    assert [(r, [s["shop_id"] for s in shops]) for r, shops in day.curve_fleet(TRUTH, 3)] == [("", ["a", "b"])]
+    twelve = day.curve_fleet(TRUTH, 12)
+    assert [r for r, _ in twelve] == ["", "-r1"] and size(twelve) == 12
+    assert size(day.curve_fleet(TRUTH, 14)) == 14 and day.curve_fleet(TRUTH, 14)[-1][0] == "-r2"
+    with pytest.raises(ValueError):
+        day.curve_fleet(TRUTH, 5)  # 5 = 6 - 1: no whole shops make it with the rest after one copy
+
+
+def test_the_parts_and_the_stack_add_up_to_the_bill() -> None:
+    def calls(**counts: int) -> Recorder:
+        rec = Recorder()
+        for key, n in counts.items():
+            rec.calls[key.replace("_", ".", 1)] += n
+        rec.wru["t"] = 10.0 * sum(counts.values())
+        return rec
+
+    fn = cost.FunctionDay(invocations=10, memory_mb=512, cpu_s=1.0, aws_calls=30, log_bytes=5000)
+    parts = [
+        day.Part("upload", calls(s3_PutObject=3), 100.0),
+        day.Part("ingest", calls(s3_GetObject=3, dynamodb_TransactWriteItems=3), 100.0, {"ingest": fn}),
+        day.Part("rollup", calls(dynamodb_Query=5), 288.0, {"rollup": fn}),
+    ]
+    stack = cost.Stack(
+        alarms=3, secrets=1, kms_keys=1, custom_metrics=2, queues_with_mappings=2, kms_users=5,
+        raw_retention_days=1, log_retention_days=30, shops=40,
+    )  # fmt: skip
+    prices = cost.PriceTable.load()
+    a = dict(cost.ASSUMPTIONS)
+    whole, _ = day.day_usage(parts, storage=0.5)
+    total = cost.bill(cost.monthly_usage(whole, stack, a=a), prices)["total"]
+    split = day.part_bills(parts, 0.5, stack, prices)
+    assert set(split) == {"ingest", "rollup", "held"}
+    assert sum(split.values()) == pytest.approx(total, rel=1e-9)
+    assert split["held"] > 0 and split["ingest"] > split["rollup"] > 0

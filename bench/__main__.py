@@ -24,6 +24,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,15 @@ RESULTS = ROOT / "bench" / "results.json"
 DOC = ROOT / "docs" / "benchmarks.md"
 
 #: Benchmark modules, run in this order by ``python -m bench``.
-MODULES = ["bench.edge", "bench.edge_memory", "bench.linking", "bench.accuracy", "bench.ingest_kpi"]
+MODULES = [
+    "bench.edge",
+    "bench.edge_memory",
+    "bench.linking",
+    "bench.accuracy",
+    "bench.ingest_kpi",
+    "bench.portal",
+    "bench.day",
+]
 #: Key prefixes of the modules without ``FIGURES`` (their ``main`` writes the results file itself).
 LEGACY_PREFIXES = {
     "bench.linking": ("linking.",),
@@ -69,6 +78,12 @@ def commit() -> str:
     except OSError:
         return "unknown"
     return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (tshark, agents run as processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def run_module(name: str, results: dict[str, Any]) -> dict[str, Any]:
@@ -148,9 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [m if m.startswith("bench.") else f"bench.{m}" for m in args.modules] or MODULES
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update(commit=commit(), date=datetime.now(UTC).isoformat(timespec="seconds"), machine=machine())
+    timings: dict[str, Any] = results.setdefault("bench.module_s", {})
     for name in chosen:
         print(f"== {name}", flush=True)
+        wall, cpu = time.monotonic(), cpu_seconds()
         figures = run_module(name, results)
+        # Wall time on this (shared) machine, and CPU time of this process and its children: the
+        # emulator runs in this process, so CPU time is about what the module takes on an idle machine.
+        timings[name] = {"wall": round(time.monotonic() - wall, 1), "cpu": round(cpu_seconds() - cpu, 1)}
+        results["bench.module_s"] = timings
         for key, value in figures.items():
             if not isinstance(value, (dict, list)):
                 print(f"   {key} = {value}", flush=True)

@@ -80,6 +80,7 @@ class Recorder:
     rru: Counter[str] = field(default_factory=Counter)
     s3_bytes_put: int = 0
     total: int = 0  # every call, for per-invocation deltas
+    table_calls: Counter[str] = field(default_factory=Counter)  # "table|Operation" (first table of the call)
 
     def by_service(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -89,7 +90,14 @@ class Recorder:
         return out
 
     def snapshot(self) -> Recorder:
-        return Recorder(Counter(self.calls), Counter(self.wru), Counter(self.rru), self.s3_bytes_put, self.total)
+        return Recorder(
+            Counter(self.calls),
+            Counter(self.wru),
+            Counter(self.rru),
+            self.s3_bytes_put,
+            self.total,
+            Counter(self.table_calls),
+        )
 
     def minus(self, earlier: Recorder) -> Recorder:
         return Recorder(
@@ -98,6 +106,7 @@ class Recorder:
             self.rru - earlier.rru,
             self.s3_bytes_put - earlier.s3_bytes_put,
             self.total - earlier.total,
+            self.table_calls - earlier.table_calls,
         )
 
     def count(self, service: str, operation: str, body_bytes: int = 0) -> None:
@@ -117,6 +126,7 @@ class Recorder:
         if service == "s3" and model.name == "PutObject":
             self.s3_bytes_put += body_size(params.get("Body", b""))
         if service == "dynamodb":
+            self.table_calls[f"{_first_table(params)}|{model.name}"] += 1
             context["wifivip_params"] = params
             keys = _written_keys(model.name, params)
             if keys:
@@ -146,6 +156,18 @@ class Recorder:
             for item, request in zip(parsed.get("Responses", []), params["TransactItems"], strict=False):
                 table = request["Get"]["TableName"]
                 self.rru[table] += read_units(item_size(item.get("Item", {})), transactional=True)
+
+
+def _first_table(params: dict[str, Any]) -> str:
+    """The table a DynamoDB call is about (the first one, for batches and transactions; "" for none)."""
+    if "TableName" in params:
+        return str(params["TableName"])
+    if params.get("RequestItems"):
+        return str(next(iter(params["RequestItems"])))
+    for action in params.get("TransactItems", []):
+        ((_kind, body),) = action.items()
+        return str(body.get("TableName", ""))
+    return ""
 
 
 def body_size(body: Any) -> int:

@@ -162,9 +162,10 @@ class MeasuredDay:
     sqs_messages: int  # S3 notifications sent to queues (S3 makes these requests: not seen by botocore)
     sqs_requests: int  # ReceiveMessage, DeleteMessageBatch... counted on the wire (the local pump = the ESM)
     secrets_calls: int
-    dynamodb_storage_gb: float  # the tables' size at the end of the day (what a month holds, see below)
+    dynamodb_storage_gb: float  # GB the day adds for good (KPI items are kept: storage grows by this a day)
     emails: int = 0
     sms: int = 0
+    dynamodb_held_gb: float = 0.0  # GB held whatever the month (items with a TTL, registries)
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def monthly_usage(
     day: MeasuredDay, stack: Stack, storage_months: float = 12.0, a: Mapping[str, float] = ASSUMPTIONS
 ) -> Usage:
     """A month at this day's rate. DynamoDB storage is priced as held after ``storage_months`` months of
-    such days (KPI items are kept, so it grows linearly; the result shows it apart)."""
+    such days (KPI items are kept, so it grows linearly), plus what expiring items hold steadily."""
     d = DAYS_PER_MONTH
     fns = list(day.functions.values())
     invocations = sum(f.invocations for f in fns)
@@ -201,7 +202,7 @@ def monthly_usage(
         lambda_gb_s=gb_s * d,
         dynamodb_wru=day.dynamodb_wru * d,
         dynamodb_rru=day.dynamodb_rru * d,
-        dynamodb_storage_gb=day.dynamodb_storage_gb * d * storage_months,
+        dynamodb_storage_gb=day.dynamodb_storage_gb * d * storage_months + day.dynamodb_held_gb,
         s3_put=day.s3_put * d,
         s3_get=day.s3_get * d,
         s3_storage_gb=day.s3_put_bytes * stack.raw_retention_days / 1e9,

@@ -70,7 +70,7 @@ ROLLUP_PERIOD_S = 300  # rate(5 minutes), infra/functions.py
 ROLLUP_SAMPLE_EVERY = 24  # count one rollup tick in 24 (every 2 hours)
 HEARTBEAT_INTERVAL_S = 180
 OTHER_SCHEDULE_SAMPLES = 2
-CLOUD_SHOPS = 6
+CLOUD_SHOPS = 4
 KEY = bytes.fromhex("5c" * 32)
 
 COMMAND = "python -m bench day"
@@ -98,7 +98,7 @@ FIGURES = {
     "cost.lines_usd": "the bill line by line",
     "cost.price_table_as_of": "date of the price table (bench/prices_eu_west_3.json)",
     "cost.parts_usd": "the month split: ingest side (uploads, queue, ingest, storage), rollups, heartbeats, held",
-    "cost.sensors_curve": "sensors -> USD/month at 5, 50, 500 sensors (peak window measured at each, see docstring)",
+    "cost.sensors_curve": "sensors -> USD/month at 5, 50, 500 sensors (peak window measured at each: sensors_curve())",
     "cost.sensors_fit": "least-squares line through those: USD fixed + USD per sensor",
     "cost.sensors_curve_extrapolated": "that line at 5,000 and 50,000 sensors (100 and 1,000 cities)",
     "cost.data_age_s": "oldest a dashboard figure can be, s: batch window + rollup period + measured ingest",
@@ -340,6 +340,10 @@ class Part:
     calls: Recorder
     factor: float
     functions: dict[str, cost.FunctionDay] = field(default_factory=dict)
+    kpi_factor: float | None = None  # for calls and units on the KPI table, when it differs
+
+    def factor_of(self, table: str) -> float:
+        return self.kpi_factor if self.kpi_factor is not None and table.endswith("-kpi") else self.factor
 
 
 @dataclass
@@ -403,7 +407,8 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
     made = [b for s in sensors for b in edge_day.batches[s]]
     all_batches = sum(len(bs) for bs in edge_day.batches.values())
     per_sensor = max(all_batches / len(made), edge_day.records / max(1, sum(len(b.sessions) for b in made)))
-    per_shop = len(truth["shops"]) / len(shops)
+    sensor_ratio = all_sensors / len(sensors)
+    scope_ratio = len(_scopes(truth["shops"])) / len(_scopes(shops))
     handlers = _handlers()
     sqs = boto3.client("sqs")
     seconds: dict[str, float] = {}
@@ -450,7 +455,13 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
     parts = [
         Part("upload", edge_calls, per_sensor),
         Part("ingest", ingest_calls, per_sensor, {"ingest": ingest.day(per_sensor)}),
-        Part("rollup", rollup_calls, rollups_per_day * per_shop, {"rollup": rollup.day(rollups_per_day * per_shop)}),
+        Part(
+            "rollup",
+            rollup_calls,
+            rollups_per_day,
+            {"rollup": rollup.day(rollups_per_day * max(sensor_ratio, scope_ratio))},
+            kpi_factor=rollups_per_day * max(sensor_ratio, scope_ratio),
+        ),
         Part(
             "heartbeat",
             hb_calls,
@@ -512,6 +523,16 @@ def _schedule(function: str, rule: str) -> str:
     raise KeyError(f"{function}:{rule}")
 
 
+def _scopes(shops: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The KPI items a rollup writes per day for these shops: shop, street, zone and city."""
+    from chalicelib.models.sensor import slug
+
+    out = {("city", "niort")}
+    for shop in shops:
+        out |= {("shop", shop["shop_id"]), ("street", slug(shop["street"])), ("zone", slug(shop["zone"]))}
+    return out
+
+
 def _handlers() -> dict[str, Callable[[dict[str, Any], Any], Any]]:
     from functions.heartbeat.handler import lambda_handler as heartbeat
     from functions.ingest.handler import lambda_handler as ingest
@@ -526,6 +547,7 @@ def _add(into: Recorder, part: Recorder) -> None:
     into.rru.update(part.rru)
     into.s3_bytes_put += part.s3_bytes_put
     into.total += part.total
+    into.table_calls.update(part.table_calls)
 
 
 # --- cost against the number of sensors -------------------------------------------------------
@@ -535,7 +557,7 @@ CURVE_SENSORS = (5, 50, 500)
 
 @dataclass
 class SpanUsage:
-    """Two windows at the day's peak: the second one's calls (ingest side) and one rollup tick."""
+    """The day's busiest window: its calls (uploads and ingest) and one rollup tick after it."""
 
     ingest: Recorder
     rollup: Recorder
@@ -587,14 +609,14 @@ def peak_windows(edge_day: EdgeDay) -> tuple[float, float]:
 
 
 def measure_span(edge_day: EdgeDay, sensors: int, day: date) -> SpanUsage:
-    """A fresh stack with ``sensors`` sensors: window 1 ingested and rolled up (uncounted), window 2
-    ingested and rolled up (counted)."""
+    """A fresh stack with ``sensors`` sensors: the day's busiest window ingested, then one rollup tick;
+    both counted. (One window: at 500 sensors each window is 500 batches on the emulator.)"""
     import boto3
 
     from functions.local_pump import LocalContext, SqsPump
 
     fleet = curve_fleet(edge_day.city.truth, sensors)
-    first, second = peak_windows(edge_day)
+    _first, peak = peak_windows(edge_day)
     handlers = _handlers()
     event = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
     with deployed() as outputs:
@@ -602,25 +624,19 @@ def measure_span(edge_day: EdgeDay, sensors: int, day: date) -> SpanUsage:
             enroll(shops, replica)
         with recording() as rec:
             upload = counting_uploader(outputs.bucket, outputs.endpoint_url, rec)
-            ingest = Metered(handlers["ingest"], rec, 512, counting=False)
-            rollup = Metered(handlers["rollup"], rec, 512, counting=False)
+            ingest = Metered(handlers["ingest"], rec, 512)
+            rollup = Metered(handlers["rollup"], rec, 512)
             pump = SqsPump(boto3.client("sqs"), outputs.queue_url, ingest)
-            marks = []
-            for window in (first, second):
-                if window == second:
-                    ingest.counting = rollup.counting = True
-                    marks.append(rec.snapshot())
-                for replica, shops in fleet:
-                    for sensor_id in (s for shop in shops for s in shop["sensors"]):
-                        for batch in edge_day.batches[sensor_id]:
-                            if batch.header.window_start == window:
-                                upload(relabel(batch, replica))
-                pump.drain(idle_polls=1)
-                if window == second:
-                    marks.append(rec.snapshot())
-                rollup(event, LocalContext())
-            marks.append(rec.snapshot())
-    return SpanUsage(marks[1].minus(marks[0]), marks[2].minus(marks[1]), ingest.cpu_s, rollup.cpu_s)
+            for replica, shops in fleet:
+                for sensor_id in (s for shop in shops for s in shop["sensors"]):
+                    for batch in edge_day.batches[sensor_id]:
+                        if batch.header.window_start == peak:
+                            upload(relabel(batch, replica))
+            pump.drain(idle_polls=1)
+            mid = rec.snapshot()
+            rollup(event, LocalContext())
+            end = rec.snapshot()
+    return SpanUsage(mid, end.minus(mid), ingest.cpu_s, rollup.cpu_s)
 
 
 def span_usd(span: SpanUsage, prices: cost.PriceTable) -> dict[str, float]:
@@ -824,18 +840,27 @@ def memory_of(memory: dict[str, int], function: str) -> int:
     raise KeyError(f"no deployed function named like {function!r} in {sorted(memory)}")
 
 
-def storage_gb(factor: float) -> float:
-    """DynamoDB storage held in steady state: a year of the day's KPI items, 8 days of the rest (TTL)."""
+def storage_gb(factor: float) -> tuple[float, float]:
+    """(GB the day adds for good, GB held steadily), times ``factor`` (subset -> 50 sensors; an upper
+    bound for the shop, street, zone and city items). Kept: the KPI items without a TTL -- day items,
+    and a seventh of the week items and a thirtieth of the month items (one per period, rewritten).
+    Held: items with a TTL (at most 8 days: markers, sketches, visitor sets) times 8, and registries."""
     import boto3
 
     ddb = boto3.client("dynamodb")
-    total = 0.0
+    kept = held = 0.0
     for table in ddb.list_tables()["TableNames"]:
-        size = 0
         for page in ddb.get_paginator("scan").paginate(TableName=table):
-            size += sum(item_size(i) + 100 for i in page["Items"])  # 100 bytes of index overhead per item
-        total += size * (365 if table.endswith("-kpi") else 8)
-    return total * factor / 1e9
+            for item in page["Items"]:
+                size = item_size(item) + 100  # 100 bytes of index overhead per item
+                if "expires" in item:
+                    held += size * 8
+                elif table.endswith("-kpi"):
+                    sk = item.get("sk", {}).get("S", "")
+                    kept += size / (7 if sk.startswith("W#") else cost.DAYS_PER_MONTH if sk.startswith("M#") else 1)
+                else:
+                    held += size
+    return kept * factor / 1e9, held * factor / 1e9
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -860,7 +885,9 @@ def run(
         quality = compare(city, chosen, day)
         per_sensor = next(p.factor for p in cloud.parts if p.name == "upload")
         storage = storage_gb(per_sensor)
+        say(f"storage: {storage[0] * 1e6:.0f} kB kept a day, {storage[1] * 1e6:.0f} kB held")
     figures = figures_of(day, edge_day, chosen, cloud, quality, storage)
+    say("day: " + json.dumps({k: v for k, v in figures.items() if not isinstance(v, dict | list)}, default=str))
     t_curve = time.monotonic()
     if curve:
         say("cost against sensors: 5, 50, 500 sensors on the peak window")
@@ -876,17 +903,22 @@ def run(
     return figures
 
 
-def day_usage(parts: list[Part], storage: float) -> tuple[cost.MeasuredDay, Recorder]:
+def day_usage(parts: list[Part], storage: tuple[float, float]) -> tuple[cost.MeasuredDay, Recorder]:
     """The 50 sensors' day: each measured part times its factor."""
     whole = Recorder()
     functions: dict[str, cost.FunctionDay] = {}
     for part in parts:
         for k, v in part.calls.calls.items():
-            whole.calls[k] += round(v * part.factor)
+            if not k.startswith("dynamodb."):  # DynamoDB calls are scaled by table, below
+                whole.calls[k] += round(v * part.factor)
+        for key, v in part.calls.table_calls.items():
+            table, op = key.split("|", 1)
+            whole.calls[f"dynamodb.{op}"] += round(v * part.factor_of(table))
+            whole.table_calls[key] += round(v * part.factor_of(table))
         for k, v in part.calls.wru.items():
-            whole.wru[k] += v * part.factor
+            whole.wru[k] += v * part.factor_of(k)
         for k, v in part.calls.rru.items():
-            whole.rru[k] += v * part.factor
+            whole.rru[k] += v * part.factor_of(k)
         whole.s3_bytes_put += round(part.calls.s3_bytes_put * part.factor)
         for name, fn in part.functions.items():
             functions[name] = _sum_days(functions[name], fn) if name in functions else fn
@@ -909,7 +941,8 @@ def day_usage(parts: list[Part], storage: float) -> tuple[cost.MeasuredDay, Reco
         sqs_messages=total("s3.", {"PutObject"}),  # each object under raw/ and heartbeat/ notifies a queue
         sqs_requests=total("sqs."),
         secrets_calls=total("secretsmanager."),
-        dynamodb_storage_gb=storage,
+        dynamodb_storage_gb=storage[0],
+        dynamodb_held_gb=storage[1],
     )
     return measured, whole
 
@@ -918,22 +951,47 @@ def day_usage(parts: list[Part], storage: float) -> tuple[cost.MeasuredDay, Reco
 CURVE_PARTS = {"upload": "ingest", "ingest": "ingest", "rollup": "rollup", "heartbeat": "heartbeat"}
 
 
-def part_bills(parts: list[Part], storage: float, stack: cost.Stack, prices: cost.PriceTable) -> dict[str, float]:
+def part_bills(
+    parts: list[Part], storage: tuple[float, float], stack: cost.Stack, prices: cost.PriceTable
+) -> dict[str, float]:
     """Monthly USD of each curve part's traffic (DynamoDB storage grows with the ingest), and ``held``:
     what the stack costs with no traffic, plus the scheduled functions that do not grow with sensors."""
     empty = cost.MeasuredDay({}, 0, 0, 0, 0, 0, 0, 0, 0, 0.0)
     held = cost.bill(cost.monthly_usage(empty, stack), prices)["total"]
     out: dict[str, float] = defaultdict(float)
     for part in parts:
-        day, _ = day_usage([part], storage if part.name == "ingest" else 0.0)
+        day, _ = day_usage([part], storage if part.name == "ingest" else (0.0, 0.0))
         usd = cost.bill(cost.monthly_usage(day, stack), prices)["total"] - held
         out[CURVE_PARTS.get(part.name, "held")] += usd
     out["held"] += held
     return dict(out)
 
 
+def what_if(parts: dict[str, float]) -> dict[str, float]:
+    """The month under other settings, derived from the measured parts (each part is linear in its
+    count of batches, runs or heartbeats; item sizes are taken as measured)."""
+    total = sum(parts.values())
+    heartbeat, ingest, rollup = parts.get("heartbeat", 0.0), parts.get("ingest", 0.0), parts.get("rollup", 0.0)
+    return {
+        "heartbeat_every_900s": round(total - heartbeat * (1 - HEARTBEAT_INTERVAL_S / 900), 2),
+        "no_heartbeat_objects": round(total - heartbeat, 2),
+        # data at most 270 s and 180 s old (window + rollup period): more batches, more rollup runs
+        "window_150s_rollup_120s": round(
+            total + ingest * (BATCH_SECONDS / 150 - 1) + rollup * (ROLLUP_PERIOD_S / 120 - 1), 2
+        ),
+        "window_120s_rollup_60s": round(
+            total + ingest * (BATCH_SECONDS / 120 - 1) + rollup * (ROLLUP_PERIOD_S / 60 - 1), 2
+        ),
+    }
+
+
 def figures_of(
-    day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], cloud: CloudDay, quality: dict[str, Any], storage: float
+    day: date,
+    edge_day: EdgeDay,
+    shops: list[dict[str, Any]],
+    cloud: CloudDay,
+    quality: dict[str, Any],
+    storage: tuple[float, float],
 ) -> dict[str, Any]:
     measured, whole = day_usage(cloud.parts, storage)
     stack = replace(cloud.stack, custom_metrics=cloud.metrics)
@@ -966,11 +1024,15 @@ def figures_of(
         "day.api_calls_measured": measured_calls.by_service(),
         "day.dynamodb_wru": round(measured.dynamodb_wru),
         "day.dynamodb_rru": round(measured.dynamodb_rru),
+        "day.dynamodb_wru_by_table": {k: round(v) for k, v in sorted(whole.wru.items())},
+        "day.dynamodb_rru_by_table": {k: round(v) for k, v in sorted(whole.rru.items())},
+        "day.dynamodb_calls_by_table": dict(sorted(whole.table_calls.items())),
         **{f"day.{k}": v for k, v in quality.items()},
         "cost.monthly_usd": round(lines["total"], 2),
         "cost.naive_monthly_usd": round(naive["total"], 2),
         "cost.lines_usd": cost.round_bill(lines),
         "cost.parts_usd": {k: round(v, 4) for k, v in parts.items()},
+        "cost.what_if_usd": what_if(parts),
         "cost.naive_lines_usd": cost.round_bill(naive),
         "cost.price_table_as_of": prices.as_of,
         "cost.usage_month": {k: round(v, 3) for k, v in usage.__dict__.items() if v},

@@ -35,6 +35,8 @@ def test_calls_by_service_and_operation(stack: StackOutputs) -> None:
     assert rec.s3_bytes_put == 1500
     assert rec.total == 6
     assert rec.minus(snap).calls == {"s3.HeadObject": 1}
+    rec.count("s3", "PutObject", 700)  # a client that is not botocore (the sensor's)
+    assert (rec.calls["s3.PutObject"], rec.s3_bytes_put, rec.total) == (3, 2200, 7)
 
 
 def test_dynamodb_units_follow_item_sizes(stack: StackOutputs) -> None:
@@ -73,6 +75,8 @@ def test_dynamodb_units_follow_item_sizes(stack: StackOutputs) -> None:
     }
     assert rec.wru[table] == 3 + 3 + 2 + 3
     assert rec.rru[table] == pytest.approx(0.5 + 1.0 + 0.5)
+    assert rec.table_calls[f"{table}|GetItem"] == 2 and rec.table_calls[f"{table}|TransactWriteItems"] == 1
+    assert sum(rec.table_calls.values()) == 7
 
 
 def test_pynamodb_models_are_counted(stack: StackOutputs) -> None:

@@ -77,6 +77,7 @@ def test_month_from_a_day() -> None:
         sqs_requests=30,
         secrets_calls=2,
         dynamodb_storage_gb=0.001,
+        dynamodb_held_gb=0.25,
     )
     stack = cost.Stack(
         alarms=5, secrets=1, kms_keys=1, custom_metrics=4, queues_with_mappings=2, kms_users=3,
@@ -87,7 +88,7 @@ def test_month_from_a_day() -> None:
     assert u.lambda_requests == pytest.approx(100 * d)
     assert u.lambda_gb_s == pytest.approx(100 * 0.0005 * d)  # half a ms per invocation, at 1 GB
     assert u.dynamodb_wru == pytest.approx(1000 * d)
-    assert u.dynamodb_storage_gb == pytest.approx(0.001 * d * 12)
+    assert u.dynamodb_storage_gb == pytest.approx(0.001 * d * 12 + 0.25)  # kept a year, plus what expires
     assert u.s3_storage_gb == pytest.approx(2.0)  # one day of raw batches held
     idle = 2 * 5 * 86400 / 20
     assert u.sqs_requests == pytest.approx((30 + 50 + idle) * d)

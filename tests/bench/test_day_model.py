@@ -44,15 +44,18 @@ def test_the_parts_and_the_stack_add_up_to_the_bill() -> None:
     def calls(**counts: int) -> Recorder:
         rec = Recorder()
         for key, n in counts.items():
-            rec.calls[key.replace("_", ".", 1)] += n
-        rec.wru["t"] = 10.0 * sum(counts.values())
+            service, op = key.split("_", 1)
+            rec.calls[f"{service}.{op}"] += n
+            if service == "dynamodb":
+                rec.table_calls[f"w-kpi|{op}"] += n
+        rec.wru["w-kpi"] = 10.0 * sum(counts.values())
         return rec
 
     fn = cost.FunctionDay(invocations=10, memory_mb=512, cpu_s=1.0, aws_calls=30, log_bytes=5000)
     parts = [
         day.Part("upload", calls(s3_PutObject=3), 100.0),
         day.Part("ingest", calls(s3_GetObject=3, dynamodb_TransactWriteItems=3), 100.0, {"ingest": fn}),
-        day.Part("rollup", calls(dynamodb_Query=5), 288.0, {"rollup": fn}),
+        day.Part("rollup", calls(dynamodb_Query=5), 288.0, {"rollup": fn}, kpi_factor=288.0 * 6),
     ]
     stack = cost.Stack(
         alarms=3, secrets=1, kms_keys=1, custom_metrics=2, queues_with_mappings=2, kms_users=5,
@@ -60,9 +63,14 @@ def test_the_parts_and_the_stack_add_up_to_the_bill() -> None:
     )  # fmt: skip
     prices = cost.PriceTable.load()
     a = dict(cost.ASSUMPTIONS)
-    whole, _ = day.day_usage(parts, storage=0.5)
+    whole, scaled = day.day_usage(parts, storage=(0.002, 0.3))
+    # The rollup's KPI-table calls and units take its KPI factor (more scopes than the subset had).
+    assert scaled.calls["dynamodb.Query"] == 5 * 288 * 6
+    assert scaled.calls["dynamodb.TransactWriteItems"] == 300 and scaled.calls["s3.PutObject"] == 300
+    assert whole.dynamodb_wru == pytest.approx(30 * 100 + 60 * 100 + 50 * 288 * 6)
+    assert (whole.dynamodb_storage_gb, whole.dynamodb_held_gb) == (0.002, 0.3)
     total = cost.bill(cost.monthly_usage(whole, stack, a=a), prices)["total"]
-    split = day.part_bills(parts, 0.5, stack, prices)
+    split = day.part_bills(parts, (0.002, 0.3), stack, prices)
     assert set(split) == {"ingest", "rollup", "held"}
     assert sum(split.values()) == pytest.approx(total, rel=1e-9)
-    assert split["held"] > 0 and split["ingest"] > split["rollup"] > 0
+    assert split["held"] > 0 and split["ingest"] > 0 and split["rollup"] > 0

@@ -265,7 +265,7 @@ NIORT_VICTOR_HUGO = CityScenario(
     tuple(s for s in SHOPS if STREETS[s.stretch].street == "rue Victor-Hugo"),
     scale=1 / 3,
 )
-#: Four shops of rue Victor-Hugo, one sensor each: ``make demo DEMO_ARGS="--scenario niort-demo-slice"``
+#: Four shops of rue Victor-Hugo, one sensor each: ``wifivip-edge simulate --scenario niort-demo-slice``
 #: (every sensor hears the shop's equipment all night: a batch every 5 minutes, ~260 a day).
 NIORT_DEMO_SLICE = CityScenario(
     "niort-demo-slice",

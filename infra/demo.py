@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-last-week", action="store_true", help="skip the same weekday a week before (faster, no 'vs last week')"
     )
+    parser.add_argument("--optin-port", type=int, default=None, help="captive portal (default: --port + 1)")
     args = parser.parse_args(argv)
     now = time.time()
     day = args.date or datetime.fromtimestamp(now, ZoneInfo("Europe/Paris")).date()
@@ -73,7 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_serve:
             print_logins(logins, None, days, until)
             return 0
-        return serve(endpoint, args.port, days, logins, until)
+        from infra.demo_optin import optin_portal
+
+        optin_port = args.optin_port or args.port + 1
+        say(f"Serving the captive portal (opt-in function) at http://127.0.0.1:{optin_port}")
+        with optin_portal(optin_port) as url:
+            print(f"    as a phone joining the shop's WiFi: {url}/_controller")
+            print(f"    RFC 8908 API: {url}/api/captive   my data: {url}/me   emails and SMS sent: {url}/_outbox")
+            return serve(endpoint, args.port, days, logins, until)
 
 
 def demo_days(day: date, until: float | None, no_last_week: bool = False) -> list[date]:

@@ -314,8 +314,153 @@ OFFERS_SCHEDULE = FunctionSpec(
     environment={"WIFIVIP_OFFERS_FROM": OFFERS_SENDER},
 )
 
-#: Every function of the stage but the portal (whose code is ``chalice package`` output, see below).
-FUNCTIONS: tuple[FunctionSpec, ...] = (INGEST, ROLLUP, HEARTBEAT, PRIVACY, RETENTION, OFFERS, OFFERS_SCHEDULE)
+
+# ----- consumer opt-in (issue 6): the captive portal, the allowlist publisher, the daily expiry -----
+
+# What each table of the opt-in needs, beyond DescribeTable; transactions use the item actions.
+_CONSUMERS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
+_LEDGER = (
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:DescribeTable",
+    "dynamodb:DeleteItem",
+)  # DeleteItem: erasure only (ConsentEvent.erase_subject), see docs/privacy-optin.md
+_ENTRIES = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:DescribeTable")
+
+
+def _secret(n: Names, what: str) -> str:
+    from infra.optin import secret_ref
+
+    return str(n.ctx.ref(secret_ref(n.stage, what), "arn"))
+
+
+def _consent_tables(n: Names, scan: bool = False) -> list[dict[str, Any]]:
+    extra = ("dynamodb:Scan",) if scan else ()
+    return tables(
+        n,
+        {
+            "consumers": (*_CONSUMERS, *extra),
+            "consent-ledger": _LEDGER,
+            "allowlist-entries": (*_ENTRIES, *extra),
+            "captive-controllers": GET,
+            "portal-grants": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DescribeTable"),
+            "rate-limits": ("dynamodb:UpdateItem", "dynamodb:DescribeTable"),
+            # the consent panel's visitor sets: found (Scan with a filter) and emptied of a consumer on erasure
+            "device-state": ("dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:DescribeTable"),
+        },
+        sid="Consent",
+    )
+
+
+def optin_permissions(n: Names) -> list[dict[str, Any]]:
+    """Consent tables, the archive of consent texts, its two secrets, SES/SNS, and the publisher to call."""
+    from infra.optin import sender_identity
+
+    return [
+        *_consent_tables(n),
+        allow(("s3:GetObject", "s3:PutObject"), [n.objects("consent-texts/")], "ConsentTexts"),
+        allow(("secretsmanager:GetSecretValue",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
+        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+        allow(("ses:SendEmail",), [n.ctx.arn("ses", f"identity/{sender_identity()}")], "Email"),
+        # SMS straight to a phone number: SNS has no resource ARN for it.
+        allow(("sns:Publish",), ["*"], "Sms"),
+        allow(("lambda:InvokeFunction",), [n.ctx.arn("lambda", f"function:{resource_name('allowlist', n.stage)}")],
+              "RepublishAllowlist"),
+    ]  # fmt: skip
+
+
+OPTIN = FunctionSpec(
+    name="optin",
+    handler="functions.optin.handler.lambda_handler",
+    description="Captive WiFi portal, RFC 8908, consent ledger and the consumer's rights, behind API Gateway",
+    permissions=optin_permissions,
+    memory_mb=512,
+    timeout_s=30,
+    environment={"WIFIVIP_ALLOWLIST_FUNCTION": "allowlist"},
+)
+
+
+def allowlist_permissions(n: Names) -> list[dict[str, Any]]:
+    """Read the consented devices, sign with its key, write the one list object (and drop its old versions)."""
+    latest = f"{n.bucket_arn}/allowlist/latest.json"
+    return [
+        *tables(
+            n,
+            {
+                "allowlist-entries": ("dynamodb:Scan", "dynamodb:DescribeTable"),
+                "allowlist-state": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DescribeTable"),
+            },
+        ),
+        allow(("s3:PutObject", "s3:DeleteObjectVersion"), [latest], "List"),
+        {
+            "Sid": "ListListVersions",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucketVersions"],
+            "Resource": [n.bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": ["allowlist/*"]}},
+        },
+        allow(
+            ("secretsmanager:GetSecretValue",),
+            [_secret(n, "consent-key"), _secret(n, "allowlist-signing-key")],
+            "Keys",
+        ),
+        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+    ]
+
+
+ALLOWLIST = FunctionSpec(
+    name="allowlist",
+    handler="functions.allowlist.handler.lambda_handler",
+    description="Publishes the sensors' signed allowlist of consented devices (every 5 min and on withdrawal)",
+    permissions=allowlist_permissions,
+    memory_mb=256,
+    timeout_s=60,
+    schedules=(("allowlist-publish", "rate(5 minutes)", None),),
+)
+
+
+def expiry_permissions(n: Names) -> list[dict[str, Any]]:
+    """Scan consumers and devices, end lapsed consents (ledger, erasure) and ask for a republish."""
+    return [
+        *_consent_tables(n, scan=True),
+        allow(("secretsmanager:GetSecretValue",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
+        allow(("kms:Decrypt",), [n.key_arn()], "DataKey"),
+        allow(("lambda:InvokeFunction",), [n.ctx.arn("lambda", f"function:{resource_name('allowlist', n.stage)}")],
+              "RepublishAllowlist"),
+    ]  # fmt: skip
+
+
+OPTIN_EXPIRY = FunctionSpec(
+    name="optin-expiry",
+    handler="functions.optin.handler.expiry_handler",
+    description="Daily: ends unconfirmed contacts (7 days) and audience consents older than 13 months",
+    permissions=expiry_permissions,
+    memory_mb=256,
+    timeout_s=300,
+    schedules=(("optin-expiry", "cron(15 3 * * ? *)", None),),
+    environment={"WIFIVIP_ALLOWLIST_FUNCTION": "allowlist"},
+)
+
+#: Every function of the stage but the portal (whose code is ``chalice package`` output, see below)
+#: and the opt-in function (behind its own API, see :func:`infra.stack.stage_resources`).
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    INGEST,
+    ROLLUP,
+    HEARTBEAT,
+    PRIVACY,
+    RETENTION,
+    OFFERS,
+    OFFERS_SCHEDULE,
+    ALLOWLIST,
+    OPTIN_EXPIRY,
+)
 
 
 PORTAL_COGNITO = (

@@ -180,6 +180,10 @@ def edge_config(sensor_id: str, shop_id: str, bucket: str, target: StackTarget) 
     if target.endpoint_url:
         lines.append(f'endpoint_url = "{target.endpoint_url}"')
     lines += ["", "[privacy]", f'mode = "{target.privacy_mode}"', ""]
+    from infra.optin import allowlist_public_key
+
+    if public_key := allowlist_public_key(target):  # the consent mode's trust anchor (opt-in allowlist)
+        lines += ["[allowlist]", f'public_key = "{public_key}"', ""]
     return "\n".join(lines)
 
 

@@ -18,7 +18,8 @@ from chalicelib.models import ALL_MODELS
 from chalicelib.naming import bucket_name, master_secret_name, resource_name
 from infra import core, packaging
 from infra.core import Change, Context, Resource
-from infra.functions import FUNCTIONS, PORTAL, FunctionSpec, Names, runtime_statements
+from infra.functions import FUNCTIONS, OPTIN, PORTAL, FunctionSpec, Names, runtime_statements
+from infra.optin import optin_resources, signing_secret_key
 from infra.resources import (
     apigateway,
     cloudwatch,
@@ -106,6 +107,10 @@ class StackOutputs:
     user_pool_id: str = ""
     user_pool_client_id: str = ""
     jwks_url: str = ""
+    #: The captive portal's API (opt-in function) and the allowlist's Ed25519 public key (base64): the
+    #: trust anchor each sensor's config must carry ([allowlist] public_key).
+    optin_url: str = ""
+    allowlist_public_key: str = ""
     #: The changes deploy made (empty lines for none): ``+ create s3-bucket ...``.
     changes: list[str] = field(default_factory=list, compare=False)
     #: What the operator must see once (the first admin's temporary password, at its creation).
@@ -240,6 +245,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     )
     queues = [dlq, queue, heartbeat_dlq, heartbeat_queue, offers_dlq, offers_queue]
     out: list[Resource] = [data_key, *queues, data_bucket, *tables, alarm_topic, master]
+    out.extend(optin_resources(stage, bucket, data_key.key))  # consent secrets, sensors' key copy, SES sender
     out.append(sns.SmsSettings(monthly_spend_limit_usd=SMS_MONTHLY_LIMIT_USD, sender_id=SMS_SENDER_ID))
 
     names = Names(ctx, stage, bucket, data_key.key)
@@ -269,6 +275,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
             portal_function[-1].key, "api-gateway", "apigateway.amazonaws.com", lambda c: str(c.ref(api.key, "arn"))
         )
     )
+    out.extend(_optin_api(ctx, names, layers, environment))
     out.extend(_alarms(stage, dlq, alarm_topic.key))
     pools = [r for r in out if r.kind == "cognito-user-pool"]  # the portal's pool, when declared
     if target.admin_email and pools:
@@ -279,6 +286,18 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
 def portal_auth_environment(pool_id: str, client_id: str, jwks_url: str) -> dict[str, str]:
     """What the portal's token check reads (chalicelib/portal/settings.py)."""
     return {"WIFIVIP_USER_POOL_ID": pool_id, "WIFIVIP_USER_POOL_CLIENT_ID": client_id, "WIFIVIP_JWKS_URL": jwks_url}
+
+
+def _optin_api(
+    ctx: Context, names: Names, layers: tuple[str, ...], environment: Callable[[Context], dict[str, str]]
+) -> list[Resource]:
+    """The captive portal / opt-in function behind its own REST API (its URL is the portal controllers use)."""
+    function = _function_resources(ctx, OPTIN, names, layers, environment, packaging.source_zip, OPTIN.handler)
+    api = apigateway.ProxyApi(resource_name("optin", names.stage), function[-1].key, lambda: ())
+    permission = lambda_.InvokePermission(
+        function[-1].key, "api-gateway", "apigateway.amazonaws.com", lambda c: str(c.ref(api.key, "arn"))
+    )
+    return [*function, api, permission]
 
 
 SMS_MONTHLY_LIMIT_USD = 20
@@ -423,9 +442,12 @@ def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> St
         user_pool_client_id=pool.get("client_id") or "",
         jwks_url=pool.get("jwks_url") or "",
         functions={
-            spec.name: o[f"lambda-function:{resource_name(spec.name, stage)}"]["arn"] for spec in (*FUNCTIONS, PORTAL)
+            spec.name: o[f"lambda-function:{resource_name(spec.name, stage)}"]["arn"]
+            for spec in (*FUNCTIONS, PORTAL, OPTIN)
         },
         offers_queue_url=o[f"sqs-queue:{resource_name('offers', stage)}"]["url"],
+        optin_url=o.get(f"rest-api:{resource_name('optin', stage)}", {}).get("url", ""),
+        allowlist_public_key=str(o.get(signing_secret_key(stage), {}).get("public_key", "")),
         changes=[str(c) for c in changes if c.action != "keep"],
         mutating_calls=len(ctx.log.mutating),
         notes=list(ctx.notes),

@@ -36,6 +36,8 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
     (r"s3:GetObject", r"arn:aws:s3:::wifivip-[^/*]+/presence/\*", "offers read presence events of any sensor"),
     (r"sns:(Publish|CheckIfPhoneNumberIsOptedOut)", r"\*",
      "SMS to a phone number: SNS has no resource ARN for a number"),
+    (r"s3:(GetObject|PutObject)", r"arn:aws:s3:::wifivip-[^/*]+/consent-texts/\*",
+     "the opt-in archives each consent text once, named by its SHA-256"),
 )  # fmt: skip
 
 

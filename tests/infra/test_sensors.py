@@ -53,6 +53,7 @@ def test_enroll_registers_the_sensor_and_writes_the_pi_files(stack: StackOutputs
     assert (item.shop_id, item.shop_name, item.status) == ("vh-mode", "Mode & Co", "active")
     config = load_config(enrolled / f"{SENSOR}.toml", environ={})
     assert (config.sensor_id, config.upload.bucket, config.upload.region) == (SENSOR, stack.bucket, stack.region)
+    assert config.allowlist.public_key == stack.allowlist_public_key != ""  # the consent allowlist's trust anchor
     credentials = enrolled / f"{SENSOR}.credentials"
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     iam = boto3.client("iam")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from wifivip_edge import __version__
+from wifivip_edge.allowlist import AllowlistFetcher
 from wifivip_edge.batch import Batch
 from wifivip_edge.capture.frames import ProbeRequest
 from wifivip_edge.capture.live import ChannelHopper, ProbeSource
@@ -185,6 +186,8 @@ class Agent:
     clock: Callable[[], float] = time.time
     on_batch: Callable[[str], None] | None = None
     capture_clock: CaptureClock = field(default_factory=lambda: CaptureClock(False))
+    # Consent mode: the opt-in allowlist, refreshed by the network thread (see wifivip_edge.allowlist).
+    consent: AllowlistFetcher | None = None
     stats: CaptureStats = field(init=False)
     _wake: threading.Event = field(default_factory=threading.Event)
 
@@ -201,6 +204,10 @@ class Agent:
             self.capture_clock.t = start
         if self.keys is not None:
             self.keys.refresh(force=True)  # the day's key before the first frame, not after it
+        if self.consent is not None and self.replay:
+            # A replay runs faster than the network thread's first fetch: apply the allowlist before the
+            # first frame. Live, frames heard before the list arrives simply get no consumer (fail closed).
+            self.consent.maybe_refresh()
         threads = [threading.Thread(target=self._network, args=(stop,), name="network", daemon=True)]
         if self.hopper is not None:
             threads.append(threading.Thread(target=self.hopper.run, args=(stop,), name="hopper", daemon=True))
@@ -264,6 +271,8 @@ class Agent:
         try:
             if self.keys is not None:
                 self.keys.refresh()
+            if self.consent is not None:
+                self.consent.maybe_refresh(now)
             if self.uploader.step():
                 trim()
             self.heartbeat.maybe_send(now, force=first)
@@ -290,8 +299,9 @@ def build_agent(
     replay: bool = False,
     clock: Callable[[], float] = time.time,
     on_batch: Callable[[str], None] | None = None,
+    consent: AllowlistFetcher | None = None,
 ) -> Agent:
-    """Wire an agent from its configuration; the source, store and key fetcher are injected."""
+    """Wire an agent from its configuration; the source, store, key fetcher and allowlist are injected."""
     from wifivip_edge.batching import Batcher
     from wifivip_edge.pseudonym import StaticKeySource
 
@@ -310,6 +320,7 @@ def build_agent(
         privacy_mode=config.privacy.mode,
         batch_seconds=config.batching.batch_seconds,
         thresholds=config.session_thresholds,
+        consumer_of=consent.matcher.consumer_of if consent is not None else None,
     )
     gate = KeyGate(keyring, batcher, hold_s=config.keys.hold_s)
     spool = Spool(Path(config.spool_dir), config.spool.max_mb * 1024 * 1024, config.spool.max_batches)
@@ -321,4 +332,18 @@ def build_agent(
     heartbeat = HeartbeatReporter(
         config, stats, spool, uploader, clocked, gate, keys=keys, hopper=hopper, key_clock=capture_clock
     )
-    return Agent(config, source, gate, spool, uploader, heartbeat, keys, hopper, replay, clock, on_batch, capture_clock)
+    return Agent(
+        config,
+        source,
+        gate,
+        spool,
+        uploader,
+        heartbeat,
+        keys,
+        hopper,
+        replay,
+        clock,
+        on_batch,
+        capture_clock,
+        consent=consent,
+    )

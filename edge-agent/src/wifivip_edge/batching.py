@@ -15,20 +15,25 @@ emitted too while sessions span them (a visitor's phone can stay silent for minu
 
 The raw MAC of a frame serves twice while the frame is processed (the linker's keyed digest, the
 pseudonym when a session starts) and is kept nowhere.
+
+Consent mode: the batcher asks ``consumer_of(mac)`` (the opt-in allowlist, see
+:mod:`wifivip_edge.allowlist`) for each frame while its MAC is in memory. A listed MAC's frames go to
+a device of their own, outside the linker, whose sessions carry the consumer pseudonym: it is never
+linked with another MAC, so no other device's frames can get it.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from wifivip_edge import __version__
 from wifivip_edge.batch import Batch, BatchHeader, SessionRecord, Thresholds
 from wifivip_edge.capture.frames import ProbeRequest
-from wifivip_edge.linking import FixedRegistry, Linker, LinkingConfig
+from wifivip_edge.linking import Device, FixedRegistry, Linker, LinkingConfig, mac_key
 from wifivip_edge.pseudonym import KeyRing, Pseudonymizer
 from wifivip_edge.sessions import ClosedWindow, SessionTracker
 
@@ -57,6 +62,8 @@ class Batcher:
     thresholds: Thresholds | None = None
     linking: LinkingConfig | None = None
     registry: FixedRegistry | None = None
+    # Consent mode hook: raw MAC -> consumer pseudonym of an allowlisted device, else None.
+    consumer_of: Callable[[bytes], str | None] | None = None
     lost_no_key: int = 0
     _window_start: float | None = None
     _pseudonymize: Pseudonymizer | None = None
@@ -66,6 +73,7 @@ class Batcher:
     _thresholds: Thresholds = field(init=False)
     _linker: Linker = field(init=False)
     _sessions: SessionTracker = field(init=False)
+    _consented: dict[str, Device] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         t = self.thresholds or Thresholds()
@@ -105,9 +113,22 @@ class Batcher:
         # the latest time seen, so no session ever ends before it starts (the cloud would refuse it).
         ts = max(probe.ts, self._window_start, self._latest)
         self._latest = ts
-        device = self._linker.observe(probe)
+        consumer = None
+        if self.consumer_of is not None and self.privacy_mode == "consent":
+            consumer = self.consumer_of(probe.mac)
+        device = self._linker.observe(probe) if consumer is None else self._consented_device(consumer, probe)
         self._sessions.observe(device, ts, probe.rssi, pseudonymize.epoch, lambda: pseudonymize(probe.mac))
         self._frames += 1
+
+    def _consented_device(self, consumer: str, probe: ProbeRequest) -> Device:
+        """The device of an allowlisted MAC: one per consumer pseudonym, outside the linker."""
+        dev = self._consented.get(consumer)
+        if dev is None:
+            dev = Device(mac_key(b"consent:" + consumer.encode()), 0, False, probe.ts, probe.rssi, probe.seq)
+            dev.consumer = consumer
+            self._consented[consumer] = dev
+        dev.last_ts, dev.seq = probe.ts, probe.seq
+        return dev
 
     def tick(self, now: float) -> Iterator[Batch]:
         """Live mode: close the window if its time is over, and yield the batches settled by ``now``."""
@@ -139,6 +160,8 @@ class Batcher:
         assert self._window_start is not None
         start = self._window_start
         window = self._sessions.close_window(start, start + self.batch_seconds)
+        if self._consented:  # forget consented devices silent for a day (their sessions are long over)
+            self._consented = {c: d for c, d in self._consented.items() if d.last_ts > start - 86400}
         if self._pseudonymize is not None and (window.parts or window.candidates):
             self._pending.append(_Pending(window, self._pseudonymize, self._frames))
         self._frames = 0

@@ -163,6 +163,7 @@ def replay(
         privacy_mode=config.privacy.mode,
         batch_seconds=config.batching.batch_seconds,
         thresholds=config.session_thresholds,
+        consumer_of=consent_lookup(config),
     )
     stats = ReplayStats()
     source = CaptureSet(list(captures))
@@ -183,6 +184,25 @@ def replay(
     stats.lost_no_key = batcher.lost_no_key
     stats.truncated_captures = len(source.truncated)
     return stats
+
+
+def consent_lookup(config: AgentConfig) -> Callable[[bytes], str | None] | None:
+    """Consent mode: fetch and verify the opt-in allowlist once, return its MAC -> consumer lookup.
+
+    A replay fetches once (the list is current now, not at the capture's time); the live agent's
+    network thread refreshes it every few minutes.
+    """
+    import boto3
+
+    from wifivip_edge.allowlist import consent_fetcher
+
+    client = boto3.client("s3", region_name=config.upload.region, endpoint_url=config.upload.endpoint_url)
+    fetcher = consent_fetcher(config, client)
+    if fetcher is None:
+        return None
+    if not fetcher.refresh():
+        log.warning("consent mode without a valid allowlist: no device gets a consumer pseudonym")
+    return fetcher.matcher.consumer_of
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -20,6 +20,8 @@ Example (``edge-agent/deploy/wifivip-edge.toml`` is the commented template)::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -111,6 +113,16 @@ class HeartbeatConfig:
 
 
 @dataclass(frozen=True)
+class AllowlistConfig:
+    """Consent mode: where the signed opt-in allowlist comes from and the key that must have signed it."""
+
+    # Base64 Ed25519 public key, written by the sensor's enrolment: the trust anchor, never fetched.
+    public_key: str = ""
+    bucket: str = ""  # default: the upload bucket
+    refresh_seconds: int = 300
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     sensor_id: str
     state_dir: str = "/var/lib/wifivip-edge"
@@ -122,6 +134,7 @@ class AgentConfig:
     spool: SpoolConfig = field(default_factory=SpoolConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
+    allowlist: AllowlistConfig = field(default_factory=AllowlistConfig)
 
     @property
     def pseudonym_bits(self) -> int:
@@ -151,8 +164,16 @@ _SECTIONS: dict[str, type[Any]] = {
     "spool": SpoolConfig,
     "keys": KeysConfig,
     "heartbeat": HeartbeatConfig,
+    "allowlist": AllowlistConfig,
 }
 _TOP_LEVEL = {"sensor_id", "state_dir"}
+
+
+def allowlist_public_key(config: AgentConfig) -> bytes | None:
+    """The configured allowlist verification key (32 raw bytes), or None when consent mode has none."""
+    if not config.allowlist.public_key:
+        return None
+    return base64.b64decode(config.allowlist.public_key, validate=True)
 
 
 def load_config(path: Path | None, environ: dict[str, str] | None = None) -> AgentConfig:
@@ -258,3 +279,11 @@ def _validate(config: AgentConfig) -> None:
         raise ConfigError("[spool] max_mb and max_batches must be positive")
     if config.heartbeat.interval_s < 10:
         raise ConfigError("[heartbeat] interval_s must be at least 10")
+    try:
+        key = allowlist_public_key(config)
+    except (binascii.Error, ValueError):
+        key = b""
+    if key is not None and len(key) != 32:
+        raise ConfigError("[allowlist] public_key must be a base64 Ed25519 public key (32 bytes)")
+    if config.allowlist.refresh_seconds < 30:
+        raise ConfigError("[allowlist] refresh_seconds must be at least 30")

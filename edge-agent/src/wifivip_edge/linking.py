@@ -162,6 +162,7 @@ class Device:
     """
 
     __slots__ = (
+        "consumer",
         "fixed",
         "fp",
         "last_ts",
@@ -185,6 +186,8 @@ class Device:
         self.macs = 1
         self.fixed = False
         self.session: object | None = None
+        # Consent mode: the consumer pseudonym of an allowlisted device (set by the batcher, never linked).
+        self.consumer: str | None = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from wifivip_edge.agent import build_agent
+from wifivip_edge.allowlist import consent_fetcher
 from wifivip_edge.capture.live import (
     ChannelHopper,
     ProbeSource,
@@ -60,6 +61,7 @@ def run_agent(config: AgentConfig, drain_timeout_s: float = 30.0, system: System
         hopper=hopper,
         replay=bool(config.capture.replay),
         on_batch=lambda name: log.info("lot écrit / batch spooled: %s", name),
+        consent=consent_fetcher(config, store.client),
     )
     stop = threading.Event()
 

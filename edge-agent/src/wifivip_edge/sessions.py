@@ -269,6 +269,7 @@ class SessionTracker:
                     visitor=dwell >= min_visit and s.first_strong is not None,
                     dwell_s=round(dwell, 1),
                     fixed=s.device.fixed,
+                    consumer=s.device.consumer,
                 )
             )
         out.sort(key=lambda r: (r.device, r.first_seen))

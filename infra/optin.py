@@ -1,0 +1,284 @@
+"""What the consumer opt-in adds to a stage, as resources of the deploy engine (:mod:`infra.core`).
+
+Listed by :func:`optin_resources`, which :func:`infra.stack.stage_resources` appends after the data
+bucket and the tables:
+
+- Secrets Manager, each generated once and never rewritten by a redeploy, encrypted with the stage key:
+  the consent key (shared with the sensors: it hashes MACs into allowlist entries), the opt-in root
+  secret (contact lookups, grants, signed links), and the allowlist's Ed25519 signing key (its public
+  half is an output: the trust anchor written into each sensor's config).
+- S3 ``allowlist/consent-key.json``: the consent key as sensors fetch it (their policy reads ``allowlist/``).
+- SES: the sender identity (an address here; verify a domain for production).
+
+The SMS defaults are the engine's :class:`infra.resources.sns.SmsSettings`. The functions (opt-in
+behind its own API Gateway, the allowlist publisher every 5 minutes, the daily expiry job) are
+:data:`infra.functions.OPTIN`, ``ALLOWLIST`` and ``OPTIN_EXPIRY``.
+
+``python -m infra.optin add-controller --id ID --venue NAME`` registers a WiFi controller and prints
+the secret its redirect signer needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import secrets
+import sys
+from collections.abc import Callable
+from email.utils import parseaddr
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+from wifivip_edge.allowlist import CONSENT_KEY_OBJECT
+
+from chalicelib.consent.keys import (
+    CONSENT_KEY_SECRET,
+    OPTIN_SECRET,
+    SIGNING_KEY_SECRET,
+    generate_consent_key,
+    secret_name,
+)
+from chalicelib.consent.settings import OptinSettings
+from infra.core import UNKNOWN, Context, Observed, Resource
+
+
+class JsonSecret(Resource):
+    """A secret whose JSON value is generated here once; ``public`` fields of it become outputs."""
+
+    kind: ClassVar[str] = "secret"
+    holds_data: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        name: str,
+        kms_key: str,
+        description: str,
+        generate: Callable[[], dict[str, str]],
+        public: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(name)
+        self.kms_key = kms_key
+        self.description = description
+        self.generate = generate
+        self.public = public
+
+    def desired(self, ctx: Context) -> dict[str, Any]:
+        return {"KmsKeyId": ctx.ref(self.kms_key, "arn"), "Description": self.description}
+
+    def read(self, ctx: Context) -> Observed | None:
+        sm = ctx.client("secretsmanager")
+        try:
+            found = sm.describe_secret(SecretId=self.name)
+        except sm.exceptions.ResourceNotFoundException:
+            return None
+        deleted = bool(found.get("DeletedDate"))
+        outputs: dict[str, Any] = {"arn": found["ARN"], "name": self.name, "deleted": deleted}
+        if self.public and not deleted:
+            value = json.loads(sm.get_secret_value(SecretId=self.name)["SecretString"])
+            outputs.update({k: value.get(k) for k in self.public})
+        state = {"KmsKeyId": None if deleted else found.get("KmsKeyId"), "Description": found.get("Description", "")}
+        return Observed(state, outputs)
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> None:
+        ctx.client("secretsmanager").create_secret(
+            Name=self.name,
+            Description=self.description,
+            KmsKeyId=desired["KmsKeyId"],
+            SecretString=json.dumps(self.generate()),
+            Tags=[{"Key": "wifivip:stage", "Value": ctx.stage}],
+        )
+
+    def update(self, ctx: Context, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> None:
+        sm = ctx.client("secretsmanager")
+        if ctx.ref(self.key, "deleted"):
+            sm.restore_secret(SecretId=self.name)
+        sm.update_secret(SecretId=self.name, KmsKeyId=desired["KmsKeyId"], Description=desired["Description"])
+
+    def delete(self, ctx: Context) -> None:
+        ctx.client("secretsmanager").delete_secret(SecretId=self.name, RecoveryWindowInDays=7)
+
+
+class SecretCopyObject(Resource):
+    """An S3 object holding a secret's value for the sensors (their credentials read only ``allowlist/``)."""
+
+    kind: ClassVar[str] = "s3-object"
+
+    def __init__(self, bucket: str, key: str, secret_name_: str) -> None:
+        super().__init__(f"{bucket}/{key}")
+        self.bucket, self.object_key, self.secret_name = bucket, key, secret_name_
+
+    def _body(self, ctx: Context) -> bytes | None:
+        sm = ctx.client("secretsmanager")
+        try:
+            value = json.loads(sm.get_secret_value(SecretId=self.secret_name)["SecretString"])
+        except ClientError:  # absent, or scheduled for deletion
+            return None
+        return json.dumps(value, sort_keys=True).encode()
+
+    def desired(self, ctx: Context) -> dict[str, Any]:
+        body = self._body(ctx)
+        return {"sha256": hashlib.sha256(body).hexdigest() if body is not None else UNKNOWN}
+
+    def read(self, ctx: Context) -> Observed | None:
+        try:
+            body = ctx.client("s3").get_object(Bucket=self.bucket, Key=self.object_key)["Body"].read()
+        except ClientError:
+            return None
+        return Observed({"sha256": hashlib.sha256(body).hexdigest()}, {"key": self.object_key})
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> None:
+        body = self._body(ctx)
+        if body is None:
+            raise RuntimeError(f"secret {self.secret_name} must exist before {self.key}")
+        ctx.client("s3").put_object(Bucket=self.bucket, Key=self.object_key, Body=body, ContentType="application/json")
+
+    def update(self, ctx: Context, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> None:
+        self.create(ctx, desired)
+
+    def delete(self, ctx: Context) -> None:
+        ctx.client("s3").delete_object(Bucket=self.bucket, Key=self.object_key)
+
+
+class SesIdentity(Resource):
+    """The sender of confirmation emails: an address (verified by a link AWS mails) or a domain (DNS)."""
+
+    kind: ClassVar[str] = "ses-identity"
+
+    def desired(self, ctx: Context) -> dict[str, Any]:
+        return {"type": "EmailAddress" if "@" in self.name else "Domain"}
+
+    def read(self, ctx: Context) -> Observed | None:
+        found = ctx.client("ses").get_identity_verification_attributes(Identities=[self.name])
+        if self.name not in found.get("VerificationAttributes", {}):
+            return None
+        status = found["VerificationAttributes"][self.name].get("VerificationStatus")
+        outputs = {"arn": ctx.arn("ses", f"identity/{self.name}"), "status": status}
+        return Observed({"type": "EmailAddress" if "@" in self.name else "Domain"}, outputs)
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> None:
+        ses = ctx.client("ses")
+        if desired["type"] == "EmailAddress":
+            ses.verify_email_identity(EmailAddress=self.name)
+        else:
+            ses.verify_domain_identity(Domain=self.name)
+
+    def update(self, ctx: Context, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> None:
+        self.create(ctx, desired)
+
+    def delete(self, ctx: Context) -> None:
+        ctx.client("ses").delete_identity(Identity=self.name)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def new_consent_key() -> dict[str, str]:
+    key_id, key = generate_consent_key()
+    return {"key_id": key_id, "key": _b64(key)}
+
+
+def new_root_secret() -> dict[str, str]:
+    return {"key": _b64(secrets.token_bytes(32))}
+
+
+def new_signing_key() -> dict[str, str]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return {"private_key": _b64(private), "public_key": _b64(public)}
+
+
+def sender_identity() -> str:
+    return parseaddr(OptinSettings.from_env().sender)[1]
+
+
+def signing_secret_key(stage: str) -> str:
+    """The ref key of the signing secret: its ``public_key`` output is the sensors' trust anchor."""
+    return f"{JsonSecret.kind}:{secret_name(SIGNING_KEY_SECRET, stage)}"
+
+
+def secret_ref(stage: str, what: str) -> str:
+    return f"{JsonSecret.kind}:{secret_name(what, stage)}"
+
+
+def optin_resources(stage: str, bucket: str, kms_key: str) -> list[Resource]:
+    """The opt-in's secrets, the sensors' copy of the consent key, and the SES sender."""
+    consent = JsonSecret(
+        secret_name(CONSENT_KEY_SECRET, stage),
+        kms_key,
+        "wifivip: consent key (HMAC of MACs into allowlist entries; shared with sensors)",
+        new_consent_key,
+        public=("key_id",),
+    )
+    root = JsonSecret(
+        secret_name(OPTIN_SECRET, stage), kms_key, "wifivip: opt-in root secret (lookups, links)", new_root_secret
+    )
+    signing = JsonSecret(
+        secret_name(SIGNING_KEY_SECRET, stage),
+        kms_key,
+        "wifivip: Ed25519 key signing the sensors' allowlist",
+        new_signing_key,
+        public=("public_key",),
+    )
+    key_object = SecretCopyObject(bucket, CONSENT_KEY_OBJECT, consent.name)
+    return [consent, root, signing, key_object, SesIdentity(sender_identity())]
+
+
+def allowlist_public_key(target: Any) -> str:
+    """The deployed stage's allowlist verification key (base64), for a sensor's config; "" before deploy."""
+    sm = target.client("secretsmanager")
+    try:
+        secret = sm.get_secret_value(SecretId=secret_name(SIGNING_KEY_SECRET, target.stage))["SecretString"]
+    except ClientError:
+        return ""
+    return str(json.loads(secret).get("public_key", ""))
+
+
+def register_controller(
+    controller_id: str,
+    venue_name: str,
+    vendor: str = "generic",
+    shop_id: str | None = None,
+    session_seconds: int = 4 * 3600,
+    venue_info_url: str | None = None,
+    secret: str | None = None,
+) -> str:
+    """Add (or replace) a WiFi controller allowed to send clients to the portal; return its secret (hex)."""
+    from chalicelib.models.captive_controller import CaptiveController
+
+    secret = secret or secrets.token_hex(32)
+    CaptiveController(
+        controller_id,
+        secret=secret,
+        vendor=vendor,
+        shop_id=shop_id,
+        venue_name=venue_name,
+        venue_info_url=venue_info_url,
+        session_seconds=session_seconds,
+    ).save()
+    return secret
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.optin")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add-controller", help="register a WiFi controller and print its signing secret")
+    add.add_argument("--id", required=True)
+    add.add_argument("--venue", required=True, help="shop or venue name shown on the portal")
+    add.add_argument("--vendor", default="generic", choices=["generic", "meraki", "unifi", "opennds", "nodogsplash"])
+    add.add_argument("--shop", default=None)
+    add.add_argument("--session-seconds", type=int, default=4 * 3600)
+    args = parser.parse_args(argv)
+    secret = register_controller(args.id, args.venue, args.vendor, args.shop, args.session_seconds)
+    print(json.dumps({"controller_id": args.id, "secret": secret}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -354,6 +354,10 @@ def _consent_tables(n: Names, scan: bool = False) -> list[dict[str, Any]]:
             "rate-limits": ("dynamodb:UpdateItem", "dynamodb:DescribeTable"),
             # the consent panel's visitor sets: found (Scan with a filter) and emptied of a consumer on erasure
             "device-state": ("dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:DescribeTable"),
+            # the campaigns' per-consumer items: exported on access, deleted on erasure
+            "offer-sends": ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable"),
+            "consumer-visits": ("dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"),
+            "offer-counters": ("dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:DescribeTable"),
         },
         sid="Consent",
     )

@@ -484,8 +484,9 @@ class OptinService:
         retained = _retained_proofs(self.keys, consumer, [*events, *closing], at)
         if channel == VIA_ERASURE:  # asked for: confirmed to the person (a lapse or a withdrawal is not)
             self._confirm_erasure(consumer, at)
-        for holder in self.deps.holders:
-            holder.erase(consumer.consumer_id)
+        for holder in self.deps.holders:  # other stores keyed by the pseudonym, or by the keyed contact hash
+            for person in (consumer.consumer_id, *consumer.contact_hashes()):
+                holder.erase(person)
         listed = bool(self.deps.store.devices_of(consumer.consumer_id))
         self.deps.store.erase(consumer.consumer_id, retained)
         return listed

@@ -9,6 +9,7 @@ import json
 import re
 import statistics
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -294,6 +295,25 @@ def test_access_and_erasure_from_my_data(portal: Portal) -> None:
     assert manage_link.endswith(manage_link.split("t=")[1])  # the end page's own link opens the same page
     assert requests.get(manage_link.replace("&amp;", "&"), timeout=30).status_code == 200
 
+    # What the campaigns keep about them (an offer sent, a visit, cap counters by pseudonym and by contact)
+    # is part of the export and of the erasure.
+    from chalicelib.consent.keys import keys
+    from chalicelib.models.consumer_visit import ConsumerVisit
+    from chalicelib.models.offer_counter import OfferCounter
+    from chalicelib.models.offer_send import OfferSend
+
+    contact_hash = keys().contact_hash(EMAIL)
+    now = time.time()
+    OfferSend("camp-1", consumer_id, group="treated", status="sent", assigned_at=now, sender="vh-mode",
+              trigger="near", expires=datetime.fromtimestamp(now + 86400, UTC)).save()  # fmt: skip
+    ConsumerVisit(consumer_id, f"{int(now):012d}#vh-mode-s1", shop_id="vh-mode", sensor_id="vh-mode-s1",
+                  start=now - 600, end=now, expires=datetime.fromtimestamp(now + 86400, UTC)).save()  # fmt: skip
+    OfferCounter(f"consumer#{consumer_id}#day#2026-11-24", n=1).save()
+    OfferCounter(f"offer#camp-1#{contact_hash}", n=1).save()
+    OfferCounter("budget#camp-1", n=1).save()  # not theirs: stays
+    mine = requests.get(f"{url}/me/data", params={"t": token}, timeout=30).json()["consumers"][0]
+    assert len(mine["offers"]) == 1 and len(mine["shop_visits"]) == 1 and len(mine["offer_counters"]) == 1
+
     # Withdraw one purpose from the page: the rest stays.
     requests.post(f"{url}/me/withdraw", data={"t": token, "c": consumer_id, "purpose": "audience"}, timeout=30)
     assert Consumer.get(consumer_id).consents.as_dict()["audience"] == WITHDRAWN
@@ -306,8 +326,9 @@ def test_access_and_erasure_from_my_data(portal: Portal) -> None:
     last = portal.emails()[-1]
     assert EMAIL in json.dumps(last) and "effac" in last["subject"]
     everything = scan_everything(portal)
-    for secret in (consumer_id, EMAIL, EMAIL.split("@")[0], device_hash, MAC, MAC.replace(":", "")):
+    for secret in (consumer_id, EMAIL, EMAIL.split("@")[0], device_hash, MAC, MAC.replace(":", ""), contact_hash):
         assert secret not in everything, "erasure left data behind"
+    assert [c.key for c in OfferCounter.scan()] == ["budget#camp-1"]
     proofs = list(ConsentEvent.scan())
     assert proofs and all(e.subject.startswith("proof#") and e.expires is not None for e in proofs)
     assert not list(Consumer.scan())
@@ -340,3 +361,23 @@ def test_rate_limit_per_ip_on_rights_requests(portal: Portal) -> None:
         for i in range(11)
     ]
     assert codes[:10] == [200] * 10 and codes[10] == 429
+
+
+def test_withdrawal_from_the_offers_side_by_contact(portal: Portal) -> None:
+    """An SMS "STOP" or an SES complaint names only the contact: the offers function withdraws through here."""
+    from functions.optin.api import withdraw_offers, withdraw_offers_by_contact
+
+    page = requests.get(f"{portal.url}/portal", params=portal.signed(MAC), timeout=30)
+    form = {"s": session_token(page.text), "choice": "accept", "purpose": ["audience", "offers_sms"], "phone": PHONE}
+    code_page = requests.post(f"{portal.url}/portal/submit", data=form, timeout=30)
+    code = re.search(r"code (\d{6})", portal.sms()[-1]["message"]).group(1)  # type: ignore[union-attr]
+    requests.post(f"{portal.url}/portal/sms", data={"s": session_token(code_page.text), "code": code}, timeout=30)
+    (consumer,) = list(Consumer.scan())
+    assert reachable(consumer.consumer_id, "sms") is not None
+    assert withdraw_offers_by_contact("sms", "+33 6 12 34 56 78", "sms-stop")
+    assert reachable(consumer.consumer_id, "sms") is None
+    events = list(ConsentEvent.query(subject_of(consumer.consumer_id)))
+    assert [(e.purpose, e.channel) for e in events if e.action == WITHDRAWN] == [("offers_sms", "sms-stop")]
+    assert Consumer.get(consumer.consumer_id).consents.as_dict()["audience"] == ACTIVE  # the rest stays
+    assert not withdraw_offers_by_contact("sms", "+33699999999", "sms-stop")  # nobody has it
+    assert not withdraw_offers(consumer.consumer_id, "sms", "ses-complaint")  # already withdrawn

@@ -77,10 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         from infra.demo_optin import optin_portal
 
         optin_port = args.optin_port or args.port + 1
-        say(f"Serving the captive portal (opt-in function) at http://127.0.0.1:{optin_port}")
-        with optin_portal(optin_port) as url:
-            print(f"    as a phone joining the shop's WiFi: {url}/_controller")
-            print(f"    RFC 8908 API: {url}/api/captive   my data: {url}/me   emails and SMS sent: {url}/_outbox")
+        say("Serving the captive portal (opt-in function) and opting one demo consumer in")
+        with optin_portal(optin_port) as captive:
+            print(f"    captive portal at {captive.url}  (join as a phone would: {captive.url}/_controller)")
+            print(f"    RFC 8908 API: {captive.url}/api/captive   my data: {captive.url}/me")
+            print(f"    emails and SMS sent: {captive.url}/_outbox")
+            print(f"    demo consumer opted in (audience + offers by email, confirmed): {captive.consumer_email}")
             return serve(endpoint, args.port, days, logins, until)
 
 

@@ -1,6 +1,8 @@
 """The messages the opt-in side sends (SES email, SNS SMS), French first then English.
 
-Every message carries a withdrawal link: withdrawing is as easy as consenting.
+Every message about a consent carries a withdrawal link (withdrawing is as easy as consenting); the
+"my data" link opens the page where each consent has its own Retirer button; after an erasure there
+is nothing left to withdraw.
 """
 
 from __future__ import annotations

@@ -145,7 +145,10 @@ def test_erasure_reaches_the_consent_panel(portal: Portal) -> None:
     consumer_id = opt_in(portal, bytes.fromhex("a4c361aabbcc"))
     other = "f" * 32
     Sensor(SENSOR, shop_id="vh-mode", shop_name="Mode & Co", street="rue Victor-Hugo", zone="centre").save()
-    start = (datetime.now().timestamp() // 300 - 12) * 300
+    # Yesterday at noon in Niort: the panel's day (local) and the batch's epoch (UTC) are then the same
+    # date whatever the hour the test runs (an hour ago straddled midnight at 00:39 UTC).
+    yesterday = datetime.now(ZoneInfo("Europe/Paris")).date() - timedelta(days=1)
+    start = datetime.combine(yesterday, datetime.min.time().replace(hour=12), ZoneInfo("Europe/Paris")).timestamp()
     sessions = tuple(
         SessionRecord(device=f"{i:08x}", first_seen=start + 10, last_seen=start + 250, frames=9, rssi_max=-50,
                       rssi_median=-55, visitor=True, dwell_s=240.0, consumer=c)
@@ -164,7 +167,7 @@ def test_erasure_reaches_the_consent_panel(portal: Portal) -> None:
     from functions.optin.handler import service
 
     exported = service().export([consumer_id])["consumers"][0]["consent_panel_visits"]
-    assert exported == [{"sensor": SENSOR, "day": epoch_of(start)}]
+    assert exported == [{"sensor": SENSOR, "day": yesterday.isoformat()}] and epoch_of(start) == yesterday.isoformat()
     service().withdraw([consumer_id], ["audience"], "manage-page")
     members = set().union(*(i.members or set() for i in DeviceState.scan() if i.pk.startswith("panel#")))
     assert consumer_id not in members and other in members  # only theirs went

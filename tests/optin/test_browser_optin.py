@@ -27,6 +27,11 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
 
 
+def fits_the_phone(page) -> bool:  # type: ignore[no-untyped-def]
+    """No sideways scrolling at the phone's width (Playwright evaluates even with the page's JavaScript off)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"])  # type: ignore[index]
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if CHROMIUM is None:
@@ -51,6 +56,8 @@ def test_whole_opt_in_flow_on_a_phone(browser, portal: Portal, shots: Path) -> N
 
     context = browser.new_context(**PHONE, user_agent=UA, java_script_enabled=False, locale="fr-FR")
     page = context.new_page()
+    set_cookies: list[str] = []
+    page.on("response", lambda r: set_cookies.extend(v for k, v in r.headers.items() if k == "set-cookie"))
 
     # The controller redirects the phone to the portal.
     page.goto(f"{portal.url}/portal?{urlencode(portal.signed('a4:c3:61:12:34:56'))}")
@@ -65,11 +72,15 @@ def test_whole_opt_in_flow_on_a_phone(browser, portal: Portal, shots: Path) -> N
     r, a = refuse.bounding_box(), accept.bounding_box()
     assert r and a and abs(r["height"] - a["height"]) < 1 and abs(r["width"] - a["width"]) < 2  # as easy to refuse
     assert page.locator("script").count() == 0 and page.locator("[target]").count() == 0
+    for plain in ("Responsable du traitement", "Ce que nous gardons", "Gardé 13 mois au plus", "Vos droits"):
+        assert page.get_by_text(plain).first.is_visible(), plain  # who, what, how long, rights: on the page
+    assert fits_the_phone(page)
     page.screenshot(path=str(shots / "optin-consent-fr.png"), full_page=True)
 
     page.get_by_role("link", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_text("Audience measurement of my device").is_visible()
+    assert fits_the_phone(page)
     page.screenshot(path=str(shots / "optin-consent-en.png"), full_page=True)
     page.get_by_role("link", name="Français").click()
 
@@ -86,6 +97,7 @@ def test_whole_opt_in_flow_on_a_phone(browser, portal: Portal, shots: Path) -> N
     assert page.get_by_text("Confirmez votre numéro").is_visible()
     code = re.search(r"code (\d{6})", portal.sms()[-1]["message"]).group(1)  # type: ignore[union-attr]
     page.locator("input[name=code]").fill(code)
+    assert fits_the_phone(page)
     page.screenshot(path=str(shots / "optin-sms-code.png"), full_page=True)
     page.get_by_role("button", name="Confirmer", exact=True).click()
     assert page.get_by_text("Vous êtes connecté·e").is_visible()
@@ -94,6 +106,7 @@ def test_whole_opt_in_flow_on_a_phone(browser, portal: Portal, shots: Path) -> N
     assert page.get_by_text("Un email de confirmation a été envoyé").is_visible()
     continue_link = page.get_by_role("link", name="Accéder à Internet")
     assert continue_link.get_attribute("href", timeout=5000).startswith("http://gw.local/grant?")  # type: ignore[union-attr]
+    assert fits_the_phone(page)
     page.screenshot(path=str(shots / "optin-done.png"), full_page=True)
 
     # Email double opt-in: the link from the SES message, then the button.
@@ -109,6 +122,7 @@ def test_whole_opt_in_flow_on_a_phone(browser, portal: Portal, shots: Path) -> N
     page.get_by_role("button", name="Recevoir mon lien").click()
     assert page.get_by_text("un lien vient d'y être envoyé").is_visible()
     page.goto(f"{portal.url}/me/manage?t={portal.link(portal.emails()[-1]['body'], '/me/manage')}")
+    assert fits_the_phone(page)
     page.screenshot(path=str(shots / "optin-my-data.png"), full_page=True)
 
     # Withdraw the SMS offers only.
@@ -128,7 +142,7 @@ def test_whole_opt_in_flow_on_a_phone(browser, portal: Portal, shots: Path) -> N
     assert page.get_by_text("Vos données ont été effacées").is_visible()
     page.screenshot(path=str(shots / "optin-erased.png"), full_page=True)
     assert not list(Consumer.scan())
-    assert context.cookies() == []  # nothing relied on cookies
+    assert context.cookies() == [] and set_cookies == []  # no page set (or relied on) a cookie
     context.close()
 
 

@@ -173,6 +173,7 @@ def test_whole_consent_life_ledger_withdrawal_access_erasure(
     # SMS double opt-in: the code moto's SNS recorded, typed in the portal.
     (sms,) = portal.sms()
     assert sms["phone_number"] == "+33612345678"
+    assert f"{url}/w?t=" in sms["message"]  # a withdrawal link in every message
     code = re.search(r"code (\d{6})", sms["message"]).group(1)  # type: ignore[union-attr]
     done = requests.post(f"{url}/portal/sms", data={"s": session_token(code_page.text), "code": code}, timeout=30)
     assert done.status_code == 200 and "Accéder à Internet" in done.text

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from wifivip_edge.allowlist import LIST_OBJECT, ConsentMatcher
+from wifivip_edge.allowlist import LIST_OBJECT, ConsentMatcher, device_hash
 
 from chalicelib.consent.records import AllowlistRecord
 from functions.allowlist.aws import Ed25519Signer
@@ -80,3 +80,32 @@ def test_publishes_current_consents_only_and_versions_grow() -> None:
 
     clock.now += VALIDITY_S / 2  # unchanged, but half-way to expiry: refreshed
     assert publisher.publish(force=False).version == 3
+
+
+def test_a_sensor_that_cannot_refresh_stops_within_the_hour_of_a_withdrawal() -> None:
+    """The list a sensor holds expires an hour after it was published: a withdrawal reaches even a sensor
+    that never fetches again (offline), and a refreshing one at its next fetch."""
+    clock = Clock()
+    mac = bytes.fromhex("a4c361123456")
+    at = datetime.fromtimestamp(clock.now, UTC)
+    entries = [AllowlistRecord(device_hash(KEYS.consent_key, mac), "1" * 32, KEYS.consent_key_id, at,
+                               at + timedelta(days=395))]  # fmt: skip
+    signer = Ed25519Signer(Ed25519PrivateKey.generate().private_bytes_raw())
+    bucket = MemoryBucket()
+    publisher = Publisher(lambda: entries, MemoryState(), bucket, signer, KEYS.consent_key_id, KEYS.consent_key,
+                          clock=clock)  # fmt: skip
+    publisher.publish()
+    offline, online = ConsentMatcher(signer.public_key, clock=clock), ConsentMatcher(signer.public_key, clock=clock)
+    for sensor in (offline, online):
+        sensor.install(bucket.objects[LIST_OBJECT], KEYS.consent_key)
+        assert sensor.consumer_of(mac) == "1" * 32
+    published_at = clock.now
+
+    clock.now += 60
+    entries.clear()  # the consumer withdraws: the opt-in function republishes at once
+    assert publisher.publish(force=False).published
+    online.install(bucket.objects[LIST_OBJECT], KEYS.consent_key)  # its next fetch (every 5 minutes)
+    assert online.consumer_of(mac) is None
+    assert offline.consumer_of(mac) == "1" * 32  # still holds the old list...
+    clock.now = published_at + 3600
+    assert offline.consumer_of(mac) is None and not offline.active()  # ... for at most the hour

@@ -263,3 +263,21 @@ def test_expiry_ends_unconfirmed_contacts_and_lapsed_audience_consent() -> None:
     clock.now += 400 * 86400
     assert svc.expire() == {"unconfirmed": 0, "lapsed": 1}
     assert deps.store.consumer(consumer_id) is None and not deps.store.devices  # type: ignore[attr-defined]
+
+
+def test_confirmations_to_one_contact_and_submits_from_one_ip_are_capped() -> None:
+    """Nobody can flood someone's inbox or phone through the portal, nor hammer it from one address."""
+    svc, deps = make_service()
+    victim = Choices(frozenset({OFFERS_EMAIL}), email="victim@b.fr")
+    for i in range(5):
+        svc.submit(open_session(svc, f"a4:c3:61:00:00:{i:02x}"), victim, f"ip-{i}")
+    with pytest.raises(RateLimited):
+        svc.submit(open_session(svc, "a4:c3:61:00:00:99"), victim, "ip-99")  # 6th within the day
+    assert [m["to"] for m in deps.messenger.emails] == ["victim@b.fr"] * 5  # type: ignore[attr-defined]
+
+    for _ in range(30):
+        svc.submit(open_session(svc), Choices(frozenset()), "one-ip")
+    with pytest.raises(RateLimited):
+        svc.submit(open_session(svc), Choices(frozenset()), "one-ip")  # 31st within 10 minutes
+    svc.clock.now += 601  # type: ignore[attr-defined]
+    svc.submit(open_session(svc), Choices(frozenset()), "one-ip")  # the window passed

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ["WIFIVIP_STAGE"] = "test"
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
@@ -66,3 +67,31 @@ def brno_captures() -> list[Path]:
     if not captures:
         pytest.skip(f"shared Brno captures not found under {BRNO}")
     return captures
+
+
+# Browser tests: Debian's chromium driven by Playwright (never ``playwright install``).
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/lib/chromium/chromium") if Path(p).exists()), None)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole session, shared by every browser test: Playwright's sync API
+    refuses a second instance while one is running in the same thread (a session-scoped browser in one
+    folder broke a module-scoped one in another)."""
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (tests/system-deps.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

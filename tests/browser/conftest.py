@@ -22,17 +22,10 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import CHROMIUM
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/lib/chromium/chromium") if Path(p).exists()), None)
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+
 LOGIN_RE = re.compile(r"^\s+(merchant|operator|union|admin)\s+(\S+@\S+)\s+(\S+)")
 
 
@@ -92,13 +85,9 @@ def demo() -> Iterator[Demo]:
 
 
 @pytest.fixture(scope="session")
-def browser(demo: Demo) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+def browser(demo: Demo, chromium: Any) -> Any:
+    """The session's one Chromium (tests/conftest.py), once the demo serves."""
+    return chromium
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from wifivip_edge.allowlist import (
+    CONSENT_KEY_OBJECT,
+    LIST_OBJECT,
     AllowlistError,
+    AllowlistFetcher,
     ConsentMatcher,
     assemble_document,
     build_payload,
@@ -107,3 +110,47 @@ def test_batcher_emits_the_consumer_only_in_consent_mode_and_only_for_the_listed
             assert listed.frames == 2
             raw = repr(batches)
             assert LISTED.hex() not in raw and base64.b64encode(LISTED).decode() not in raw
+
+
+class FakeS3:
+    """The sensor's S3 client as the fetcher uses it (``get_object(key) -> bytes | None``), counting reads."""
+
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+        self.reads: list[str] = []
+        self.down = False
+
+    def get_object(self, key: str) -> bytes | None:
+        self.reads.append(key)
+        if self.down:
+            raise OSError("network unreachable")
+        return self.objects.get(key)
+
+
+def test_fetcher_installs_refreshes_and_keeps_the_last_good_list(keys: Keys) -> None:
+    now = [NOW]
+    consent_key = json.dumps({"key_id": "ck-1", "key": base64.b64encode(CONSENT_KEY).decode()}).encode()
+    s3 = FakeS3({CONSENT_KEY_OBJECT: consent_key})
+    fetcher = AllowlistFetcher(ConsentMatcher(keys.public, clock=lambda: now[0]), s3, refresh_seconds=300)
+    assert not fetcher.maybe_refresh() and fetcher.failures == 1  # nothing published yet: nobody listed
+    s3.objects[LIST_OBJECT] = keys.document(1, [(device_hash(CONSENT_KEY, LISTED), CONSUMER)])
+    assert not fetcher.maybe_refresh()  # before the refresh period: no fetch
+    now[0] += 300
+    assert fetcher.maybe_refresh() and fetcher.matcher.consumer_of(LISTED) == CONSUMER
+    now[0] += 300
+    assert not fetcher.maybe_refresh()  # same bytes: not installed again
+    assert s3.reads.count(CONSENT_KEY_OBJECT) == 1  # the consent key is read once per key id
+
+    s3.objects[LIST_OBJECT] = keys.document(2, [], issued=now[0])  # the consumer withdrew
+    now[0] += 300
+    assert fetcher.maybe_refresh() and fetcher.matcher.consumer_of(LISTED) is None
+
+    s3.objects[LIST_OBJECT] = keys.document(3, [(device_hash(CONSENT_KEY, OTHER), CONSUMER)], issued=now[0])
+    now[0] += 300
+    assert fetcher.maybe_refresh() and fetcher.matcher.consumer_of(OTHER) == CONSUMER
+    s3.down, failures = True, fetcher.failures
+    now[0] += 300
+    assert not fetcher.maybe_refresh() and fetcher.failures == failures + 1
+    assert fetcher.matcher.consumer_of(OTHER) == CONSUMER  # the last good list holds until it expires
+    now[0] += 3600
+    assert fetcher.matcher.consumer_of(OTHER) is None

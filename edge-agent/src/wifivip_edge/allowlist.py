@@ -257,19 +257,20 @@ def parse_consent_key(blob: bytes) -> tuple[str, bytes]:
 
 @dataclass
 class AllowlistFetcher:
-    """Fetches the list (and the consent key when its id changes) from S3 every ``refresh_seconds``.
+    """Fetches the list (and the consent key when its id changes) every ``refresh_seconds``.
 
-    Uses the object's ETag so an unchanged list costs one conditional GET. Failures are counted and
-    logged without detail about devices; the matcher keeps the last good list until it expires.
+    ``client`` is the sensor's S3 client for the list's bucket (:class:`wifivip_edge.s3lite.S3Client`:
+    ``get_object(key) -> bytes | None``). An unchanged list (same bytes) is not verified again. Failures
+    are counted and logged without detail about devices; the matcher keeps the last good list until it
+    expires.
     """
 
     matcher: ConsentMatcher
     client: Any
-    bucket: str
     list_key: str = LIST_OBJECT
     consent_key_key: str = CONSENT_KEY_OBJECT
     refresh_seconds: float = 300.0
-    _etag: str | None = None
+    _digest: str | None = None
     _next_fetch: float = 0.0
     _consent_key: tuple[str, bytes] | None = None
     failures: int = 0
@@ -294,24 +295,22 @@ class AllowlistFetcher:
         return False
 
     def _fetch(self) -> bool:
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self.list_key}
-        if self._etag:
-            kwargs["IfNoneMatch"] = self._etag
-        try:
-            response = self.client.get_object(**kwargs)
-        except Exception as exc:
-            if _status(exc) == 304:
-                return False
-            raise
-        blob = response["Body"].read()
+        blob: bytes | None = self.client.get_object(self.list_key)
+        if blob is None:
+            raise AllowlistError("bad_document", "no list published yet")
+        digest = hashlib.sha256(blob).hexdigest()
+        if digest == self._digest and self.matcher.active():
+            return False
         key = self._key_for(_peek_key_id(blob))
         self.matcher.install(blob, key)
-        self._etag = response.get("ETag")
+        self._digest = digest
         return True
 
     def _key_for(self, key_id: str | None) -> bytes:
         if self._consent_key is None or self._consent_key[0] != key_id:
-            blob = self.client.get_object(Bucket=self.bucket, Key=self.consent_key_key)["Body"].read()
+            blob = self.client.get_object(self.consent_key_key)
+            if blob is None:
+                raise AllowlistError("bad_document", "no consent key object")
             self._consent_key = parse_consent_key(blob)
         return self._consent_key[1]
 
@@ -325,17 +324,11 @@ def _peek_key_id(blob: bytes) -> str | None:
         return None
 
 
-def _status(exc: Exception) -> int | None:
-    response = getattr(exc, "response", None) or {}
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(response, dict) else None
-    if status is None and isinstance(response, dict):
-        code = str(response.get("Error", {}).get("Code", ""))
-        return 304 if code in ("304", "NotModified") else None
-    return int(status) if status is not None else None
-
-
 def consent_fetcher(config: AgentConfig, client: Any) -> AllowlistFetcher | None:
-    """Consent mode with a configured trust anchor: the allowlist fetcher (else None: nobody is listed)."""
+    """Consent mode with a configured trust anchor: the allowlist fetcher (else None: nobody is listed).
+
+    ``client`` is the sensor's S3 client of the upload bucket; a separate ``[allowlist] bucket`` gets its own.
+    """
     from wifivip_edge.config import allowlist_public_key
 
     if config.privacy.mode != "consent":
@@ -344,5 +337,8 @@ def consent_fetcher(config: AgentConfig, client: Any) -> AllowlistFetcher | None
     if key is None:
         log.warning("mode consent sans [allowlist] public_key / consent mode without a public key: no consumer ids")
         return None
-    bucket = config.allowlist.bucket or config.upload.bucket
-    return AllowlistFetcher(ConsentMatcher(key), client, bucket, refresh_seconds=config.allowlist.refresh_seconds)
+    if config.allowlist.bucket and config.allowlist.bucket != config.upload.bucket:
+        from wifivip_edge.s3lite import S3Client
+
+        client = S3Client(config.allowlist.bucket, config.upload.region, config.upload.endpoint_url)
+    return AllowlistFetcher(ConsentMatcher(key), client, refresh_seconds=config.allowlist.refresh_seconds)

@@ -192,11 +192,10 @@ def consent_lookup(config: AgentConfig) -> Callable[[bytes], str | None] | None:
     A replay fetches once (the list is current now, not at the capture's time); the live agent's
     network thread refreshes it every few minutes.
     """
-    import boto3
-
     from wifivip_edge.allowlist import consent_fetcher
+    from wifivip_edge.s3lite import S3Client
 
-    client = boto3.client("s3", region_name=config.upload.region, endpoint_url=config.upload.endpoint_url)
+    client = S3Client(config.upload.bucket, config.upload.region, config.upload.endpoint_url)
     fetcher = consent_fetcher(config, client)
     if fetcher is None:
         return None

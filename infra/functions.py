@@ -504,6 +504,7 @@ def portal_permissions(n: Names) -> list[dict[str, Any]]:
                 "portal-activity": WRITE,
                 "signin-attempts": WRITE,
                 "campaigns": READ,  # adoption: campaigns run per month
+                "consent-ledger": ("dynamodb:Scan", "dynamodb:DescribeTable"),  # adoption: consumers opted in
             },
         ),
         allow(PORTAL_COGNITO, [pool_arn], "UserPool"),

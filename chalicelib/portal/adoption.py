@@ -1,9 +1,9 @@
 """Adoption ("taux d'utilisation"): who is enrolled and who uses the system, month by month.
 
 Counted from the directory tables (enrolment dates), the sign-in activity table (one item per user
-and month), the sensors' last contact and the campaigns table (issue 7: a campaign counts for every
-month in which it was live). Consumers opted in come with the opt-in part (issue 6): until its table
-exists the figure is reported as not available (None), never as zero.
+and month), the sensors' last contact, the campaigns table (issue 7: a campaign counts for every
+month in which it was live) and the consent ledger (issue 6: consumers with a confirmed consent not
+withdrawn at the month's end).
 """
 
 from __future__ import annotations
@@ -99,6 +99,39 @@ def campaigns_run(spans: list[Span], month: str) -> int:
     return sum(1 for start, end in spans if start < hi and end >= lo)
 
 
+History = dict[str, list[tuple[float, str, str]]]
+
+
+def load_consent_history() -> History:
+    """Each consumer's consent events (time, purpose, action) from the append-only ledger, read for
+    these fields only (no contact, no proof); erased consumers (only proofs of withdrawal remain) are
+    not counted."""
+    from chalicelib.consent.records import CONSUMER_PREFIX
+    from chalicelib.models.consent_event import ConsentEvent
+
+    out: History = {}
+    wanted = ["subject", "purpose", "action", "recorded_at"]
+    for event in ConsentEvent.scan(attributes_to_get=wanted):
+        if event.subject.startswith(CONSUMER_PREFIX):
+            out.setdefault(event.subject, []).append((event.recorded_at.timestamp(), event.purpose, event.action))
+    return out
+
+
+def opted_in_at(history: History, at: float) -> int:
+    """Consumers with at least one consent confirmed (double opt-in) and not withdrawn by ``at``."""
+    from chalicelib.consent.records import CONFIRMED
+
+    count = 0
+    for events in history.values():
+        state: dict[str, str] = {}
+        for ts, purpose, action in sorted(events):
+            if ts > at:
+                break
+            state[purpose] = action
+        count += any(action == CONFIRMED for action in state.values())
+    return count
+
+
 def load_activity(month: str) -> list[dict[str, Any]]:
     from chalicelib.models.portal_activity import PortalActivity
 
@@ -118,6 +151,7 @@ def adoption(ctx: ViewContext, lo: str, hi: str) -> dict[str, Any]:
     healthy_now = sum(1 for r in health["table"]["rows"] if r["state"] == "ok")
     current = ctx.now.astimezone(UTC).strftime("%Y-%m")
     spans = load_campaign_spans(ctx.now.timestamp())
+    consents = load_consent_history()
     rows = []
     for month in months:
         activity = load_activity(month)
@@ -134,7 +168,7 @@ def adoption(ctx: ViewContext, lo: str, hi: str) -> dict[str, Any]:
                 "campaigns_run": campaigns_run(spans, month),
                 "sensors_installed": _enrolled_by(enrolled, "sensor", month),
                 "sensors_healthy": healthy_now if month == current else None,
-                "consumers_opted_in": None,
+                "consumers_opted_in": opted_in_at(consents, min(month_bounds(month)[1], ctx.now.timestamp())),
             }
         )
     columns = [
@@ -152,9 +186,7 @@ def adoption(ctx: ViewContext, lo: str, hi: str) -> dict[str, Any]:
     return {
         "from": lo,
         "to": hi,
-        "not_available": {
-            "consumers_opted_in": "arrive avec l'opt-in / comes with consumer opt-in",
-        },
+        "not_available": {},
         "table": {"columns": columns, "rows": rows},
     }
 

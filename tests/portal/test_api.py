@@ -126,8 +126,7 @@ def test_adoption_counts_sign_ins(world: World) -> None:
     row = body["table"]["rows"][0]
     assert row["merchants_enrolled"] == 5 and row["unions_enrolled"] == 1 and row["sensors_installed"] == 5
     assert row["merchants_active"] == 2 and row["unions_active"] == 1 and row["users_active"] == 5
-    assert row["campaigns_run"] == 0  # the campaigns table is there, and empty
-    assert row["consumers_opted_in"] is None  # not available, never a fake zero
+    assert row["campaigns_run"] == 0 and row["consumers_opted_in"] == 0  # the tables are there, and empty
 
 
 def test_adoption_counts_the_campaigns_live_each_month(world: World) -> None:
@@ -279,3 +278,41 @@ def test_aws_outages_answer_503_with_retry_after_and_lock_nobody_out(world: Worl
         reply = world.get("/api/shops/shop-a/today?day=2026-11-21", "merchant")
     assert reply.status_code == 503 and reply.json_body["Code"] == "ServiceUnavailable", reply.body
     assert world.get("/api/shops/shop-a/today?day=2026-11-21", "merchant").status_code == 200
+
+
+def test_adoption_counts_consumers_opted_in_at_each_month_end(world: World) -> None:
+    """From the consent ledger: a confirmed consent counts until withdrawn; a pending one (no double
+    opt-in yet) never; an erased consumer is gone (only proofs remain)."""
+    from datetime import datetime as dt
+
+    from chalicelib.models.consent_event import ConsentEvent
+
+    def event(consumer: str, when: dt, purpose: str, action: str) -> None:
+        ConsentEvent(
+            f"consumer#{consumer}",
+            f"{when.isoformat()}#{purpose}{action}",
+            purpose=purpose,
+            action=action,
+            text_version="v1",
+            lang="fr",
+            channel="captive-portal",
+            recorded_at=when,
+        ).append()
+
+    sep, octo, nov = dt(2026, 9, 10, tzinfo=UTC), dt(2026, 10, 10, tzinfo=UTC), dt(2026, 11, 2, tzinfo=UTC)
+    for later, action in enumerate(("granted", "confirmed")):  # the link clicked a minute later
+        event("a", sep + timedelta(minutes=later), "offers_email", action)  # opted in in September, still in
+        event("b", sep + timedelta(minutes=later), "audience", action)  # September, withdrawn in October
+        event("c", octo + timedelta(minutes=later), "offers_sms", action)  # October; withdraws email only: in
+    event("b", octo + timedelta(days=5), "audience", "withdrawn")
+    event("c", nov, "offers_email", "withdrawn")
+    event("d", octo, "offers_email", "granted")  # never confirmed
+    ConsentEvent("proof#x", f"{sep.isoformat()}#w", purpose="offers_email", action="withdrawn", text_version="v1",
+                 lang="fr", channel="erasure", recorded_at=sep).append()  # fmt: skip
+    rows = world.get("/api/admin/adoption?from=2026-08&to=2026-11", "admin").json_body["table"]["rows"]
+    assert [(r["month"], r["consumers_opted_in"]) for r in rows] == [
+        ("2026-08", 0),
+        ("2026-09", 2),
+        ("2026-10", 2),
+        ("2026-11", 2),
+    ]

@@ -42,13 +42,11 @@ from chalicelib.consent.keys import (
 )
 from chalicelib.consent.settings import OptinSettings
 from infra.core import UNKNOWN, Context, Observed, Resource
+from infra.resources.secrets import GeneratedSecret
 
 
-class JsonSecret(Resource):
+class JsonSecret(GeneratedSecret):
     """A secret whose JSON value is generated here once; ``public`` fields of it become outputs."""
-
-    kind: ClassVar[str] = "secret"
-    holds_data: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -58,46 +56,18 @@ class JsonSecret(Resource):
         generate: Callable[[], dict[str, str]],
         public: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(name)
-        self.kms_key = kms_key
-        self.description = description
+        super().__init__(name, kms_key, description)
         self.generate = generate
         self.public = public
 
-    def desired(self, ctx: Context) -> dict[str, Any]:
-        return {"KmsKeyId": ctx.ref(self.kms_key, "arn"), "Description": self.description}
+    def public_outputs(self, sm: Any) -> dict[str, Any]:
+        if not self.public:
+            return {}
+        value = json.loads(sm.get_secret_value(SecretId=self.name)["SecretString"])
+        return {k: value.get(k) for k in self.public}
 
-    def read(self, ctx: Context) -> Observed | None:
-        sm = ctx.client("secretsmanager")
-        try:
-            found = sm.describe_secret(SecretId=self.name)
-        except sm.exceptions.ResourceNotFoundException:
-            return None
-        deleted = bool(found.get("DeletedDate"))
-        outputs: dict[str, Any] = {"arn": found["ARN"], "name": self.name, "deleted": deleted}
-        if self.public and not deleted:
-            value = json.loads(sm.get_secret_value(SecretId=self.name)["SecretString"])
-            outputs.update({k: value.get(k) for k in self.public})
-        state = {"KmsKeyId": None if deleted else found.get("KmsKeyId"), "Description": found.get("Description", "")}
-        return Observed(state, outputs)
-
-    def create(self, ctx: Context, desired: dict[str, Any]) -> None:
-        ctx.client("secretsmanager").create_secret(
-            Name=self.name,
-            Description=self.description,
-            KmsKeyId=desired["KmsKeyId"],
-            SecretString=json.dumps(self.generate()),
-            Tags=[{"Key": "wifivip:stage", "Value": ctx.stage}],
-        )
-
-    def update(self, ctx: Context, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> None:
-        sm = ctx.client("secretsmanager")
-        if ctx.ref(self.key, "deleted"):
-            sm.restore_secret(SecretId=self.name)
-        sm.update_secret(SecretId=self.name, KmsKeyId=desired["KmsKeyId"], Description=desired["Description"])
-
-    def delete(self, ctx: Context) -> None:
-        ctx.client("secretsmanager").delete_secret(SecretId=self.name, RecoveryWindowInDays=7)
+    def secret_string(self, sm: Any) -> str:
+        return json.dumps(self.generate())
 
 
 class SecretCopyObject(Resource):

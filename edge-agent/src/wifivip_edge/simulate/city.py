@@ -68,6 +68,7 @@ from wifivip_edge.simulate.radio import (
     TX_DBM_AT_1M,
     probe_request_frame,
 )
+from wifivip_edge.simulate.run import poisson
 
 TIMEZONE = "Europe/Paris"
 SLOT_SECONDS = 300
@@ -365,17 +366,6 @@ class _Visit:
     dwell: float
 
 
-def _poisson(mean: float, rng: random.Random) -> int:
-    if mean > 50:
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, p = math.exp(-mean), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
-
-
 def _local(day: date, hour: float, tz: ZoneInfo) -> float:
     return datetime.combine(day, time(0), tz).timestamp() + hour * 3600
 
@@ -398,7 +388,7 @@ def _shop_visits(city: City, day: date, tz: ZoneInfo, rng: random.Random) -> lis
             lo, hi = max(hour, kind.open_hour), min(hour + 1, closing - 0.1)
             if hi <= lo:
                 continue
-            for _ in range(_poisson(daily * weight / total, rng)):
+            for _ in range(poisson(daily * weight / total, rng)):
                 arrival = _local(day, rng.uniform(lo, hi), tz)
                 dwell = 60 * min(240.0, max(1.0, rng.lognormvariate(math.log(median), sigma)))
                 visits.append(_Visit(index, arrival, dwell))
@@ -567,7 +557,7 @@ def _crowd(city: City, day: date, tz: ZoneInfo, rng: random.Random) -> list[_Per
     total = PASSING_PER_DAY * day_factor(day) * scenario.scale
     weights = sum(PASSING.values())
     for hour, w in sorted(PASSING.items()):
-        for _ in range(_poisson(total * w / weights, rng)):
+        for _ in range(poisson(total * w / weights, rng)):
             people.append(_passer(city, _local(day, rng.uniform(hour, hour + 1), tz), rng))
     for p in people:
         if rng.random() < scenario.phone_share:

@@ -166,7 +166,7 @@ def _street_people(scenario: Scenario, day: date, tz: ZoneInfo, scale: float, rn
     shares = [shop.visit_share for shop in scenario.shops]
     for hour, rate in sorted(scenario.arrivals_per_hour.items()):
         hour_start = datetime.combine(day, time(hour), tz).timestamp()
-        for _ in range(_poisson(rate * scale, rng)):
+        for _ in range(poisson(rate * scale, rng)):
             t0 = hour_start + rng.uniform(0, 3600)
             r = rng.random()
             shop = None
@@ -250,7 +250,8 @@ def _inside_point(shop: ShopSpec, rng: random.Random) -> tuple[float, float]:
     return rng.uniform(shop.x_min + 1, shop.x_max - 1), rng.uniform(2.0, shop.depth - 1)
 
 
-def _poisson(mean: float, rng: random.Random) -> int:
+def poisson(mean: float, rng: random.Random) -> int:
+    """A Poisson draw (normal approximation above a mean of 50); shared by every scenario's arrivals."""
     if mean > 50:
         return max(0, round(rng.gauss(mean, math.sqrt(mean))))
     limit, k, p = math.exp(-mean), 0, 1.0

@@ -17,10 +17,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.campaigns.service import OfferService, Outcome
+from chalicelib.campaigns.wiring import OfferSettings, build_service
 from functions.observability import logger, metrics, tracer
 from functions.offers.events import OffersSqsRecord
 from functions.offers.intake import IntakeReport, handle_body
-from functions.offers.wiring import OfferSettings, build_service
 
 processor = BatchProcessor(event_type=EventType.SQS, model=OffersSqsRecord)
 

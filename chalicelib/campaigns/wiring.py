@@ -1,4 +1,5 @@
-"""The offers service wired to AWS, from the environment read once.
+"""The offers service wired to AWS, from the environment read once: one wiring for the offers
+function and the portal (which ships only ``chalicelib/``).
 
 ``WIFIVIP_OFFERS_FROM``: the SES-verified sender address; ``WIFIVIP_PUBLIC_URL``: the portal's public
 base URL (tracked links ``/l/{token}``); ``WIFIVIP_SMS_SENDER_ID``; caps, quiet hours and prices from

@@ -263,11 +263,11 @@ RETENTION = FunctionSpec(
 )
 
 
-OFFERS_SENDER = "offres@wifivip.example"  # the SES identity offers are sent from (WIFIVIP_OFFERS_FROM)
-
-
 def offers_permissions(n: Names) -> list[dict[str, Any]]:
-    """Read presence objects; decide and record offers; hand them to SES and SNS."""
+    """Read presence objects; decide and record offers; hand them to SES and SNS. Consent is read, and
+    withdrawn on complaints and STOP replies, through the opt-in's own code: its tables and keys."""
+    from infra.optin import sender_identity
+
     return [
         allow(("s3:GetObject",), [n.objects("presence/")], "PresenceEvents"),
         allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
@@ -276,7 +276,7 @@ def offers_permissions(n: Names) -> list[dict[str, Any]]:
             [n.queue("offers")],
             "OffersQueue",
         ),
-        allow(("ses:SendRawEmail",), [n.ctx.arn("ses", f"identity/{OFFERS_SENDER}")], "SendOffers"),
+        allow(("ses:SendRawEmail",), [n.ctx.arn("ses", f"identity/{sender_identity()}")], "SendOffers"),
         # SMS to a phone number has no resource ARN: "*" is the only form AWS accepts for it.
         allow(("sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"), ["*"], "SmsOffers"),
         *tables(
@@ -289,7 +289,11 @@ def offers_permissions(n: Names) -> list[dict[str, Any]]:
                 "consumer-visits": READ,
             },
         ),
-    ]
+        *_consent_tables(n),
+        allow(("secretsmanager:GetSecretValue",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
+        allow(("lambda:InvokeFunction",), [n.ctx.arn("lambda", f"function:{resource_name('allowlist', n.stage)}")],
+              "RepublishAllowlist"),
+    ]  # fmt: skip
 
 
 OFFERS = FunctionSpec(
@@ -300,7 +304,7 @@ OFFERS = FunctionSpec(
     memory_mb=512,
     timeout_s=30,
     sqs_queue="offers",
-    environment={"WIFIVIP_OFFERS_FROM": OFFERS_SENDER},
+    environment={"WIFIVIP_ALLOWLIST_FUNCTION": "allowlist"},
 )
 
 OFFERS_SCHEDULE = FunctionSpec(
@@ -311,7 +315,7 @@ OFFERS_SCHEDULE = FunctionSpec(
     memory_mb=512,
     timeout_s=300,
     schedules=(("offers-due", "rate(5 minutes)", None),),
-    environment={"WIFIVIP_OFFERS_FROM": OFFERS_SENDER},
+    environment={"WIFIVIP_ALLOWLIST_FUNCTION": "allowlist"},
 )
 
 

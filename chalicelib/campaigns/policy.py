@@ -22,7 +22,7 @@ class Caps:
     calendar days and ISO weeks (Monday-Sunday) in Paris."""
 
     per_consumer_day: int = 2
-    per_consumer_week: int = 5
+    per_consumer_week: int = 3  # what the consent text promises (chalicelib.consent.settings.offers_per_week)
     per_sender_day: int = 1
     per_sender_week: int = 2
 
@@ -60,7 +60,14 @@ class OfferPolicy:
         """``WIFIVIP_OFFER_CAPS`` / ``_QUIET`` / ``_PRICES``: JSON objects overriding the defaults,
         e.g. ``WIFIVIP_OFFER_QUIET='{"sms": {"start": "21:00", "end": "09:00"}}'``."""
         env = os.environ if environ is None else environ
-        caps = Caps(**json.loads(env.get("WIFIVIP_OFFER_CAPS", "{}")))
+        from chalicelib.consent.settings import OptinSettings
+
+        # The weekly allowance across all senders is the one the consumer was promised on the consent
+        # page: a single definition, which an override may lower but never raise.
+        promised = OptinSettings.from_env(env).offers_per_week
+        overrides = json.loads(env.get("WIFIVIP_OFFER_CAPS", "{}"))
+        overrides["per_consumer_week"] = min(int(overrides.get("per_consumer_week", promised)), promised)
+        caps = Caps(**overrides)
         quiet = dict(cls().quiet)
         for channel, rule in json.loads(env.get("WIFIVIP_OFFER_QUIET", "{}")).items():
             quiet[channel] = QuietHours(**rule)

@@ -9,6 +9,7 @@ is refused before sending and reported as ``opted_out``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
@@ -18,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.campaigns.messages import OfferMessage
 from chalicelib.campaigns.ports import SendFailure
 
+MIME_POLICY = policy.SMTP.clone(max_line_length=998)
 TRANSIENT_CODES = frozenset(
     {
         "Throttling",
@@ -50,7 +52,9 @@ class SesSender:
     configuration_set: str | None = None
 
     def mime(self, message: OfferMessage, to: str) -> bytes:
-        mail = EmailMessage()
+        # Lines up to RFC 5322's 998 characters: with the default 78 a long List-Unsubscribe URL would
+        # be folded into RFC 2047 encoded words, which mail clients do not read as a link.
+        mail = EmailMessage(policy=MIME_POLICY)
         mail["Subject"] = message.subject
         mail["From"] = formataddr((self.sender_name, self.sender_address))
         mail["To"] = to
@@ -58,8 +62,9 @@ class SesSender:
         if message.unsubscribe_url:
             mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
             mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        mail.set_content(message.text)
-        mail.add_alternative(message.html, subtype="html")
+        # Quoted-printable keeps the message 7-bit whatever the accents: safe on every relay.
+        mail.set_content(message.text, cte="quoted-printable")
+        mail.add_alternative(message.html, subtype="html", cte="quoted-printable")
         return mail.as_bytes()
 
     def send(self, message: OfferMessage, to: str, *, test: bool = False) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.campaigns.world import World
+from tests.optin import conftest as optin_conftest
 
 
 @pytest.fixture(params=["memory", "dynamo"])
@@ -22,3 +23,7 @@ def new_world(request: pytest.FixtureRequest) -> Callable[..., World]:
         return World(ledger=DynamoSendLedger(), campaigns=DynamoCampaigns(), **kwargs)
 
     return make
+
+
+# The opt-in's captive portal served over HTTP, for the integration tests with the real consent side.
+portal = optin_conftest.portal

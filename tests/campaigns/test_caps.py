@@ -129,3 +129,14 @@ def test_caps_and_never_twice_count_per_contact_across_devices(new_world: Callab
     w.launch(spec(shop_ids=("vh-cafe",)), owner="vh-cafe")
     assert w.results("ana-tablet", "vh-cafe-s1") == ["capped"]  # the contact's daily cap is used
     assert len(w.email.sent) == 1
+
+
+def test_weekly_allowance_is_the_one_promised_on_the_consent_page() -> None:
+    assert OfferPolicy.from_env({}).caps.per_consumer_week == 3  # the consent text's default
+    assert OfferPolicy.from_env({"WIFIVIP_OFFERS_PER_WEEK": "2"}).caps.per_consumer_week == 2
+    raised = OfferPolicy.from_env({"WIFIVIP_OFFER_CAPS": '{"per_consumer_week": 9, "per_sender_day": 2}'})
+    assert raised.caps.per_consumer_week == 3 and raised.caps.per_sender_day == 2  # lowered, never raised
+    lowered = OfferPolicy.from_env({"WIFIVIP_OFFER_CAPS": '{"per_consumer_week": 1}'})
+    assert lowered.caps.per_consumer_week == 1
+    quiet = OfferPolicy.from_env({"WIFIVIP_OFFER_QUIET": '{"sms": {"start": "21:00", "end": "09:00"}}'})
+    assert quiet.quiet_hours("sms").start == "21:00" and not quiet.quiet_hours("email").sundays

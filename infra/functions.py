@@ -269,7 +269,7 @@ def offers_permissions(n: Names) -> list[dict[str, Any]]:
     from infra.optin import sender_identity
 
     return [
-        allow(("s3:GetObject",), [n.objects("presence/")], "PresenceEvents"),
+        allow(("s3:GetObject", "s3:DeleteObject"), [n.objects("presence/")], "PresenceEvents"),
         allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
         allow(
             ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),

@@ -29,9 +29,15 @@ processor = BatchProcessor(event_type=EventType.SQS, model=OffersSqsRecord)
 class S3Objects:
     client: Any
 
-    def get(self, bucket: str, key: str) -> bytes:
-        body: bytes = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    def get(self, bucket: str, key: str) -> bytes | None:
+        try:
+            body: bytes = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
         return body
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.client.delete_object(Bucket=bucket, Key=key)
 
 
 @cache

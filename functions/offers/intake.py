@@ -2,8 +2,9 @@
 
 A presence object is read from S3 and checked: valid wire format, and uploaded under the prefix of
 the sensor it names (a sensor's credentials can write only under its own prefix, so the key
-authenticates the sensor). A bad object is rejected with a reason, never retried; an infrastructure
-error (S3 or DynamoDB down) raises, so SQS delivers the message again (sends are idempotent).
+authenticates the sensor). Once decided, it is deleted. A bad object is rejected with a reason,
+never retried; an infrastructure error (S3 or DynamoDB down) raises, so SQS delivers the message
+again (sends are idempotent).
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from functions.offers.events import InboundSms, SesNotification, s3_notification
 
 
 class ObjectReader(Protocol):
-    def get(self, bucket: str, key: str) -> bytes: ...
+    def get(self, bucket: str, key: str) -> bytes | None:
+        """The object, or None when it is gone (already decided: S3 may notify an object twice)."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None: ...
 
 
 @dataclass
@@ -69,8 +74,12 @@ def handle_body(body: dict[str, Any], objects: ObjectReader, service: OfferServi
 
 
 def _presence(bucket: str, key: str, objects: ObjectReader, service: OfferService, report: IntakeReport) -> None:
+    blob = objects.get(bucket, key)
+    if blob is None:
+        report.ignored += 1
+        return
     try:
-        event = decode_presence(objects.get(bucket, key))
+        event = decode_presence(blob)
     except PresenceError as exc:
         report.rejected.append(exc.reason)
         return
@@ -79,3 +88,6 @@ def _presence(bucket: str, key: str, objects: ObjectReader, service: OfferServic
         report.rejected.append("sensor_mismatch")
         return
     report.outcomes.extend(service.on_presence(Presence(event.sensor_id, event.consumer, float(event.seen_at))))
+    # Decided: the event (a consumer pseudonym) is not kept. Undecided ones expire with the bucket's
+    # one-day rule for presence/.
+    objects.delete(bucket, key)

@@ -88,6 +88,8 @@ def test_presence_to_email_once_whatever_the_repeats(
         upload(stack, ANA)
     handled, failed = pump(stack)
     assert failed == 0 and handled >= 6
+    left = boto3.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="presence/").get("KeyCount")
+    assert left == 0  # decided events are not kept
     mails = sent_emails(stack.endpoint_url or "")
     assert len(mails) == 1
     mail = mails[0]

@@ -20,6 +20,7 @@ import requests
 from wifivip_edge.batch import Batch, BatchHeader, SessionRecord, decode_batch, encode_batch
 from wifivip_edge.batching import batch_key
 from wifivip_edge.capture.reader import CaptureSet
+from wifivip_edge.presence import PresenceEvent, decode_presence
 from wifivip_edge.pseudonym import epoch_of
 from wifivip_edge.simulate.run import simulate, write_simulation
 from wifivip_edge.simulate.scenario import NIORT_DEMO
@@ -75,6 +76,16 @@ def replay_with_agent(capture: Path, portal: Portal, tmp_path: Path, run: str) -
     return sessions
 
 
+def presence_events(portal: Portal) -> list[PresenceEvent]:
+    s3 = boto3.client("s3")
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=portal.stack.bucket, Prefix="presence/")
+        for o in page.get("Contents", [])
+    ]
+    return [decode_presence(s3.get_object(Bucket=portal.stack.bucket, Key=k)["Body"].read()) for k in keys]
+
+
 def opt_in(portal: Portal, mac: bytes) -> str:
     text = ":".join(f"{b:02x}" for b in mac)
     page = requests.get(f"{portal.url}/portal", params=portal.signed(text), timeout=30)
@@ -109,6 +120,11 @@ def test_consented_device_gets_its_pseudonym_and_no_other_device_does(portal: Po
     others = [s for s in sessions if s.consumer is None]
     assert len({s.device for s in others}) >= 20  # many other devices, none with a consumer pseudonym
     assert sum(s.frames for s in sessions) == sum(1 for _ in CaptureSet([capture]).probe_requests())
+    # Campaigns: the agent announced that consumer at once (presence events for offers), and nobody else.
+    announced = presence_events(portal)
+    assert announced and {e.consumer for e in announced} == {consumer_id}
+    assert {e.sensor_id for e in announced} == {SENSOR}
+    assert min(e.seen_at for e in announced) >= min(s.first_seen for s in listed)  # the capture's own time
 
     # The device withdraws from the portal (on the device itself): the next list drops it at once,
     # and a replay gives nobody a consumer pseudonym.
@@ -121,7 +137,9 @@ def test_consented_device_gets_its_pseudonym_and_no_other_device_does(portal: Po
         )["payload"]
     )
     assert listed_now["entries"] == [] and listed_now["version"] > published.version  # type: ignore[operator]
+    before = len(presence_events(portal))
     assert all(s.consumer is None for s in replay_with_agent(capture, portal, tmp_path, "withdrawn"))
+    assert len(presence_events(portal)) == before  # withdrawn: no longer announced
 
     # Erase the rest (email offers): nothing keyed to the consumer remains outside raw batches,
     # which the bucket deletes after RAW_RETENTION_DAYS["consent"] day(s).
@@ -134,7 +152,11 @@ def test_consented_device_gets_its_pseudonym_and_no_other_device_does(portal: Po
     assert raw_rule["Expiration"]["Days"] <= 1 and raw_rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 1
     from tests.optin.test_portal_http import scan_everything
 
-    everything = scan_everything(portal, skip_prefixes=("raw/",))
+    # Presence events, like raw batches, live one day at most (and the offers function deletes each
+    # once decided; nothing consumes them in this test).
+    presence_rule = next(r for r in rules if r["Filter"].get("Prefix") == "presence/")
+    assert presence_rule["Expiration"]["Days"] <= 1
+    everything = scan_everything(portal, skip_prefixes=("raw/", "presence/"))
     for secret in (consumer_id, "lea@example.fr", mac.hex(), ":".join(f"{b:02x}" for b in mac)):
         assert secret not in everything
 

@@ -303,6 +303,7 @@ def build_agent(
 ) -> Agent:
     """Wire an agent from its configuration; the source, store, key fetcher and allowlist are injected."""
     from wifivip_edge.batching import Batcher
+    from wifivip_edge.presence import presence_tap
     from wifivip_edge.pseudonym import StaticKeySource
 
     keys: CloudKeySource | None = None
@@ -314,13 +315,16 @@ def build_agent(
             raise ValueError("a key fetcher is needed when [keys] source = s3")
         keys = CloudKeySource(key_fetcher, capture_clock, config.keys.refresh_s, config.keys.retry_s)
         keyring = KeyRing(keys, bits=config.pseudonym_bits)
+    stats = CaptureStats(started_at=time.time())
+    # Presence events carry the time the frame was heard: the capture's own time when replaying.
+    heard_at = capture_clock if replay else clock
     batcher = Batcher(
         config.sensor_id,
         keyring,
         privacy_mode=config.privacy.mode,
         batch_seconds=config.batching.batch_seconds,
         thresholds=config.session_thresholds,
-        consumer_of=consent.matcher.consumer_of if consent is not None else None,
+        consumer_of=presence_tap(config, consent.matcher.consumer_of if consent else None, store.put, heard_at),
     )
     gate = KeyGate(keyring, batcher, hold_s=config.keys.hold_s)
     spool = Spool(Path(config.spool_dir), config.spool.max_mb * 1024 * 1024, config.spool.max_batches)
@@ -328,7 +332,6 @@ def build_agent(
     uploader = SpoolUploader(
         spool, clocked, config.upload.prefix, Backoff(config.upload.retry_base_s, config.upload.retry_cap_s)
     )
-    stats = CaptureStats(started_at=time.time())
     heartbeat = HeartbeatReporter(
         config, stats, spool, uploader, clocked, gate, keys=keys, hopper=hopper, key_clock=capture_clock
     )

@@ -148,6 +148,7 @@ def replay(
     """
     from wifivip_edge.batching import Batcher
     from wifivip_edge.capture.reader import CaptureSet
+    from wifivip_edge.presence import presence_tap
     from wifivip_edge.pseudonym import KeyRing, StaticKeySource
     from wifivip_edge.upload import S3Uploader
 
@@ -157,19 +158,21 @@ def replay(
         raise UsageError("no pseudonym key configured for replay ([privacy] key_hex)")
     uploader = uploader or S3Uploader(config.upload)
     keyring = KeyRing(StaticKeySource(bytes.fromhex(config.privacy.key_hex)), bits=config.pseudonym_bits)
+    now = [0.0]  # presence events carry the capture's time: an old capture's are stale to the offers
     batcher = Batcher(
         config.sensor_id,
         keyring,
         privacy_mode=config.privacy.mode,
         batch_seconds=config.batching.batch_seconds,
         thresholds=config.session_thresholds,
-        consumer_of=consent_lookup(config),
+        consumer_of=presence_tap(config, consent_lookup(config), _presence_put(config), lambda: now[0]),
     )
     stats = ReplayStats()
     source = CaptureSet(list(captures))
     for probe in source.probe_requests():
         if until is not None and probe.ts > until:
             break
+        now[0] = probe.ts
         stats.probe_requests += 1
         for batch in batcher.add(probe):
             uploader.upload(batch)
@@ -184,6 +187,23 @@ def replay(
     stats.lost_no_key = batcher.lost_no_key
     stats.truncated_captures = len(source.truncated)
     return stats
+
+
+def _presence_put(config: AgentConfig) -> Callable[[str, bytes, str], None]:
+    """Where a replay's presence events go: the upload bucket (consent mode only)."""
+
+    clients: list[Any] = []
+
+    def put(key: str, body: bytes, content_type: str) -> None:
+        if not clients:
+            import boto3
+
+            clients.append(
+                boto3.client("s3", region_name=config.upload.region, endpoint_url=config.upload.endpoint_url)
+            )
+        clients[0].put_object(Bucket=config.upload.bucket, Key=key, Body=body, ContentType=content_type)
+
+    return put
 
 
 def consent_lookup(config: AgentConfig) -> Callable[[bytes], str | None] | None:

@@ -123,6 +123,13 @@ class AllowlistConfig:
 
 
 @dataclass(frozen=True)
+class PresenceConfig:
+    """Consent mode: announce an allowlisted consumer at once for offers (0 turns it off)."""
+
+    repeat_seconds: int = 600
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     sensor_id: str
     state_dir: str = "/var/lib/wifivip-edge"
@@ -135,6 +142,7 @@ class AgentConfig:
     keys: KeysConfig = field(default_factory=KeysConfig)
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
     allowlist: AllowlistConfig = field(default_factory=AllowlistConfig)
+    presence: PresenceConfig = field(default_factory=PresenceConfig)
 
     @property
     def pseudonym_bits(self) -> int:
@@ -165,6 +173,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "keys": KeysConfig,
     "heartbeat": HeartbeatConfig,
     "allowlist": AllowlistConfig,
+    "presence": PresenceConfig,
 }
 _TOP_LEVEL = {"sensor_id", "state_dir"}
 

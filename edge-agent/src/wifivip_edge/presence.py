@@ -14,6 +14,7 @@ This module is the wire format for both sides, like :mod:`wifivip_edge.batch`: s
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import queue
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wifivip_edge.batch import DEVICE_RE, SENSOR_ID_RE
+from wifivip_edge.config import AgentConfig
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,19 @@ class S3PresenceUploader:
         )
 
 
+def presence_tap(
+    config: AgentConfig,
+    lookup: Callable[[bytes], str | None] | None,
+    put: Callable[[str, bytes, str], None],
+    clock: Callable[[], float] = time.time,
+) -> Callable[[bytes], str | None] | None:
+    """The batcher's ``consumer_of``: the allowlist lookup, tapped for presence events in consent mode."""
+    if lookup is None or config.privacy.mode != "consent" or config.presence.repeat_seconds <= 0:
+        return lookup
+    publisher = BackgroundPublisher(lambda e: put(presence_key(e), encode_presence(e), "application/json"))
+    return PresenceTap(lookup, publisher, config.sensor_id, clock, float(config.presence.repeat_seconds))
+
+
 class BackgroundPublisher:
     """Hands events to ``upload`` from a worker thread, retrying a failed upload a few times."""
 
@@ -145,6 +160,7 @@ class BackgroundPublisher:
         self._queue: queue.Queue[PresenceEvent | None] = queue.Queue(max_queue)
         self._thread = threading.Thread(target=self._run, name="wifivip-presence", daemon=True)
         self._thread.start()
+        atexit.register(self.close)  # a replay that ends still sends what it queued
 
     def __call__(self, event: PresenceEvent) -> None:
         try:
@@ -153,9 +169,10 @@ class BackgroundPublisher:
             self.dropped += 1
 
     def close(self, timeout: float = 10.0) -> None:
-        """Send what is queued, then stop the worker."""
-        self._queue.put(None)
-        self._thread.join(timeout)
+        """Send what is queued, then stop the worker (again: nothing)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while (event := self._queue.get()) is not None:

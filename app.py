@@ -12,7 +12,19 @@ from urllib.parse import unquote
 
 from chalice import AuthResponse, Chalice, Response
 
-from chalicelib.portal import access, adoption, kpi_queries, management, periods, report, schemas, tokens, views
+from chalicelib.portal import (
+    access,
+    adoption,
+    campaigns,
+    kpi_queries,
+    management,
+    offer_pages,
+    periods,
+    report,
+    schemas,
+    tokens,
+    views,
+)
 from chalicelib.portal.accounts import Accounts, DynamoThrottle, normalize_email
 from chalicelib.portal.errors import NotFound
 from chalicelib.portal.http import (
@@ -26,6 +38,7 @@ from chalicelib.portal.http import (
     rows_table,
     view_context,
 )
+from chalicelib.portal.offers import offer_service
 from chalicelib.portal.openapi import document
 from chalicelib.portal.settings import settings
 from chalicelib.portal.static import static_file
@@ -376,3 +389,82 @@ def admin_user(username: str) -> dict[str, Any]:
     """Admin: change a user's role or tenant, disable or enable it (signs it out everywhere)."""
     _admin()
     return management.update_user(aws("cognito-idp"), settings(), username, body(_req()))
+
+
+# Campaigns and "Link" (chalicelib/portal/campaigns.py, offer_pages.py) -------------------------
+
+
+def _campaigns() -> campaigns.CampaignViews:
+    ctx = view_context(_req())
+    return campaigns.CampaignViews(ctx.principal, ctx.directory, offer_service())
+
+
+@app.route("/api/campaigns", methods=["GET", "POST"], authorizer=portal_auth)
+@mapped_errors
+def campaign_list() -> Any:
+    """The campaigns the caller manages and the owners and shops it may target (GET); create one (POST)."""
+    if _req().method == "POST":
+        return Response(body=_campaigns().create(body(_req())), status_code=201)
+    return respond(_req(), _campaigns().listing(), "campaigns")
+
+
+@app.route("/api/campaigns/{campaign_id}", methods=["GET", "PUT"], authorizer=portal_auth)
+@mapped_errors
+def campaign_detail(campaign_id: str) -> dict[str, Any]:
+    """One campaign (GET); edit it while not running (PUT, optionally with the version it was read at)."""
+    if _req().method == "PUT":
+        return _campaigns().update(campaign_id, body(_req()))
+    return _campaigns().get(campaign_id)
+
+
+@app.route("/api/campaigns/{campaign_id}/status", methods=["POST"], authorizer=portal_auth)
+@mapped_errors
+def campaign_status(campaign_id: str) -> dict[str, Any]:
+    """Schedule (launch), pause, resume or end a campaign: {"action": "schedule|pause|resume|end"}."""
+    return _campaigns().transition(campaign_id, body(_req()))
+
+
+@app.route("/api/campaigns/{campaign_id}/preview", authorizer=portal_auth)
+@mapped_errors
+def campaign_preview(campaign_id: str) -> dict[str, Any]:
+    """The message a sample consumer would get (``?channel=email|sms``); nothing is sent."""
+    return _campaigns().preview(campaign_id, query(_req(), "channel"))
+
+
+@app.route("/api/campaigns/{campaign_id}/test-send", methods=["POST"], authorizer=portal_auth)
+@mapped_errors
+def campaign_test_send(campaign_id: str) -> dict[str, Any]:
+    """Send the preview to my own e-mail address (20 a day at most)."""
+    return _campaigns().test_send(campaign_id, body(_req()))
+
+
+@app.route("/api/campaigns/{campaign_id}/results", authorizer=portal_auth)
+@mapped_errors
+def campaign_results(campaign_id: str) -> Response:
+    """Targeted, sent, delivered, clicked, redeemed, visits after the offer, uplift vs control, costs."""
+    return respond(_req(), _campaigns().results(campaign_id), f"campaign-{campaign_id}")
+
+
+@app.route("/api/coupons/redeem", methods=["POST"], authorizer=portal_auth)
+@mapped_errors
+def coupon_redeem() -> dict[str, Any]:
+    """A shop validates a code typed at the till (once; shared codes are counted per campaign)."""
+    return _campaigns().redeem(body(_req()))
+
+
+@app.route("/l/{token}")
+def tracked_link(token: str) -> Response:
+    """A tracked link of an offer (public): the click is counted, then the offer page."""
+    target = offer_pages.click(offer_service(), token)
+    if target is None:
+        return Response(body=offer_pages.NOT_FOUND_PAGE, status_code=404, headers=offer_pages.PAGE_HEADERS)
+    return Response(body="", status_code=302, headers={**offer_pages.PAGE_HEADERS, "Location": target})
+
+
+@app.route("/offre/{token}")
+def offer_page(token: str) -> Response:
+    """The offer as the consumer shows it at the till (public, by its unguessable token)."""
+    page = offer_pages.offer_page(offer_service(), token)
+    if page is None:
+        return Response(body=offer_pages.NOT_FOUND_PAGE, status_code=404, headers=offer_pages.PAGE_HEADERS)
+    return Response(body=page, status_code=200, headers=offer_pages.PAGE_HEADERS)

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     day = args.date or datetime.fromtimestamp(now, ZoneInfo("Europe/Paris")).date()
     until = None if args.date else now
     os.environ["WIFIVIP_STAGE"] = STAGE
+    os.environ.setdefault("WIFIVIP_PUBLIC_URL", f"http://127.0.0.1:{args.port}")  # offers' tracked links
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
@@ -159,6 +160,13 @@ def run_pipeline(
 
     say("Creating the portal's merchants, union, shops and one demo user per role (Cognito)")
     logins = create_demo_accounts(truth, {shop.shop_id: (shop.door_x, shop.depth / 2) for shop in NIORT_DEMO.shops})
+
+    say("Campaigns: a finished offer with its measured results, and a running one (offers service, SES)")
+    from infra.demo_campaigns import seed_demo_campaigns
+
+    first = truth["shops"][0]
+    seeded = seed_demo_campaigns(first["shop_id"], first["shop_id"], first["sensors"][0])
+    print(f"    {seeded.consumers} consented demo consumers, {seeded.sent} offers sent (the rest: control group)")
     return {**counted, "rolled_items": rolled, "logins": logins}
 
 

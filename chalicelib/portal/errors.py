@@ -13,6 +13,11 @@ class Forbidden(PermissionError):
     """The caller is known but may not do this (HTTP 403)."""
 
 
+class Conflict(Exception):
+    """The request is valid but the current state forbids it (HTTP 409), e.g. a campaign edited
+    meanwhile or not in a state that allows the action."""
+
+
 class TooManyAttempts(Exception):
     """Too many failed sign-ins for this e-mail or address (HTTP 429)."""
 

@@ -14,12 +14,20 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import boto3
-from chalice import BadRequestError, ForbiddenError, NotFoundError, Response, UnauthorizedError
+from chalice import BadRequestError, ConflictError, ForbiddenError, NotFoundError, Response, UnauthorizedError
 
 from chalicelib.portal.accounts import BadCredentials
 from chalicelib.portal.csv_export import to_csv
 from chalicelib.portal.directory import DynamoDirectory
-from chalicelib.portal.errors import Forbidden, InvalidRequest, NotFound, TooManyAttempts, Unavailable, is_outage
+from chalicelib.portal.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    TooManyAttempts,
+    Unavailable,
+    is_outage,
+)
 from chalicelib.portal.kpi_source import default_source
 from chalicelib.portal.settings import settings
 from chalicelib.portal.tokens import Principal
@@ -46,6 +54,8 @@ def mapped_errors(view: F) -> F:
             raise NotFoundError(str(exc)) from None
         except Forbidden as exc:
             raise ForbiddenError(str(exc)) from None
+        except Conflict as exc:
+            raise ConflictError(str(exc)) from None
         except BadCredentials as exc:
             raise UnauthorizedError(str(exc)) from None
         except TooManyAttempts as exc:

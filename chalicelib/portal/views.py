@@ -28,11 +28,14 @@ WEEKDAYS = (
     ("dimanche", "Sunday"),
 )
 PAGES = {
-    "merchant": ["today", "trends", "heatmap", "health", "account"],
-    "operator": ["today", "trends", "heatmap", "health", "account"],
-    "union": ["trends", "heatmap", "account"],
-    "admin": ["today", "trends", "heatmap", "health", "centre", "adoption", "report", "manage", "account"],
-}
+    "merchant": ["today", "trends", "heatmap", "health", "campaigns", "coupons", "account"],
+    "operator": ["today", "trends", "heatmap", "health", "campaigns", "coupons", "account"],
+    "union": ["trends", "heatmap", "campaigns", "account"],
+    "admin": [
+        "today", "trends", "heatmap", "health", "campaigns", "coupons", "centre", "adoption", "report", "manage",
+        "account",
+    ],
+}  # fmt: skip
 
 
 @dataclass

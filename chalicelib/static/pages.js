@@ -5,6 +5,7 @@
 import {
   LABELS, addDays, api, bilingual, chart, chartBox, download, el, fmt, fmtChange, fmtWhen, kpiTile, localDay, setStatus, tableCard,
 } from "./core.js";
+import { CAMPAIGN_PAGES } from "./campaigns.js";
 
 const qs = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "")).toString();
 const metricLabel = (m) => bilingual(...(LABELS[m] || [m, m]));
@@ -349,4 +350,5 @@ export const PAGES = {
   report: { title: ["Bilan", "Report"], render: report },
   manage: { title: ["Gestion", "Management"], render: manage },
   account: { title: ["Compte", "Account"], render: account },
+  ...CAMPAIGN_PAGES,
 };

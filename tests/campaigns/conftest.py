@@ -10,6 +10,7 @@ import pytest
 
 from tests.campaigns.world import World
 from tests.optin import conftest as optin_conftest
+from tests.portal import conftest as portal_conftest
 
 
 @pytest.fixture(params=["memory", "dynamo"])
@@ -27,3 +28,7 @@ def new_world(request: pytest.FixtureRequest) -> Callable[..., World]:
 
 # The opt-in's captive portal served over HTTP, for the integration tests with the real consent side.
 portal = optin_conftest.portal
+
+# The portal tests' small centre (merchants A and B, B delegating to the operator, the union, users
+# of every role signed in), for the campaign routes' API tests.
+world = portal_conftest.world

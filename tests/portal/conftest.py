@@ -104,6 +104,9 @@ def seed_centre() -> None:
     from functions.rollup.service import rollup
 
     rollup([date(2026, 11, 14), date(2026, 11, 21)], DynamoRollupStore())
+    from tests.campaigns.portal_seed import seed_campaigns
+
+    seed_campaigns()  # campaigns of merchants A and B and of the union, for the campaign routes
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app import app
+from tests.campaigns.portal_seed import CAMPAIGN_B, CAMPAIGN_B_EDIT, CAMPAIGN_B_STATUS, CODE_B, TOKEN_B, spec_for
 from tests.portal.conftest import World
 
 ROLES = ("anonymous", "merchant", "other_merchant", "operator", "union", "admin")
@@ -43,6 +44,12 @@ class Case:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def campaign_b() -> dict[str, int]:
+    """A campaign of merchant B: B, the operator (B delegates) and the admin; not A, not the union."""
+    return {"anonymous": 401, "merchant": 404, "other_merchant": 200, "operator": 200, "union": 404, "admin": 200}
+
+
+CAMPAIGN_SPEC = spec_for(["shop-b"], "Nouvelle offre").model_dump(mode="json")
 BAD_LOGIN = {"email": "nobody-{role}@test.local", "password": "wrong"}
 MATRIX: dict[tuple[str, str], Case] = {
     ("/", "GET"): Case("/", every(200)),
@@ -129,6 +136,36 @@ MATRIX: dict[tuple[str, str], Case] = {
         "/api/admin/users", admin_only(201), {"email": "new@test.local", "role": "operator"}
     ),
     ("/api/admin/users/{username}", "PUT"): Case("/api/admin/users/nobody", admin_only(404), {"enabled": False}),
+    # Campaigns (tests/campaigns/portal_seed.py): B's campaigns, B delegating to the operator.
+    ("/api/campaigns", "GET"): Case("/api/campaigns", every(200, anonymous=401)),
+    ("/api/campaigns", "POST"): Case(
+        "/api/campaigns",
+        {"anonymous": 401, "merchant": 404, "other_merchant": 201, "operator": 201, "union": 404, "admin": 201},
+        {"merchant_id": "merchant-b", "spec": CAMPAIGN_SPEC},
+    ),
+    ("/api/campaigns/{campaign_id}", "GET"): Case(f"/api/campaigns/{CAMPAIGN_B}", campaign_b()),
+    ("/api/campaigns/{campaign_id}", "PUT"): Case(
+        f"/api/campaigns/{CAMPAIGN_B_EDIT}", campaign_b(), {"spec": {**CAMPAIGN_SPEC, "name": "Renommée"}}
+    ),
+    ("/api/campaigns/{campaign_id}/status", "POST"): Case(
+        f"/api/campaigns/{CAMPAIGN_B_STATUS}/status",
+        # Roles run in order: B launches it; the operator and the admin then find it already launched.
+        {"anonymous": 401, "merchant": 404, "other_merchant": 200, "operator": 409, "union": 404, "admin": 409},
+        {"action": "schedule"},
+    ),
+    ("/api/campaigns/{campaign_id}/preview", "GET"): Case(f"/api/campaigns/{CAMPAIGN_B}/preview", campaign_b()),
+    ("/api/campaigns/{campaign_id}/test-send", "POST"): Case(
+        f"/api/campaigns/{CAMPAIGN_B}/test-send", campaign_b(), {"channel": "email"}
+    ),
+    ("/api/campaigns/{campaign_id}/results", "GET"): Case(f"/api/campaigns/{CAMPAIGN_B}/results", campaign_b()),
+    ("/api/coupons/redeem", "POST"): Case(
+        "/api/coupons/redeem",
+        # B's code: B (then the operator, then the admin: already redeemed) may validate it; A may not.
+        {"anonymous": 401, "merchant": 404, "other_merchant": 200, "operator": 200, "union": 403, "admin": 200},
+        {"code": CODE_B},
+    ),
+    ("/l/{token}", "GET"): Case(f"/l/{TOKEN_B}", every(302)),
+    ("/offre/{token}", "GET"): Case(f"/offre/{TOKEN_B}", every(200)),
 }
 
 # What each role must never receive (ids and names of shops it may not see).
@@ -139,7 +176,8 @@ HIDDEN = {
     "union": ("shop-b", "shop-c", "shop-d", "shop-e", "Boutique B", "Boutique C", "Boutique D", "Boutique E"),
     "anonymous": ("shop-", "Boutique "),
 }
-PUBLIC_TEXT = ("/", "/static/{name}", "/api/openapi.json")
+# The offer page is public by its unguessable token: the consumer shows it at the till, shop name included.
+PUBLIC_TEXT = ("/", "/static/{name}", "/api/openapi.json", "/offre/{token}")
 
 
 def all_routes() -> set[tuple[str, str]]:

@@ -114,7 +114,15 @@ def seed_demo_campaigns(merchant_id: str, shop_id: str, sensor_id: str, seed: in
         spec(
             name="Noël au centre-ville",
             control_percent=10,
-            content={"coupon": "shared", "shared_code": SHARED_CODE, "valid_until": str(today + timedelta(days=30))},
+            content={
+                "title": "Noël au centre-ville",
+                "subject": "{{prenom|Bonjour}}, Noël au centre-ville chez {{commerce}}",
+                "body": "Bonjour {{prenom|}},\n-10 % sur vos cadeaux chez {{commerce}} jusqu'au {{expiration}}.",
+                "sms": "{{commerce}} : -10 % sur vos cadeaux de Noël avec le code {{code}}",
+                "coupon": "shared",
+                "shared_code": SHARED_CODE,
+                "valid_until": str(today + timedelta(days=30)),
+            },
             start_at=None,
             end_at=None,
         ),

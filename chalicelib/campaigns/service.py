@@ -332,7 +332,7 @@ class OfferService:
             campaign = campaigns.get(record.campaign_id)
             if campaign is None or campaign.spec.content.coupon != "unique":
                 continue
-            title = campaign.spec.content.title
+            title = campaign.spec.name  # the merchant's name for it (the offer's title is a template)
             status = self._validity(campaign, today)
             if status:
                 return Redemption(status, campaign.campaign_id, title)
@@ -344,9 +344,9 @@ class OfferService:
             if content.coupon == "shared" and content.shared_code == compact:
                 status = self._validity(campaign, today)
                 if status:
-                    return Redemption(status, campaign.campaign_id, content.title)
+                    return Redemption(status, campaign.campaign_id, campaign.spec.name)
                 self.ledger.add_shared_redemption(campaign.campaign_id)
-                return Redemption("shared", campaign.campaign_id, content.title)
+                return Redemption("shared", campaign.campaign_id, campaign.spec.name)
         return Redemption("unknown")
 
     @staticmethod

@@ -167,7 +167,20 @@ class CampaignViews:
         keys = [f"{o['kind']}:{o['id']}" for o in owners]
         now = self.clock()
         campaigns = [self.to_json(c, now) for c in self.service.campaigns.for_owners(keys)]
-        return {"campaigns": campaigns, "owners": owners, "table": self._table(campaigns)}
+        return {"campaigns": campaigns, "owners": owners, "table": self._table(campaigns), "policy": self.policy()}
+
+    def policy(self) -> dict[str, Any]:
+        """The platform's caps, quiet hours and prices, as the form states them to the merchant (one
+        definition: the rules the offers function applies)."""
+        p = self.service.policy
+        return {
+            "caps": dict(vars(p.caps)),
+            "quiet": {ch: p.quiet_hours(ch).model_dump() for ch in ("email", "sms")},
+            "prices_eur": {
+                "email": p.prices.email_ueur / 1_000_000,
+                "sms_segment": p.prices.sms_segment_ueur / 1_000_000,
+            },
+        }
 
     def create(self, body: Any) -> dict[str, Any]:
         data = parse(CampaignIn, body)

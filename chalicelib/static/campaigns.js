@@ -58,6 +58,28 @@ function ownerShops(owners, ownerKey, selected) {
       el("label", { for: `shop-${s.shop_id}` }, s.name))));
 }
 
+// The platform's rules (caps, quiet hours), as the server applies them.
+function quietText(q, lang) {
+  if (!q) { return ""; }
+  const parts = [];
+  if (q.start !== q.end) { parts.push(lang === "fr" ? `de ${q.start} à ${q.end}` : `${q.start}-${q.end}`); }
+  if (q.sundays) { parts.push(lang === "fr" ? "le dimanche" : "Sundays"); }
+  if (q.public_holidays) { parts.push(lang === "fr" ? "les jours fériés" : "public holidays"); }
+  return parts.join(lang === "fr" ? ", " : ", ");
+}
+function policyNote(p) {
+  const c = p.caps;
+  const fr = [`Au plus ${c.per_consumer_day} offres par jour et ${c.per_consumer_week} par semaine et par personne, tous commerçants confondus, dont ${c.per_sender_day} par jour et ${c.per_sender_week} par semaine d'un même commerçant ; jamais deux fois la même offre.`];
+  const en = [`At most ${c.per_consumer_day} offers a day and ${c.per_consumer_week} a week per person across all merchants, ${c.per_sender_day} a day and ${c.per_sender_week} a week from one merchant; never the same offer twice.`];
+  for (const [ch, name] of [["sms", "SMS"], ["email", "e-mail"]]) {
+    const fq = quietText(p.quiet[ch], "fr");
+    if (fq) { fr.push(`Pas de ${name} ${fq}.`); en.push(`No ${name}: ${quietText(p.quiet[ch], "en")}.`); }
+  }
+  fr.push(`Coût : ${fmtEur.format(p.prices_eur.email)} par e-mail, ${fmtEur.format(p.prices_eur.sms_segment)} par segment SMS.`);
+  en.push(`Cost: ${fmtEur.format(p.prices_eur.email)} per e-mail, ${fmtEur.format(p.prices_eur.sms_segment)} per SMS segment.`);
+  return bilingual(fr.join(" "), en.join(" "));
+}
+
 async function campaignForm(root, editId) {
   const [list, current] = await Promise.all([api("/api/campaigns"), editId ? api(`/api/campaigns/${encodeURIComponent(editId)}`) : null]);
   const owners = list.owners;
@@ -133,7 +155,7 @@ async function campaignForm(root, editId) {
       text("window-end", ["à", "to"], t.windows[0] && t.windows[0].end, { type: "time" }),
       text("start-at", ["Début de campagne", "Campaign start"], localInput(s && s.start_at), { type: "datetime-local" }),
       text("end-at", ["Fin de campagne", "Campaign end"], localInput(s && s.end_at), { type: "datetime-local" })),
-    el("p", { class: "note" }, ...bilingual("Pas de SMS de 20 h à 8 h, le dimanche ni les jours fériés ; au plus 3 offres par semaine et par personne, tous commerçants confondus.", "No SMS 8 pm-8 am, Sundays or public holidays; at most 3 offers a week per person across all merchants."))),
+    el("p", { class: "note", id: "policy-note" }, ...policyNote(list.policy))),
   el("fieldset", {}, el("legend", {}, ...bilingual("Budget et mesure", "Budget and measurement")),
     el("div", { class: "filters" },
       text("max-sends", ["Envois au plus", "Max sends"], s && s.budget.max_sends, { type: "number", min: 1 }),
@@ -198,7 +220,7 @@ async function results(root, id) {
   root.append(el("div", { class: "tiles", id: "campaign-results" },
     kpiTile(bilingual("Ciblés", "Targeted"), r.targeted, `${r.treatment} destinataires, ${r.control} témoins / control`, "targeted"),
     kpiTile(bilingual("Envoyés", "Sent"), r.sent, r.capped ? `${r.capped} retenus par les plafonds / held by caps` : null, "sent"),
-    kpiTile(bilingual("Délivrés", "Delivered"), r.delivered, r.bounced || r.failed ? `${r.bounced} rejets, ${r.failed} échecs / bounced, failed` : null, "delivered"),
+    kpiTile(bilingual("Délivrés", "Delivered"), r.delivered, `${r.bounced} rejets, ${r.complained} plaintes, ${r.failed} échecs / bounced, complaints, failed`, "delivered"),
     kpiTile(bilingual("Cliqués", "Clicked"), r.clicked, `${r.clicks} clics / clicks`, "clicked"),
     kpiTile(bilingual("Utilisés", "Redeemed"), r.redeemed, null, "redeemed"),
     kpiTile(bilingual("Coût", "Cost"), null, r.cost_per_redemption_eur === null ? "—" : `${fmtEur.format(r.cost_per_redemption_eur)} par utilisation / per redemption`, "cost")));

@@ -55,7 +55,11 @@ def test_merchant_creates_launches_previews_and_tests_a_campaign(browser: Any, d
     page.locator("#audience").select_option("returning")
     page.locator("#weekday-6").uncheck()  # not on Sundays
     page.locator("#control").fill("10")
+    rules = page.locator("#policy-note").inner_text()  # the platform's rules, from the server
+    assert "Pas de SMS de 20:00 à 08:00, le dimanche, les jours fériés" in rules and "3 par semaine" in rules
     page.screenshot(path=str(shots / "campaign-form.png"), full_page=True)
+    # After a full-page screenshot Chromium's next click can land beside its target until the page scrolls.
+    page.evaluate("window.scrollTo(0, 0)")
     page.locator("#save-campaign").click()
     try:
         page.wait_for_selector("#action-schedule", timeout=30000)
@@ -63,6 +67,8 @@ def test_merchant_creates_launches_previews_and_tests_a_campaign(browser: Any, d
         shown = page.locator("#status").inner_text() + " | " + page.locator("#page").inner_text()[-600:]
         raise AssertionError(f"the saved campaign did not open: {shown} {problems}") from None
     assert page.locator(".badge").first.get_attribute("data-status") == "draft"
+    page.wait_for_selector("#campaign-results", timeout=30000)  # a new campaign's results: nobody targeted yet
+    assert page.locator("#targeted .tile-value").get_attribute("data-value") == "0"
     preview = page.locator("#preview-text").inner_text()
     assert "Bonjour Camille, -30 %" in preview and "Se désabonner" in preview
     page.locator("#action-schedule").click()

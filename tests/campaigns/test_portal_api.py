@@ -49,6 +49,11 @@ def test_create_validate_edit_and_run_a_campaign(world: World) -> None:
     assert world.send("POST", f"{path}/status", "merchant", {"action": "end"}).json_body["status"] == "ended"
     assert world.send("POST", f"{path}/status", "merchant", {"action": "end"}).status_code == 409
 
+    policy = world.get("/api/campaigns", "merchant").json_body["policy"]  # what the form states
+    assert policy["caps"] == {"per_consumer_day": 2, "per_consumer_week": 3, "per_sender_day": 1, "per_sender_week": 2}
+    assert policy["quiet"]["sms"] == {"start": "20:00", "end": "08:00", "sundays": True, "public_holidays": True}
+    assert policy["quiet"]["email"]["sundays"] is False and policy["prices_eur"]["sms_segment"] == 0.07
+
     preview = world.get(f"{path}/preview?channel=sms", "merchant").json_body
     assert preview["channel"] == "sms" and "STOP" in preview["text"] and preview["segments"] >= 1
     assert world.get(f"{path}/preview?channel=fax", "merchant").status_code == 400
@@ -89,10 +94,9 @@ def test_link_offer_page_results_and_redemption(world: World) -> None:
     record = DynamoSendLedger().get(CAMPAIGN_B, "f" * 32)
     assert record is not None and record.clicks == 2 and record.first_click_at is not None
 
-    assert (
-        world.send("POST", "/api/coupons/redeem", "other_merchant", {"code": CODE_B.lower()}).json_body["status"]
-        == "redeemed"
-    )
+    redeemed = world.send("POST", "/api/coupons/redeem", "other_merchant", {"code": CODE_B.lower()}).json_body
+    # The cashier sees the campaign's name as the merchant set it, not the offer's template.
+    assert redeemed == {"status": "redeemed", "campaign_id": CAMPAIGN_B, "title": f"Offre {CAMPAIGN_B}"}
     results = world.get(f"/api/campaigns/{CAMPAIGN_B}/results", "other_merchant").json_body
     assert (results["targeted"], results["sent"], results["clicked"], results["clicks"], results["redeemed"]) == (
         1,

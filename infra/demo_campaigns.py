@@ -6,7 +6,9 @@ accepted) are seen near the demo merchant's shop over the past two weeks; each i
 (control group, caps), offers go to moto's SES. Then the simulation decides what they did, with a
 known effect so the results page has something true to show: recipients come back within a week
 with probability 0.32, the control group with 0.20; a third of the recipients open their link and
-one in eight uses the code at the till.
+one in eight uses the code at the till. SES's feedback (which moto does not emit) is played through
+the offers service as the function receives it: most e-mails delivered, a few bounced, one in a
+hundred reported as spam (which withdraws that consumer's e-mail consent through the opt-in side).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ RETURN_TREATED = 0.32
 RETURN_CONTROL = 0.20
 CLICK_RATE = 0.33
 REDEEM_RATE = 0.125
+FEEDBACK = (("Delivery", 0.95), ("Bounce", 0.04), ("Complaint", 0.01))  # SES's verdicts, drawn per e-mail
 SHARED_CODE = "NIORT-NOEL"
 
 
@@ -101,7 +104,18 @@ def seed_demo_campaigns(merchant_id: str, shop_id: str, sensor_id: str, seed: in
             come_back = seen + rng.uniform(3600, 6 * 86400)
             visits.append(Visit(consumer, sensor_id, shop_id, come_back, come_back + rng.uniform(420, 2400)))
         record = service.ledger.get(finished.campaign_id, consumer)
-        if treated and record is not None and record.token and rng.random() < CLICK_RATE:
+        if treated and record is not None and record.message_id:
+            clock[0] = seen + rng.uniform(2, 30)
+            kind = rng.choices([k for k, _ in FEEDBACK], [w for _, w in FEEDBACK])[0]
+            service.on_feedback(record.message_id, kind, "Permanent/General" if kind == "Bounce" else "abuse")
+            record = service.ledger.get(finished.campaign_id, consumer)
+        if (
+            treated
+            and record is not None
+            and record.token
+            and record.status == "delivered"
+            and rng.random() < CLICK_RATE
+        ):
             clock[0] = seen + rng.uniform(60, 7200)
             service.click(record.token)
             if rng.random() < REDEEM_RATE / CLICK_RATE:

@@ -15,7 +15,7 @@ const fmtPts = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1, signDi
 
 function heading(fr, en) { return el("h1", { tabindex: "-1" }, ...bilingual(fr, en)); }
 function field(id, label, input, help) {
-  return el("div", { class: "field" }, el("label", { for: id }, ...label), input, help ? el("small", { class: "note", id: `${id}-help` }, help) : null);
+  return el("div", { class: "field" }, el("label", { for: id }, ...bilingual(...label)), input, help ? el("small", { class: "note", id: `${id}-help` }, help) : null);
 }
 function text(id, label, value, attrs = {}) { return field(id, label, el("input", { id, name: id, value: value ?? "", ...attrs })); }
 function area(id, label, value, help) { return field(id, label, el("textarea", { id, name: id, rows: 3, cols: 50, "aria-describedby": help ? `${id}-help` : null }, value ?? ""), help); }
@@ -186,10 +186,10 @@ async function campaignDetail(root, id) {
   const preview = el("div", { class: "card", id: "preview" });
   const showPreview = async (channel) => {
     const p = await api(`/api/campaigns/${encodeURIComponent(id)}/preview?channel=${channel}`);
-    preview.replaceChildren(el("h2", {}, ...bilingual(`Aperçu ${channel === "sms" ? "SMS" : "e-mail"}`, "Preview")),
+    preview.replaceChildren(...[el("h2", {}, ...bilingual(`Aperçu ${channel === "sms" ? "SMS" : "e-mail"}`, channel === "sms" ? "SMS preview" : "E-mail preview")),
       p.subject ? el("p", {}, el("strong", {}, "Objet / Subject : "), p.subject) : null,
       el("pre", { class: "message", id: "preview-text" }, p.text),
-      el("p", { class: "note" }, `${p.segments} segment(s) — ${fmtEur.format(p.cost_eur)}`));
+      el("p", { class: "note" }, `${p.segments} segment(s) — ${fmtEur.format(p.cost_eur)}`)].filter(Boolean));
   };
   buttons.push(el("button", { type: "button", class: "ghost", id: "preview-email", onclick: () => showPreview("email") }, ...bilingual("Aperçu e-mail", "E-mail preview")));
   buttons.push(el("button", { type: "button", class: "ghost", id: "preview-sms", onclick: () => showPreview("sms") }, ...bilingual("Aperçu SMS", "SMS preview")));

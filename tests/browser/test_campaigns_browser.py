@@ -26,7 +26,9 @@ def test_merchant_reads_the_results_of_a_campaign(browser: Any, demo: Demo, shot
     page.wait_for_selector("#page[data-ready='1']", timeout=60000)
     expected = api(demo, "merchant", f"/api/campaigns/{finished['campaign_id']}/results")
     assert expected["targeted"] == 300 and expected["sent"] > 200 and expected["control"] > 30
-    for tile in ("targeted", "sent", "clicked", "redeemed"):
+    assert expected["delivered"] + expected["bounced"] + expected["complained"] == expected["sent"]
+    assert expected["delivered"] > 0.8 * expected["sent"]  # SES feedback played by the demo
+    for tile in ("targeted", "sent", "delivered", "clicked", "redeemed"):
         shown = page.locator(f"#{tile} .tile-value").get_attribute("data-value")
         assert int(shown) == expected[tile], tile
     assert page.locator("#campaign-results [data-status]").count() == 0
@@ -47,6 +49,7 @@ def test_merchant_creates_launches_previews_and_tests_a_campaign(browser: Any, d
     go(page, "campaigns")
     page.locator("#new-campaign").click()
     page.wait_for_selector("#campaign-form", timeout=30000)
+    assert page.locator("label[for=name]").inner_text().split() == ["Nom", "de", "la", "campagne", "Campaign", "name"]
     page.locator("#name").fill("Soldes d'hiver")
     page.locator("#title").fill("Soldes chez {{commerce}}")
     page.locator("#subject").fill("{{prenom|Bonjour}}, les soldes commencent chez {{commerce}}")
@@ -76,6 +79,7 @@ def test_merchant_creates_launches_previews_and_tests_a_campaign(browser: Any, d
     assert page.locator(".badge").first.get_attribute("data-status") == "active"
     page.locator("#preview-sms").click()
     page.get_by_text("STOP : répondez STOP").wait_for(timeout=10000)
+    assert "null" not in page.locator("#preview").inner_text()  # an SMS has no subject line to show
     page.locator("#test-send").click()
     page.get_by_text("Test envoyé à").wait_for(timeout=30000)
     created = next(

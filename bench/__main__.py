@@ -41,6 +41,7 @@ MODULES = [
     "bench.accuracy",
     "bench.ingest_kpi",
     "bench.day",
+    "bench.offers_presence",
 ]
 #: Not in ``make bench`` yet: ``bench.portal`` (dashboard latency over a year of items) hits the
 #: emulator's 60-s read timeout on its year-long queries on this shared machine; run it alone.

@@ -17,6 +17,8 @@ CAMPAIGN_B = "c-shopb000001"
 CAMPAIGN_B_EDIT = "c-shopb000002"
 CAMPAIGN_B_STATUS = "c-shopb000003"
 CAMPAIGN_UNION = "c-union000001"
+#: The seed's campaigns that are launched (live from the seed's time on); the two spare ones stay drafts.
+LAUNCHED = (CAMPAIGN_A, CAMPAIGN_B, CAMPAIGN_UNION)
 TOKEN_B = "tokenB-0123456789abcde"
 CODE_B = "ABCDE-FGHJK"
 CONSUMER = "f" * 32

@@ -255,6 +255,43 @@ def test_channel_hopper_reports_a_failing_iw_once(tmp_path: Path, caplog: pytest
     assert len([r for r in caplog.records if "cannot set channel" in r.getMessage()]) == 1
 
 
+def test_live_source_hops_the_configured_channels_with_the_configured_dwell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defaults 1, 6, 11; the TOML sets the dwell, the environment the channels; the hopper runs on them."""
+    from wifivip_edge import runner
+
+    system = fake_tools(tmp_path, "monitor", can_set=False)
+    monkeypatch.setattr(runner, "open_scapy_socket", lambda iface, system: FakePacketSocket([]))
+    assert load_config(write_config(tmp_path), environ={}).capture.channels == [1, 6, 11]
+    path = write_config(tmp_path, capture={"interface": "wlan9", "dwell_s": 0.05})
+    config = load_config(path, environ={"WIFIVIP_EDGE_CAPTURE_CHANNELS": "1,11"})
+    source, hopper = runner.open_source(config, system)
+    assert isinstance(source, SocketSource) and hopper is not None
+    assert hopper.channels == [1, 11] and hopper.dwell_s == 0.05
+    stop = threading.Event()
+    thread = threading.Thread(target=hopper.run, args=(stop,))
+    started = time.monotonic()
+    thread.start()
+    time.sleep(0.5)
+    stop.set()
+    thread.join(5)
+    elapsed = time.monotonic() - started
+    sets = [int(line.split()[-1]) for line in (tmp_path / "calls").read_text().splitlines() if "set channel" in line]
+    assert sets[:4] == [1, 11, 1, 11] and hopper.failures == 0
+    assert len(sets) <= elapsed / 0.05 + 2  # it dwells on each channel, it does not spin
+    source.close()
+
+
+def test_interface_without_radiotap_is_a_clear_error(tmp_path: Path) -> None:
+    from wifivip_edge.capture.live import open_scapy_socket
+
+    system = fake_tools(tmp_path, "monitor", can_set=False)
+    (tmp_path / "sys" / "wlan9" / "type").write_text("1\n")  # ARPHRD_ETHER: not a monitor interface
+    with pytest.raises(CaptureError, match="does not deliver radiotap headers"):
+        open_scapy_socket("wlan9", system)
+
+
 # --- the command line: one clear line, never a traceback ---------------------------------------
 
 
@@ -299,3 +336,37 @@ def test_no_frames_alarm_in_the_heartbeat(tmp_path: Path) -> None:
     runner.join(30)
     hb = decode_heartbeat(config.status_file.read_bytes())
     assert hb.no_frames_alarm and "no_frames" in hb.status and hb.silent_s is not None and hb.silent_s >= 1
+
+
+def test_heartbeat_carries_every_field_the_issue_names(tmp_path: Path) -> None:
+    """Agent version, uptime, frames/s, spool depth, losses, key epoch, clock offset: each one checked."""
+    from email.utils import formatdate
+
+    from wifivip_edge import __version__
+    from wifivip_edge.pseudonym import epoch_of
+
+    from tests.edge.fakes import make_batch
+
+    config = load_config(write_config(tmp_path), environ={})
+    t0 = float(int(time.time()))  # HTTP dates have whole seconds
+    store = FakeStore(last_date=formatdate(t0 + 42, usegmt=True))  # S3's clock is 42 s ahead
+    agent = build_agent(config, SocketSource(FakePacketSocket([])), store)
+    reporter = agent.heartbeat
+    reporter.store.clock = lambda: t0
+    agent.stats.started_at = t0 - 120
+    reporter.maybe_send(t0 - 60, force=True)  # a first heartbeat (its put gives S3's Date)
+    agent.stats.probes = 600  # 600 probe requests in the 60 s since it
+    agent.stats.last_frame_at = t0
+    agent.spool.put(make_batch(300 * (t0 // 300)))
+    agent.spool.add_losses({"capture_drops": 3})
+    agent.gate.lost_no_key = 2
+    hb = reporter.maybe_send(t0, force=True)
+    assert hb is not None
+    assert hb.agent_version == __version__ and hb.sensor_id == "vh-mode-s1"
+    assert hb.uptime_s == 120.0
+    assert hb.frames_total == 600 and hb.frames_per_s == 10.0
+    assert hb.spool_depth == 1 and hb.spool_bytes > 0
+    assert hb.losses == {"capture_drops": 3, "no_key": 2}
+    assert hb.key_epoch == epoch_of(time.time())
+    assert hb.clock_offset_s == 42.0
+    assert decode_heartbeat(store.objects[max(k for k in store.objects if k.startswith("heartbeat/"))]) == hb

@@ -41,7 +41,7 @@ from pathlib import Path
 import wifivip_edge.spool as spool_module
 from tests.edge.fakes import make_batch
 from tests.edge.test_spool_faults import body_of
-spool_module.encode_batch = lambda batch: body_of(batch.header.batch_id)
+spool_module.iter_encoded = lambda batch: iter((body_of(batch.header.batch_id),))
 spool = spool_module.Spool(Path(sys.argv[1]), max_batches=100000, max_bytes=10**12)
 base = int(sys.argv[2])
 for i in range(100000):

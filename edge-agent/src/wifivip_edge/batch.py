@@ -24,7 +24,8 @@ import json
 import math
 import re
 import zlib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -99,6 +100,9 @@ class SessionRecord:
     consumer: str | None = None
 
 
+_SESSION_FIELDS = tuple(f.name for f in fields(SessionRecord))  # a record's flat dict, without asdict's copies
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """The sensor's calibrated thresholds that qualified this batch's sessions (the KPI basis)."""
@@ -139,29 +143,36 @@ class Batch:
     """A header and its session records."""
 
     header: BatchHeader
-    sessions: tuple[SessionRecord, ...]
+    sessions: Sequence[SessionRecord]  # a tuple, or the agent's packed records (same values, less memory)
 
 
 def encode_batch(batch: Batch) -> bytes:
-    """Serialize a batch to gzip JSON Lines with its trailer (deterministic: same batch, same bytes).
+    """Serialize a batch to gzip JSON Lines with its trailer (deterministic: same batch, same bytes)."""
+    return b"".join(iter_encoded(batch))
+
+
+def iter_encoded(batch: Batch) -> Iterator[bytes]:
+    """The bytes of :func:`encode_batch`, piece by piece (the spool writes them as they come).
 
     Streamed: each line is hashed and compressed as it is made, so a batch of 50,000 sessions never
-    sits in memory as text (the sensor's peak RSS); the bytes are those of ``gzip.compress(text, 6,
-    mtime=0)``, which the tests check.
+    sits in memory as text nor as a whole (the sensor's peak RSS); the bytes are those of
+    ``gzip.compress(text, 6, mtime=0)``, which the tests check.
     """
     digest = hashlib.sha256()
     gz = zlib.compressobj(6, zlib.DEFLATED, 31)
-    chunks = []
     line = _dumps({"kind": "batch", **asdict(batch.header)})
     digest.update(line)
-    chunks.append(gz.compress(line))
+    yield gz.compress(line)
+    records = 0
     for s in batch.sessions:
-        line = _dumps({"kind": "session", **asdict(s)})
+        line = _dumps({"kind": "session", **{name: getattr(s, name) for name in _SESSION_FIELDS}})
         digest.update(line)
-        chunks.append(gz.compress(line))
-    chunks.append(gz.compress(_dumps({"kind": "end", "records": len(batch.sessions), "sha256": digest.hexdigest()})))
-    chunks.append(gz.flush())
-    return b"".join(chunks)
+        records += 1
+        piece = gz.compress(line)
+        if piece:
+            yield piece
+    yield gz.compress(_dumps({"kind": "end", "records": records, "sha256": digest.hexdigest()}))
+    yield gz.flush()
 
 
 def decode_batch(blob: bytes) -> Batch:

@@ -162,7 +162,7 @@ class Batcher:
         window = self._sessions.close_window(start, start + self.batch_seconds)
         if self._consented:  # forget consented devices silent for a day (their sessions are long over)
             self._consented = {c: d for c, d in self._consented.items() if d.last_ts > start - 86400}
-        if self._pseudonymize is not None and (window.parts or window.candidates):
+        if self._pseudonymize is not None and (window.sessions or window.candidates):
             self._pending.append(_Pending(window, self._pseudonymize, self._frames))
         self._frames = 0
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from wifivip_edge.batch import Thresholds
 from wifivip_edge.capture.frames import ProbeRequest
-from wifivip_edge.linking import FixedRegistry, Linker, LinkingConfig
+from wifivip_edge.linking import Device, FixedRegistry, Linker, LinkingConfig
 from wifivip_edge.occupancy import occupancy_series
 
 VISITOR_GRID = tuple(range(-80, -53, 2))
@@ -120,10 +120,12 @@ def calibrate_without_count(
     """Otsu's valley of the devices' median RSSI, and the 90th percentile of staying devices' silences."""
     base = base or Thresholds()
     linker = Linker(linking)
-    rssi: dict[int, list[int]] = defaultdict(list)
-    times: dict[int, list[float]] = defaultdict(list)
+    # Keyed by the device itself, not its id(): the linker forgets devices, and a forgotten device's
+    # id is reused by a new one, which would merge two devices' figures.
+    rssi: dict[Device, list[int]] = defaultdict(list)
+    times: dict[Device, list[float]] = defaultdict(list)
     for probe in probes:
-        dev = id(linker.observe(probe))
+        dev = linker.observe(probe)
         if probe.rssi is not None:
             rssi[dev].append(probe.rssi)
         times[dev].append(probe.ts)

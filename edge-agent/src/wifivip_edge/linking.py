@@ -31,12 +31,14 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 
 from wifivip_edge.capture.frames import ProbeRequest
 
 SEQ_MODULO = 4096
+# One int object per sequence number: a device keeps its last one, and an int above 256 is an object
+# of its own (32 bytes) unless shared, so 50,000 devices would hold 50,000 copies of 4,096 values.
+_SEQ_INTS = tuple(range(SEQ_MODULO))
 
 # Information elements whose body is a stable trait of a device model (capabilities, rates, vendor
 # data). Any other IE counts by its id (and position) only: SSID (0) and DS parameter (3) change per
@@ -53,7 +55,9 @@ _ID_ONLY = tuple(bytes((eid, 0xFF)) for eid in range(256))
 
 
 _FINGERPRINT_CACHE: dict[bytes, int] = {}
-_FINGERPRINT_CACHE_MAX = 16384
+# The four Brno days together hold 5,542 distinct blobs of randomized MACs; each entry costs about
+# 200 bytes, so the cache stays under 2 MB even in a crowd where every phone differs.
+_FINGERPRINT_CACHE_MAX = 8192
 
 
 def cached_fingerprint(ies: bytes) -> int:
@@ -182,7 +186,7 @@ class Device:
         self.mac_since = ts
         self.last_ts = ts
         self.rssi: float = -70.0 if rssi is None else float(rssi)
-        self.seq = seq
+        self.seq = _SEQ_INTS[seq & 0xFFF]
         self.macs = 1
         self.fixed = False
         self.session: object | None = None
@@ -213,7 +217,9 @@ class Linker:
         self.config = config or LinkingConfig()
         self._horizon = self.config.horizon_s
         self._macs: dict[int, Device] = {}
-        self._by_fp: dict[int, list[Device]] = {}
+        # Devices per fingerprint, oldest first: the device itself while it is alone (most are, in a
+        # crowd of distinct models: a list per device would cost 72 bytes more each), else a list.
+        self._by_fp: dict[int, Device | list[Device]] = {}
         self._next_sweep = 0.0
         self._stable_keys: set[int] = set()  # global MACs already counted today
         self._day = -1
@@ -237,7 +243,7 @@ class Linker:
             dev.mac_since = float("-inf")
             dev.macs += 1
         dev.last_ts = ts
-        dev.seq = seq
+        dev.seq = _SEQ_INTS[seq & 0xFFF]
         if rssi is not None:
             dev.rssi += 0.3 * (rssi - dev.rssi)
         if ts >= self._next_sweep:
@@ -252,7 +258,7 @@ class Linker:
         if dev is None:
             dev = Device(key, fp, randomized, probe.ts, probe.rssi, probe.seq)
             if randomized:
-                self._by_fp.setdefault(fp, []).append(dev)
+                self._index(fp, dev)
                 self.stats.devices += 1
             elif key not in self._stable_keys:
                 self._stable_keys.add(key)
@@ -269,11 +275,21 @@ class Linker:
         self._macs[key] = dev
         return dev
 
+    def _index(self, fp: int, dev: Device) -> None:
+        found = self._by_fp.get(fp)
+        if found is None:
+            self._by_fp[fp] = dev
+        elif isinstance(found, Device):
+            self._by_fp[fp] = [found, dev]
+        else:
+            found.append(dev)
+
     def _link(self, fp: int, probe: ProbeRequest) -> Device | None:
         """The device this new randomized MAC continues, or None for a new device."""
-        candidates = self._by_fp.get(fp)
-        if not candidates:
+        found = self._by_fp.get(fp)
+        if found is None:
             return None
+        candidates = (found,) if isinstance(found, Device) else found
         cfg = self.config
         ts, seq, rssi = probe.ts, probe.seq, probe.rssi
         best: Device | None = None
@@ -308,12 +324,16 @@ class Linker:
         """Forget MACs and devices silent for longer than the horizon (run about once a minute)."""
         limit = now - self.config.horizon_s
         self._macs = {k: d for k, d in self._macs.items() if d.last_ts >= limit}
-        for fp, devs in list(self._by_fp.items()):
-            alive = [d for d in devs if d.last_ts >= limit]
-            if alive:
-                self._by_fp[fp] = alive
-            else:
+        for fp, found in list(self._by_fp.items()):
+            if isinstance(found, Device):
+                if found.last_ts < limit:
+                    del self._by_fp[fp]
+                continue
+            alive = [d for d in found if d.last_ts >= limit]
+            if not alive:
                 del self._by_fp[fp]
+            else:
+                self._by_fp[fp] = alive[0] if len(alive) == 1 else alive
         self._next_sweep = now + self.config.horizon_s / 2  # entries live at most 1.5 horizons
         day = int(now // 86400)
         if day != self._day:  # global MACs are counted once per UTC day: the set stays bounded
@@ -381,10 +401,6 @@ class DeviceCounter:
         return max(self.linker.stats.devices - fixed, 0)
 
 
-def utc_day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
-
-
 @dataclass(frozen=True, slots=True)
 class FixedConfig:
     """When a device counts as shop equipment ("present all day every day"), not as a person.
@@ -400,12 +416,19 @@ class FixedConfig:
     all_day_hours: float = 20.0
 
 
-@dataclass
-class _Presence:
-    day: str
-    seconds: float = 0.0
-    long_days: list[str] = field(default_factory=list)
-    always: bool = False
+class _LongPresence:
+    """An address that had a long day: its day, seconds heard that day (ms), long days, all-day flag."""
+
+    __slots__ = ("always", "day", "long_days", "ms")
+
+    def __init__(self, day: int, ms: int) -> None:
+        self.day = day
+        self.ms = ms
+        self.long_days: list[int] = []
+        self.always = False
+
+
+_DAY_SHIFT = 32  # a plain entry packs (UTC day number << 32) | milliseconds heard that day
 
 
 class FixedRegistry:
@@ -413,35 +436,48 @@ class FixedRegistry:
 
     Only addresses that proved stable (heard over more than one window) are followed, by their keyed
     digest (see :class:`Linker`); entries of addresses that never had a long day are dropped when
-    the day ends.
+    the day ends. Days are UTC day numbers (epoch seconds // 86400).
+
+    Memory: a sensor in a crowd follows tens of thousands of stable addresses, nearly all of which
+    never have a long day. Such a *plain* entry is one packed int (day and milliseconds heard), about
+    80 bytes with its dict slot instead of about 300 for an object with a list; only addresses with a
+    long day (candidates for shop equipment, a few) get a :class:`_LongPresence`.
     """
 
     def __init__(self, config: FixedConfig | None = None) -> None:
         self.config = config or FixedConfig()
-        self._entries: dict[int, _Presence] = {}
-        self._days: deque[str] = deque(maxlen=self.config.window_days)
+        self._plain: dict[int, int] = {}
+        self._long: dict[int, _LongPresence] = {}
+        self._days: deque[int] = deque(maxlen=self.config.window_days)
         self._fixed: set[int] = set()
-        self._noted_window = float("nan")
-        self._noted_day = ""
+        self._long_ms = round(self.config.min_hours * 3_600_000)
+        self._all_day_ms = round(self.config.all_day_hours * 3_600_000)
 
     def note(self, key: int, window_start: float, seconds: float) -> None:
         """Record that the address ``key`` was heard in the window starting at ``window_start``."""
-        if window_start != self._noted_window:  # one date conversion per window, not per address
-            self._noted_window, self._noted_day = window_start, utc_day(window_start)
-        day = self._noted_day
+        day = int(window_start // 86400)
         if not self._days or self._days[-1] != day:
             self._new_day(day)
-        entry = self._entries.get(key)
+        ms = round(seconds * 1000)
+        entry = self._long.get(key)
         if entry is None:
-            entry = self._entries[key] = _Presence(day)
+            packed = self._plain.get(key)
+            if packed is not None and packed >> _DAY_SHIFT == day:
+                ms += packed & 0xFFFFFFFF
+            if ms < self._long_ms and ms < self._all_day_ms:
+                self._plain[key] = (day << _DAY_SHIFT) | ms
+                return
+            self._plain.pop(key, None)
+            entry = self._long[key] = _LongPresence(day, ms)
         elif entry.day != day:
-            entry.day, entry.seconds = day, 0.0
-        entry.seconds += seconds
+            entry.day, entry.ms = day, ms
+        else:
+            entry.ms += ms
         cfg = self.config
-        if entry.seconds >= cfg.min_hours * 3600 and (not entry.long_days or entry.long_days[-1] != day):
+        if entry.ms >= self._long_ms and (not entry.long_days or entry.long_days[-1] != day):
             entry.long_days.append(day)
             del entry.long_days[: -cfg.window_days]
-        if entry.seconds >= cfg.all_day_hours * 3600:
+        if entry.ms >= self._all_day_ms:
             entry.always = True
         if entry.always or sum(1 for d in entry.long_days if d in self._days) >= cfg.min_days:
             self._fixed.add(key)
@@ -453,17 +489,18 @@ class FixedRegistry:
         """An independent copy (to replay a day several ways from the same history)."""
         return copy.deepcopy(self)
 
-    def _new_day(self, day: str) -> None:
+    def _new_day(self, day: int) -> None:
         self._days.append(day)
         recent = set(self._days)
-        self._entries = {
-            k: e for k, e in self._entries.items() if e.always or any(d in recent for d in e.long_days) or e.day == day
+        self._plain = {k: v for k, v in self._plain.items() if v >> _DAY_SHIFT == day}
+        self._long = {
+            k: e for k, e in self._long.items() if e.always or any(d in recent for d in e.long_days) or e.day == day
         }
-        self._fixed = {k for k in self._fixed if k in self._entries}
+        self._fixed = {k for k in self._fixed if k in self._long}
 
     @property
     def fixed_count(self) -> int:
         return len(self._fixed)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._plain) + len(self._long)

@@ -29,8 +29,10 @@ when a session starts, and is not kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from wifivip_edge.batch import SessionRecord, Thresholds
 from wifivip_edge.linking import Device, FixedRegistry, has_stable_address
@@ -48,7 +50,6 @@ class Session:
         "device",
         "epoch",
         "first_strong",
-        "frames",
         "last",
         "last_strong",
         "pseudonym",
@@ -57,7 +58,6 @@ class Session:
         "start",
         "w_first",
         "w_frames",
-        "w_last",
         "w_macs0",
         "w_rssi",
     )
@@ -68,13 +68,11 @@ class Session:
         self.epoch = epoch
         self.start = ts
         self.last = ts
-        self.frames = 0
         self.rssi_max: int | None = None
         self.first_strong: float | None = None
         self.last_strong: float | None = None
         self.sealed = False  # its closing record has gone out: a later frame starts a new session
         self.w_first = ts
-        self.w_last = ts
         self.w_frames = 0
         self.w_macs0 = device.macs
         # RSSI + 128 per frame of the window part, one byte each; None while the part is empty.
@@ -88,9 +86,13 @@ class Session:
         return self.last_strong - self.first_strong
 
 
+_NO_RSSI = -32768  # "no RSSI" in the packed window figures
+_RSSI_INTS = tuple(range(-128, 128))
+
+
 @dataclass(frozen=True, slots=True)
 class WindowPart:
-    """What one window saw of one session, frozen when the window closes."""
+    """What one window saw of one session, frozen when the window closes (see :meth:`ClosedWindow.part`)."""
 
     session: Session
     first_seen: float
@@ -104,12 +106,114 @@ class WindowPart:
 
 @dataclass(frozen=True, slots=True)
 class ClosedWindow:
-    """A closed window: its session parts and every session that may overlap it."""
+    """A closed window: its session parts and every session that may overlap it.
+
+    The parts are packed (``times``: first seen, last seen, dwell; ``figures``: frames, RSSI max,
+    RSSI median, linked MACs; four bytes or eight per value) rather than one object each: a window
+    waits a session gap before it is emitted, so with 50,000 active devices one or two windows of
+    50,000 parts are always held (about 50 bytes a part this way, 180 as objects).
+    """
 
     start: float
     end: float
-    parts: tuple[WindowPart, ...]
+    sessions: tuple[Session, ...]
+    times: array[float]
+    figures: array[int]
     candidates: tuple[Session, ...]
+
+    @property
+    def parts(self) -> int:
+        return len(self.sessions)
+
+    def part(self, i: int) -> WindowPart:
+        first, last, dwell = self.times[3 * i : 3 * i + 3]
+        frames, rmax, rmed, macs = self.figures[4 * i : 4 * i + 4]
+        return WindowPart(
+            self.sessions[i],
+            first,
+            last,
+            frames,
+            None if rmax == _NO_RSSI else rmax,
+            None if rmed == _NO_RSSI else rmed,
+            macs,
+            dwell,
+        )
+
+
+class PackedRecords(Sequence[SessionRecord]):
+    """A window's session records, packed: each :class:`SessionRecord` is made when it is read.
+
+    A batch of 50,000 sessions held as record objects costs about 15 MB at the moment it is emitted
+    (the agent's peak); packed, about 3 MB, and encoding it streams one record at a time. It is an
+    immutable sequence equal to the tuple of its records.
+    """
+
+    __slots__ = ("_consumers", "_figures", "_flags", "_names", "_times")
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        times: array[float],
+        figures: array[int],
+        flags: bytes,
+        consumers: dict[int, str] | None = None,
+    ) -> None:
+        self._names = names
+        self._times = times  # first_seen, last_seen, session_start, dwell_s per record
+        self._figures = figures  # frames, rssi_max, rssi_median, linked_macs per record
+        self._flags = flags  # open | visitor << 1 | fixed << 2
+        self._consumers = consumers or {}  # record index -> consumer pseudonym (consent mode; rare)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, i: int) -> SessionRecord: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[SessionRecord, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> SessionRecord | tuple[SessionRecord, ...]:
+        if isinstance(i, slice):
+            return tuple(self._record(j) for j in range(*i.indices(len(self))))
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("record index out of range")
+        return self._record(i)
+
+    def __iter__(self) -> Iterator[SessionRecord]:
+        return map(self._record, range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PackedRecords({len(self)} records)"
+
+    def _record(self, i: int) -> SessionRecord:
+        first_seen, last_seen, start, dwell = self._times[4 * i : 4 * i + 4]
+        frames, rmax, rmed, macs = self._figures[4 * i : 4 * i + 4]
+        flags = self._flags[i]
+        return SessionRecord(
+            device=self._names[i],
+            first_seen=first_seen,
+            last_seen=last_seen,
+            frames=frames,
+            rssi_max=None if rmax == _NO_RSSI else rmax,
+            rssi_median=None if rmed == _NO_RSSI else rmed,
+            linked_macs=macs,
+            open=bool(flags & 1),
+            session_start=start,
+            visitor=bool(flags & 2),
+            dwell_s=dwell,
+            fixed=bool(flags & 4),
+            consumer=self._consumers.get(i),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,15 +257,14 @@ class SessionTracker:
             s.w_first = ts
             s.w_macs0 = device.macs
             self._touched.append(s)
-        s.last = s.w_last = ts
-        s.frames += 1
+        s.last = ts  # also the window part's last frame: a window closes before the next one's frames
         s.w_frames += 1
         if rssi is not None:
             if s.w_rssi is None:
                 s.w_rssi = bytearray()
             s.w_rssi.append(min(max(rssi, -128), 127) + 128)
             if s.rssi_max is None or rssi > s.rssi_max:
-                s.rssi_max = rssi
+                s.rssi_max = _RSSI_INTS[rssi + 128] if -128 <= rssi <= 127 else rssi  # shared ints
             if rssi >= self.thresholds.visitor_dbm:
                 if s.first_strong is None:
                     s.first_strong = ts
@@ -170,13 +273,17 @@ class SessionTracker:
 
     def close_window(self, start: float, end: float) -> ClosedWindow:
         """Freeze the current window's parts and forget sessions that can no longer continue."""
-        parts = tuple(self._part(s) for s in self._touched)
+        touched = tuple(self._touched)
         self._touched = []
+        times: array[float] = array("d")
+        figures: array[int] = array("i")
+        for s in touched:
+            self._pack(s, times, figures)
         candidates = tuple(s for s in self._open if s.last >= start - self.gap_of(s))
         self._open = [s for s in candidates if s.last >= end - self.gap_of(s)]
         if self.registry is not None:
-            self._note_presence(parts, start, end - start)
-        return ClosedWindow(start, end, parts, candidates)
+            self._note_presence(touched, start, end - start)
+        return ClosedWindow(start, end, touched, times, figures, candidates)
 
     def gap_of(self, s: Session) -> float:
         """The silence after which session ``s`` is over: longer once it has been inside (a frame at
@@ -201,28 +308,28 @@ class SessionTracker:
             if s.last <= window.end:
                 s.sealed = True
 
-    def _part(self, s: Session) -> WindowPart:
+    @staticmethod
+    def _pack(s: Session, times: array[float], figures: array[int]) -> None:
+        """Append the window part of ``s`` to the packed figures and reset it for the next window."""
         rssi = sorted(s.w_rssi or b"")
-        part = WindowPart(
-            session=s,
-            first_seen=s.w_first,
-            last_seen=s.w_last,
-            frames=s.w_frames,
-            rssi_max=rssi[-1] - 128 if rssi else None,
-            rssi_median=rssi[(len(rssi) - 1) // 2] - 128 if rssi else None,  # median_low, as before
-            linked_macs=s.device.macs - s.w_macs0 + 1,
-            dwell_s=s.dwell_s,  # so far: frames after the window are not in this record's figures
+        times.extend((s.w_first, s.last, s.dwell_s))  # dwell so far: later frames are not in this record
+        figures.extend(
+            (
+                s.w_frames,
+                rssi[-1] - 128 if rssi else _NO_RSSI,
+                rssi[(len(rssi) - 1) // 2] - 128 if rssi else _NO_RSSI,  # median_low, as before
+                s.device.macs - s.w_macs0 + 1,
+            )
         )
         s.w_frames = 0
         s.w_rssi = None
-        return part
 
-    def _note_presence(self, parts: Iterable[WindowPart], start: float, seconds: float) -> None:
+    def _note_presence(self, sessions: Iterable[Session], start: float, seconds: float) -> None:
         """Feed the fixed-device registry with stable addresses heard in the window; refresh flags."""
         registry = self.registry
         assert registry is not None
-        for part in parts:
-            dev = part.session.device
+        for s in sessions:
+            dev = s.device
             if has_stable_address(dev, seconds):
                 registry.note(dev.mac_key, start, seconds)
                 dev.fixed = registry.is_fixed(dev.mac_key)
@@ -242,38 +349,41 @@ class SessionTracker:
                 passersby += 1
         return WindowCounts(visitors, passersby)
 
-    def records(self, window: ClosedWindow) -> tuple[SessionRecord, ...]:
-        """The window's session records.
+    def records(self, window: ClosedWindow) -> PackedRecords:
+        """The window's session records, sorted by device and first frame.
 
         ``visitor`` and ``dwell_s`` are the session's so far, at the end of the window; ``open`` is
         true when the session had frames after the window. The caller emits a window only once the
         session gap has passed after its end, so a session's last record is always the one with
-        ``open`` false, and it carries the final visit qualification.
+        ``open`` false, and it carries the final visit qualification. Every value is fixed here (the
+        sessions go on changing); the records themselves are made one at a time when read.
         """
         min_visit = self.thresholds.min_visit_s
-        out = []
-        for p in window.parts:
-            s = p.session
-            dwell = p.dwell_s
-            out.append(
-                SessionRecord(
-                    device=s.pseudonym,
-                    first_seen=round(p.first_seen, 3),
-                    last_seen=round(p.last_seen, 3),
-                    frames=p.frames,
-                    rssi_max=p.rssi_max,
-                    rssi_median=p.rssi_median,
-                    linked_macs=p.linked_macs,
-                    open=s.last > window.end,
-                    session_start=round(s.start, 3),
-                    visitor=dwell >= min_visit and s.first_strong is not None,
-                    dwell_s=round(dwell, 1),
-                    fixed=s.device.fixed,
-                    consumer=s.device.consumer,
-                )
-            )
-        out.sort(key=lambda r: (r.device, r.first_seen))
-        return tuple(out)
+        n = window.parts
+        t = window.times
+        order = list(range(n))
+        if any(t[3 * i] > t[3 * i + 3] for i in range(n - 1)):  # parts come in first-frame order, nearly always
+            order.sort(key=lambda i: round(t[3 * i], 3))
+        devices = [s.pseudonym for s in window.sessions]
+        order.sort(key=devices.__getitem__)  # stable: by device, then first frame
+        del devices
+        times: array[float] = array("d")
+        figures: array[int] = array("i")
+        flags = bytearray()
+        names = []
+        consumers: dict[int, str] = {}
+        for i in order:
+            s = window.sessions[i]
+            first_seen, last_seen, dwell = window.times[3 * i : 3 * i + 3]
+            times.extend((round(first_seen, 3), round(last_seen, 3), round(s.start, 3), round(dwell, 1)))
+            figures.extend(window.figures[4 * i : 4 * i + 4])
+            open_ = s.last > window.end
+            visitor = dwell >= min_visit and s.first_strong is not None
+            flags.append(open_ | visitor << 1 | s.device.fixed << 2)
+            if s.device.consumer is not None:
+                consumers[len(names)] = s.device.consumer
+            names.append(s.pseudonym)
+        return PackedRecords(tuple(names), times, figures, bytes(flags), consumers)
 
     @property
     def open_sessions(self) -> int:

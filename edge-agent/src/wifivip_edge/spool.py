@@ -26,12 +26,12 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from wifivip_edge.batch import Batch, BatchError, encode_batch
+from wifivip_edge.batch import Batch, BatchError, iter_encoded
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +62,26 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """temp file, write, fsync, rename, fsync the directory: the file is whole or absent, never partial."""
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> int:
+    """temp file, write, fsync, rename, fsync the directory: the file is whole or absent, never partial.
+
+    ``data`` may be the bytes or an iterable of pieces (written as they come); returns the size.
+    """
     tmp = path.with_name(path.name + TMP_SUFFIX)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    size = 0
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        for piece in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
+            view = memoryview(piece)
+            size += len(view)
+            while view:
+                view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
     fsync_dir(path.parent)
+    return size
 
 
 class Spool:
@@ -154,18 +161,17 @@ class Spool:
                 losses.update(pending)
                 batch = Batch(replace(batch.header, losses=dict(sorted(losses.items()))), batch.sessions)
                 self._write_losses({"pending": pending, "attached_to": name})
-            data = encode_batch(batch)
             try:
-                write_atomically(self.directory / name, data)
+                size = write_atomically(self.directory / name, iter_encoded(batch))
             except OSError as exc:
                 self._write_failed(name, batch.header.frames, exc)
                 return None
-            self._entries[name] = len(data)
+            self._entries[name] = size
             if pending:
                 self._pending = Counter()
                 self._write_losses({"pending": {}})
             self._make_room(keep=name)
-            return SpooledBatch(name, len(data))
+            return SpooledBatch(name, size)
 
     def _write_failed(self, name: str, frames: int, exc: OSError) -> None:
         (self.directory / (name + TMP_SUFFIX)).unlink(missing_ok=True)

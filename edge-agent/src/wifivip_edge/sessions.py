@@ -144,28 +144,23 @@ class PackedRecords(Sequence[SessionRecord]):
     """A window's session records, packed: each :class:`SessionRecord` is made when it is read.
 
     A batch of 50,000 sessions held as record objects costs about 15 MB at the moment it is emitted
-    (the agent's peak); packed, about 3 MB, and encoding it streams one record at a time. It is an
+    (the agent's peak). Packed, it shares the closed window's arrays and adds the sort order and the
+    flags fixed at emission (a few bytes a record); encoding it streams one record at a time. The
+    sessions' pseudonym and start never change, so they are read from the sessions. It is an
     immutable sequence equal to the tuple of its records.
     """
 
-    __slots__ = ("_consumers", "_figures", "_flags", "_names", "_times")
+    __slots__ = ("_figures", "_flags", "_order", "_sessions", "_times")
 
-    def __init__(
-        self,
-        names: tuple[str, ...],
-        times: array[float],
-        figures: array[int],
-        flags: bytes,
-        consumers: dict[int, str] | None = None,
-    ) -> None:
-        self._names = names
-        self._times = times  # first_seen, last_seen, session_start, dwell_s per record
-        self._figures = figures  # frames, rssi_max, rssi_median, linked_macs per record
-        self._flags = flags  # open | visitor << 1 | fixed << 2
-        self._consumers = consumers or {}  # record index -> consumer pseudonym (consent mode; rare)
+    def __init__(self, window: ClosedWindow, order: array[int], flags: bytes) -> None:
+        self._sessions = window.sessions
+        self._times = window.times  # first_seen, last_seen, dwell_s per part
+        self._figures = window.figures  # frames, rssi_max, rssi_median, linked_macs per part
+        self._order = order  # record k is part order[k]
+        self._flags = flags  # per record: open | visitor << 1 | fixed << 2
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._order)
 
     @overload
     def __getitem__(self, i: int) -> SessionRecord: ...
@@ -195,24 +190,26 @@ class PackedRecords(Sequence[SessionRecord]):
     def __repr__(self) -> str:
         return f"PackedRecords({len(self)} records)"
 
-    def _record(self, i: int) -> SessionRecord:
-        first_seen, last_seen, start, dwell = self._times[4 * i : 4 * i + 4]
+    def _record(self, k: int) -> SessionRecord:
+        i = self._order[k]
+        s = self._sessions[i]
+        first_seen, last_seen, dwell = self._times[3 * i : 3 * i + 3]
         frames, rmax, rmed, macs = self._figures[4 * i : 4 * i + 4]
-        flags = self._flags[i]
+        flags = self._flags[k]
         return SessionRecord(
-            device=self._names[i],
-            first_seen=first_seen,
-            last_seen=last_seen,
+            device=s.pseudonym,
+            first_seen=round(first_seen, 3),
+            last_seen=round(last_seen, 3),
             frames=frames,
             rssi_max=None if rmax == _NO_RSSI else rmax,
             rssi_median=None if rmed == _NO_RSSI else rmed,
             linked_macs=macs,
             open=bool(flags & 1),
-            session_start=start,
+            session_start=round(s.start, 3),
             visitor=bool(flags & 2),
-            dwell_s=dwell,
+            dwell_s=round(dwell, 1),
             fixed=bool(flags & 4),
-            consumer=self._consumers.get(i),
+            consumer=s.device.consumer,
         )
 
 
@@ -367,23 +364,12 @@ class SessionTracker:
         devices = [s.pseudonym for s in window.sessions]
         order.sort(key=devices.__getitem__)  # stable: by device, then first frame
         del devices
-        times: array[float] = array("d")
-        figures: array[int] = array("i")
         flags = bytearray()
-        names = []
-        consumers: dict[int, str] = {}
         for i in order:
             s = window.sessions[i]
-            first_seen, last_seen, dwell = window.times[3 * i : 3 * i + 3]
-            times.extend((round(first_seen, 3), round(last_seen, 3), round(s.start, 3), round(dwell, 1)))
-            figures.extend(window.figures[4 * i : 4 * i + 4])
-            open_ = s.last > window.end
-            visitor = dwell >= min_visit and s.first_strong is not None
-            flags.append(open_ | visitor << 1 | s.device.fixed << 2)
-            if s.device.consumer is not None:
-                consumers[len(names)] = s.device.consumer
-            names.append(s.pseudonym)
-        return PackedRecords(tuple(names), times, figures, bytes(flags), consumers)
+            visitor = t[3 * i + 2] >= min_visit and s.first_strong is not None
+            flags.append((s.last > window.end) | visitor << 1 | s.device.fixed << 2)
+        return PackedRecords(window, array("i", order), bytes(flags))
 
     @property
     def open_sessions(self) -> int:

@@ -2,7 +2,8 @@
 
 The capture is the four shared Brno days concatenated (classic pcap, file order), three times over
 (282,603 probe requests, the "~280k frames" of the issue); the single concatenation is measured too.
-Whole process against whole process, wall time, median of interleaved runs:
+Whole process against whole process, wall time, median of interleaved runs (and their CPU time, which
+a loaded machine disturbs less):
 
 - ours: ``wifivip-edge inspect --json CAPTURE`` (reads, parses, summarizes, prints JSON);
 - tshark: ``tshark -r CAPTURE -Y 'wlan.fc.type_subtype == 4' -T fields -e frame.time_epoch -e wlan.sa
@@ -16,6 +17,7 @@ capture. The full pipeline (parse, link, sessionize, pseudonymize, batch) is tim
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,6 +43,10 @@ FIGURES = {
     "edge.inspect_s": "inspect wall time, seconds (median of 3)",
     "edge.tshark_s": "tshark wall time, seconds (median of 3)",
     "edge.inspect_vs_tshark_one_pass": "the same ratio on the four days concatenated once (94,201 frames)",
+    "edge.inspect_vs_tshark_cpu": "the same processes compared by CPU time (user + system, median of 3): "
+    "what each costs, whatever else the machine runs meanwhile",
+    "edge.inspect_cpu_s": "inspect CPU seconds, whole process (median of 3)",
+    "edge.tshark_cpu_s": "tshark CPU seconds, whole process (median of 3)",
     "edge.parity": "inspect's probe_requests equals tshark's line count on the capture",
     "edge.scapy_frames_per_s": "scapy dissection (PcapReader + Dot11 fields), in-process, first 3,000 frames",
     "edge.parser_frames_per_s": "our parser in-process on the whole capture (CaptureReader.probes), best of 3",
@@ -85,35 +91,47 @@ def tshark_command(capture: Path) -> list[str]:
     return cmd
 
 
-def time_inspect(capture: Path) -> tuple[float, dict[str, Any]]:
-    start = time.perf_counter()
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_inspect(capture: Path) -> tuple[float, float, dict[str, Any]]:
+    """Wall and CPU seconds of one whole ``inspect`` process, and its summary."""
+    cpu, start = children_cpu_s(), time.perf_counter()
     done = subprocess.run([*inspect_command(), "inspect", "--json", str(capture)], capture_output=True, check=True)
-    return time.perf_counter() - start, json.loads(done.stdout)
+    return time.perf_counter() - start, children_cpu_s() - cpu, json.loads(done.stdout)
 
 
-def time_tshark(capture: Path, out: Path) -> tuple[float, int]:
+def time_tshark(capture: Path, out: Path) -> tuple[float, float, int]:
+    """Wall and CPU seconds of one whole tshark process, and its output lines."""
     with open(out, "wb") as sink:
-        start = time.perf_counter()
+        cpu, start = children_cpu_s(), time.perf_counter()
         subprocess.run(tshark_command(capture), stdout=sink, stderr=subprocess.DEVNULL, check=True)
-        elapsed = time.perf_counter() - start
+        elapsed, used = time.perf_counter() - start, children_cpu_s() - cpu
     with open(out, "rb") as f:
-        return elapsed, sum(1 for _ in f)
+        return elapsed, used, sum(1 for _ in f)
 
 
 def compare_with_tshark(capture: Path, scratch: Path, rounds: int) -> dict[str, Any]:
-    ours, theirs = [], []
+    ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
     summary: dict[str, Any] = {}
     lines = 0
     for _ in range(rounds):  # interleaved, so both see the same machine load
-        t, summary = time_inspect(capture)
+        t, cpu, summary = time_inspect(capture)
         ours.append(t)
-        t, lines = time_tshark(capture, scratch / "tshark.tsv")
+        ours_cpu.append(cpu)
+        t, cpu, lines = time_tshark(capture, scratch / "tshark.tsv")
         theirs.append(t)
+        theirs_cpu.append(cpu)
     frames = summary["probe_requests"]
     return {
         "frames": frames,
         "inspect_s": statistics.median(ours),
         "tshark_s": statistics.median(theirs),
+        "inspect_cpu_s": statistics.median(ours_cpu),
+        "tshark_cpu_s": statistics.median(theirs_cpu),
         "parity": frames == lines,
     }
 
@@ -188,6 +206,9 @@ def run() -> dict[str, Any]:
         "edge.inspect_s": round(main["inspect_s"], 3),
         "edge.tshark_s": round(main["tshark_s"], 3),
         "edge.inspect_vs_tshark_one_pass": round(single["tshark_s"] / single["inspect_s"], 2),
+        "edge.inspect_vs_tshark_cpu": round(main["tshark_cpu_s"] / main["inspect_cpu_s"], 2),
+        "edge.inspect_cpu_s": round(main["inspect_cpu_s"], 3),
+        "edge.tshark_cpu_s": round(main["tshark_cpu_s"], 3),
         "edge.parity": main["parity"] and single["parity"],
         "edge.scapy_frames_per_s": round(scapy),
         "edge.parser_frames_per_s": round(parser),

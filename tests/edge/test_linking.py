@@ -6,6 +6,7 @@ import gc
 import random
 import types
 
+from wifivip_edge import linking
 from wifivip_edge.linking import Device, FixedConfig, FixedRegistry, Linker, ie_fingerprint
 
 from tests.edge.factories import (
@@ -91,6 +92,10 @@ def test_concurrent_macs_of_one_model_are_two_devices() -> None:
 def test_linker_state_holds_no_raw_mac() -> None:
     rng = random.Random(6)
     probes = rotating_phone(rng, T0, T0 + 900, 60, -60) + steady_device(global_mac(rng), T0, T0 + 900, 20, -50)
+    # A Wi-Fi Direct phone: its P2P element (vendor 50:6f:9a type 9) carries its device address.
+    p2p_mac = bytes.fromhex("02a1b2c3d4e5")
+    p2p_ies = bytes.fromhex("0000") + bytes([221, 13]) + bytes.fromhex("506f9a090d0600") + p2p_mac
+    probes += [probe(T0 + 5 * i, p2p_mac, -55, i, p2p_ies) for i in range(5)]
     macs = {p.mac for p in probes}
     linker = Linker()
     devices_of(linker, probes)
@@ -98,7 +103,7 @@ def test_linker_state_holds_no_raw_mac() -> None:
     gc.collect()
     seen: set[int] = set()
     devices = 0
-    stack: list[object] = [linker]
+    stack: list[object] = [linker, linking._FINGERPRINT_CACHE]  # the cache outlives frames too
     while stack:
         obj = stack.pop()
         if id(obj) in seen or isinstance(obj, (type, types.ModuleType, types.FunctionType)):
@@ -110,7 +115,7 @@ def test_linker_state_holds_no_raw_mac() -> None:
             assert not any(m in blob or m.hex().encode() in blob for m in macs), "raw MAC in linker state"
             continue
         stack.extend(gc.get_referents(obj))
-    assert devices == 2  # the walk did reach the state: the phone and the PC
+    assert devices == 3  # the walk did reach the state: the phone, the PC and the P2P phone
 
 
 def test_macs_silent_past_the_horizon_are_forgotten() -> None:

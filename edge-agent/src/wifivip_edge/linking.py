@@ -54,19 +54,22 @@ _VOLATILE_VENDOR = frozenset({bytes.fromhex("0050f208"), bytes.fromhex("00904c04
 _ID_ONLY = tuple(bytes((eid, 0xFF)) for eid in range(256))
 
 
-_FINGERPRINT_CACHE: dict[bytes, int] = {}
-# The four Brno days together hold 5,542 distinct blobs of randomized MACs; each entry costs about
-# 200 bytes, so the cache stays under 2 MB even in a crowd where every phone differs.
+# Fingerprints by the keyed digest of the element blob, never the blob itself: elements can carry an
+# address (the P2P element's device address, a WPS UUID derived from the MAC), and the cache lives
+# for hours. The four Brno days together hold 5,542 distinct blobs of randomized MACs; an entry costs
+# about 100 bytes, so the cache stays under 1 MB even in a crowd where every phone differs.
+_FINGERPRINT_CACHE: dict[int, int] = {}
 _FINGERPRINT_CACHE_MAX = 8192
 
 
 def cached_fingerprint(ies: bytes) -> int:
     """:func:`ie_fingerprint` through a bounded cache: a site hears a few thousand distinct IE blobs."""
-    fp = _FINGERPRINT_CACHE.get(ies)
+    key = mac_key(ies)
+    fp = _FINGERPRINT_CACHE.get(key)
     if fp is None:
         if len(_FINGERPRINT_CACHE) >= _FINGERPRINT_CACHE_MAX:
             _FINGERPRINT_CACHE.clear()
-        fp = _FINGERPRINT_CACHE[ies] = ie_fingerprint(ies)
+        fp = _FINGERPRINT_CACHE[key] = ie_fingerprint(ies)
     return fp
 
 

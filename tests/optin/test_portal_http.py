@@ -7,7 +7,6 @@ import html
 import io
 import json
 import re
-import statistics
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -352,7 +351,8 @@ def test_rights_requests_answer_alike_registered_or_not(portal: Portal) -> None:
             bodies[kind].add(r.text)
     assert bodies["registered"] == bodies["unknown"] and len(bodies["unknown"]) == 1
     assert len(portal.emails()) == sent + 3  # only the registered address received links
-    gap = abs(statistics.median(timings["registered"]) - statistics.median(timings["unknown"]))
+    # The fastest of three tries: a loaded machine only ever adds time, so the minima show the service's own gap.
+    gap = abs(min(timings["registered"]) - min(timings["unknown"]))
     assert min(min(v) for v in timings.values()) >= 0.25 and gap < 0.1, timings
 
 

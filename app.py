@@ -307,6 +307,7 @@ USER_COLUMNS = {
     "role": "Rôle / Role",
     "merchant_id": "Commerçant / Merchant",
     "union_id": "Union",
+    "phone": "Portable (tests SMS) / Mobile (SMS tests)",
     "enabled": "Actif / Enabled",
     "status": "État / Status",
 }
@@ -396,7 +397,11 @@ def admin_user(username: str) -> dict[str, Any]:
 
 def _campaigns() -> campaigns.CampaignViews:
     ctx = view_context(_req())
-    return campaigns.CampaignViews(ctx.principal, ctx.directory, offer_service())
+
+    def own_phone() -> str | None:
+        return management.user_phone(aws("cognito-idp"), settings(), ctx.principal)
+
+    return campaigns.CampaignViews(ctx.principal, ctx.directory, offer_service(), own_phone=own_phone)
 
 
 @app.route("/api/campaigns", methods=["GET", "POST"], authorizer=portal_auth)

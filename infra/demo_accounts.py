@@ -18,6 +18,7 @@ from chalicelib.portal.settings import PortalSettings
 
 UNION_ID = "vitrines-victor-hugo"
 DEMO_PASSWORD = "Niort-Demo-2026"  # noqa: S105 (a local emulator's demo login, printed on purpose)
+DEMO_MERCHANT_PHONE = "+33639980001"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ def create_demo_users(idp: Any, conf: PortalSettings, shops: list[dict[str, Any]
             "role": login.role,
             "merchant_id": shops[0]["shop_id"] if login.role == "merchant" else None,
             "union_id": UNION_ID if login.role == "union" else None,
+            # The demo merchant's own mobile (a fictional number of ARCEP's range reserved for fiction):
+            # where its SMS campaign tests go.
+            "phone": DEMO_MERCHANT_PHONE if login.role == "merchant" else None,
         }
         create_user(idp, conf, body, password=login.password)
     return logins

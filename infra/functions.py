@@ -484,6 +484,7 @@ PORTAL_COGNITO = (
     "cognito-idp:AdminGetUser",
     "cognito-idp:AdminSetUserPassword",
     "cognito-idp:AdminUpdateUserAttributes",
+    "cognito-idp:AdminDeleteUserAttributes",
     "cognito-idp:AdminDisableUser",
     "cognito-idp:AdminEnableUser",
     "cognito-idp:ListUsers",

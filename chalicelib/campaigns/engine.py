@@ -60,7 +60,7 @@ def decide(campaign: Campaign, candidate: Candidate, trigger: Trigger, now: floa
         return skip("no_consent")
     if not audience_matches(spec.targeting, candidate.visits, now):
         return skip("audience")
-    open_channels = [c for c in channels if not policy.quiet_hours(c).is_quiet(now)]
+    open_channels = [c for c in channels if not policy.is_quiet(c, now, spec.rules.quiet)]
     if not open_channels:
         return skip("quiet_hours")
     if in_control(campaign.control_salt, candidate.consumer, spec.control_percent):

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chalicelib.campaigns.calendar import HHMM, PARIS, parse_hhmm
+from chalicelib.campaigns.calendar import HHMM, PARIS, QuietHours, parse_hhmm
 from chalicelib.campaigns.templating import check_template
 
 Channel = Literal["email", "sms"]
@@ -129,6 +129,34 @@ class Budget(_Frozen):
         return None if self.max_cost_eur is None else round(self.max_cost_eur * MICRO)
 
 
+class CampaignCaps(_Frozen):
+    """This campaign's own per-person caps, stricter than the platform's (None: the platform's).
+
+    The counters are the platform's (one per person and day/week, all senders or this sender): a
+    campaign only lowers the limit it checks them against, so "at most one of my offers a week to
+    anyone" holds across all of its owner's campaigns that say so. Raising a limit above the
+    platform's is refused when the campaign is saved (:meth:`OfferPolicy.check_rules`).
+    """
+
+    per_consumer_day: int | None = Field(default=None, ge=1, le=50)
+    per_consumer_week: int | None = Field(default=None, ge=1, le=50)
+    per_sender_day: int | None = Field(default=None, ge=1, le=50)
+    per_sender_week: int | None = Field(default=None, ge=1, le=50)
+
+
+class CampaignRules(_Frozen):
+    """What a campaign's owner may configure beyond the platform's rules: only stricter ones.
+
+    ``quiet`` adds this campaign's own quiet hours per channel to the platform's (a message waits
+    when either says so), e.g. no e-mail before 09:00 or on Sundays for this campaign. The platform's
+    quiet hours (no SMS at night, on Sundays and public holidays) and caps (the allowance promised on
+    the consent page) can never be relaxed by a campaign.
+    """
+
+    caps: CampaignCaps = CampaignCaps()
+    quiet: dict[Channel, QuietHours] = Field(default_factory=dict)
+
+
 def _as_paris(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=PARIS)
@@ -143,6 +171,7 @@ class CampaignSpec(_Frozen):
     content: OfferContent
     targeting: Targeting = Targeting()
     budget: Budget = Budget()
+    rules: CampaignRules = CampaignRules()
     control_percent: float = Field(default=10.0, ge=0, le=50)
     start_at: datetime | None = None
     end_at: datetime | None = None

@@ -168,7 +168,7 @@ class OfferService:
         record = replace(record, cost_ueur=message.cost_ueur)
         budget = campaign.spec.budget
         person = reach.person(channel) or consumer
-        counters = self.policy.counters(person, campaign.owner.key, now)
+        counters = self.policy.counters(person, campaign.owner.key, now, campaign.spec.rules.caps)
         if person != consumer:
             counters.append(self.policy.once_per_contact(cid, person, now))
         result, detail = self.ledger.reserve(record, counters, budget.max_sends, budget.max_cost_ueur)
@@ -282,13 +282,17 @@ class OfferService:
         return compose(campaign, channel, personal, self.policy.prices)
 
     def test_send(self, campaign: Campaign, channel: Channel, to: str, user: str) -> str:
-        """Send the preview to the signed-in user's own address (limited per user and day)."""
+        """Send the preview to the signed-in user's own address: their e-mail, or their own mobile for
+        an SMS (limited per user and day, both channels together; no record, cap or budget)."""
         now = self.clock()
         day = local(now).strftime("%Y-%m-%d")
         if not self.ledger.take(CapCounter(f"testsend#{user}#{day}", TEST_SENDS_PER_DAY, now + 2 * DAY)):
             raise SendFailure("test_send_limit", transient=False, detail=f"{TEST_SENDS_PER_DAY} per day")
         message = self.preview(campaign, channel)
-        message = replace(message, subject=f"[TEST] {message.subject}") if channel == "email" else message
+        if channel == "email":
+            message = replace(message, subject=f"[TEST] {message.subject}")
+        else:
+            message = replace(message, text=f"[TEST] {message.text}")
         return self.senders[channel].send(message, to, test=True)
 
     def on_feedback(self, message_id: str, kind: str, detail: str = "") -> bool:

@@ -93,6 +93,7 @@ class CampaignViews:
     directory: Directory
     service: OfferService
     clock: Callable[[], float] = time.time
+    own_phone: Callable[[], str | None] = lambda: None  # the signed-in user's mobile (SMS test sends)
 
     # --- who may do what ------------------------------------------------------------------------
 
@@ -158,6 +159,8 @@ class CampaignViews:
             allowed = {s.shop_id for s in self.directory.shops() if s.merchant_id == owner.id}
             if not set(spec.shop_ids) <= allowed:
                 raise NotFound("boutique inconnue / unknown shop")
+        with _domain_errors():
+            self.service.policy.check_rules(spec.rules)
         return spec
 
     # --- views ----------------------------------------------------------------------------------
@@ -229,19 +232,32 @@ class CampaignViews:
         }
 
     def test_send(self, campaign_id: str, body: Any) -> dict[str, Any]:
-        """The preview to the signed-in user's own e-mail (an SMS preview comes by e-mail too: the
-        portal knows no phone number of its users)."""
+        """The preview to the signed-in user: by e-mail to their own address, or as an SMS to their
+        own mobile number (the one the admin recorded on their account), never to anyone else."""
         chosen = parse(ChannelIn, body).channel
         campaign = self._campaign(campaign_id)
-        if not self.principal.email:
-            raise InvalidRequest("pas d'e-mail sur ce compte / no e-mail on this account")
+        if chosen == "email":
+            to = self.principal.email
+            if not to:
+                raise InvalidRequest("pas d'e-mail sur ce compte / no e-mail on this account")
+        else:
+            to = self.own_phone() or ""
+            if not to:
+                raise InvalidRequest(
+                    "pas de numéro de portable sur ce compte : l'administrateur l'ajoute dans Gestion > "
+                    "Utilisateurs / no mobile number on this account: the admin adds it under Management > Users"
+                )
         try:
-            message_id = self.service.test_send(campaign, chosen, self.principal.email, self.principal.sub)
+            message_id = self.service.test_send(campaign, chosen, to, self.principal.sub)
         except SendFailure as exc:
             if exc.code == "test_send_limit":
                 raise Conflict("trop d'envois de test aujourd'hui / too many test sends today") from None
+            if exc.code == "opted_out":
+                raise InvalidRequest(
+                    "ce numéro a répondu STOP : plus aucun SMS ne lui est envoyé / this number replied STOP"
+                ) from None
             raise InvalidRequest(f"envoi refusé / send refused: {exc.code}") from None
-        return {"sent_to": self.principal.email, "message_id": message_id, "channel": chosen}
+        return {"sent_to": to, "message_id": message_id, "channel": chosen}
 
     def results(self, campaign_id: str) -> dict[str, Any]:
         campaign = self._campaign(campaign_id)

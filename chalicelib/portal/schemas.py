@@ -88,6 +88,8 @@ class UserIn(Body):
     role: Role
     merchant_id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     union_id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    # The user's own mobile (E.164, e.g. +33612345678): where an SMS campaign's test send goes.
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{7,14}$")
 
 
 class UserUpdate(Body):
@@ -95,6 +97,7 @@ class UserUpdate(Body):
     enabled: bool | None = None
     merchant_id: str | None = Field(default=None, pattern=r"^([a-z0-9][a-z0-9-]{1,62})?$")
     union_id: str | None = Field(default=None, pattern=r"^([a-z0-9][a-z0-9-]{1,62})?$")
+    phone: str | None = Field(default=None, pattern=r"^(\+[1-9]\d{7,14})?$")  # "" removes it
 
 
 def parse(model: type[B], raw: Any) -> B:

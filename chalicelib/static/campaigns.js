@@ -80,6 +80,45 @@ function policyNote(p) {
   return bilingual(fr.join(" "), en.join(" "));
 }
 
+// A campaign's own rules: caps and quiet hours stricter than the platform's (the server refuses looser ones).
+const CAPS = [["per_consumer_day", "Offres par personne et par jour (tous commerçants)", "per person a day, all merchants"],
+  ["per_consumer_week", "par semaine (tous commerçants)", "a week, all merchants"],
+  ["per_sender_day", "par jour de ma part", "a day from me"], ["per_sender_week", "par semaine de ma part", "a week from me"]];
+function rulesFieldset(policy, rules) {
+  const caps = (rules && rules.caps) || {};
+  const quiet = (rules && rules.quiet) || {};
+  const q = (ch, k) => (quiet[ch] ? quiet[ch][k] : null);
+  const box = (id, label, on) => el("div", { class: "check" }, el("input", { type: "checkbox", id, checked: Boolean(on) }), el("label", { for: id }, label));
+  return el("fieldset", { id: "campaign-rules" }, el("legend", {}, ...bilingual("Règles de cette campagne (plus strictes que la plateforme, facultatif)", "This campaign's rules (stricter than the platform's, optional)")),
+    el("div", { class: "filters" }, CAPS.map(([key, fr, en]) => text(`cap-${key}`, [`${fr} ≤ ${policy.caps[key]}`, `${en} ≤ ${policy.caps[key]}`], caps[key], { type: "number", min: 1, max: policy.caps[key], placeholder: String(policy.caps[key]) }))),
+    el("div", { class: "filters" },
+      text("quiet-email-start", ["Pas d'e-mail de", "No e-mail from"], q("email", "start"), { type: "time" }),
+      text("quiet-email-end", ["à", "to"], q("email", "end"), { type: "time" }),
+      box("quiet-email-sundays", "ni le dimanche / nor on Sundays", q("email", "sundays")),
+      box("quiet-email-holidays", "ni les jours fériés / nor on public holidays", q("email", "public_holidays")),
+      text("quiet-sms-start", ["Pas de SMS non plus de", "No SMS either from"], q("sms", "start"), { type: "time" }),
+      text("quiet-sms-end", ["à", "to"], q("sms", "end"), { type: "time" })));
+}
+function rulesFromForm() {
+  const caps = {};
+  for (const [key] of CAPS) { if (value(`cap-${key}`)) { caps[key] = Number(value(`cap-${key}`)); } }
+  const quiet = {};
+  const span = (ch) => (value(`quiet-${ch}-start`) && value(`quiet-${ch}-end`) ? { start: value(`quiet-${ch}-start`), end: value(`quiet-${ch}-end`) } : { start: "00:00", end: "00:00" });
+  const email = { ...span("email"), sundays: checked("quiet-email-sundays"), public_holidays: checked("quiet-email-holidays") };
+  if (email.start !== email.end || email.sundays || email.public_holidays) { quiet.email = email; }
+  const sms = { ...span("sms"), sundays: true, public_holidays: true };  // the platform's SMS rules stay
+  if (sms.start !== sms.end) { quiet.sms = sms; }
+  return { caps, quiet };
+}
+function rulesText(rules) {
+  const caps = Object.entries((rules && rules.caps) || {}).filter(([, v]) => v);
+  const quiet = Object.entries((rules && rules.quiet) || {});
+  if (!caps.length && !quiet.length) { return null; }
+  const fr = caps.map(([k, v]) => `${CAPS.find((c) => c[0] === k)[1].toLowerCase()} : ${v}`)
+    .concat(quiet.map(([ch, r]) => `pas de ${ch === "sms" ? "SMS" : "e-mail"} ${quietText(r, "fr")}`));
+  return el("p", { class: "note", id: "campaign-rules-note" }, `Règles propres à cette campagne / this campaign's own rules — ${fr.join(" ; ")}.`);
+}
+
 async function campaignForm(root, editId) {
   const [list, current] = await Promise.all([api("/api/campaigns"), editId ? api(`/api/campaigns/${encodeURIComponent(editId)}`) : null]);
   const owners = list.owners;
@@ -116,6 +155,7 @@ async function campaignForm(root, editId) {
         windows: window1, channels: ["email", "sms"].filter((ch) => checked(`channel-${ch}`)),
       },
       budget: { max_sends: value("max-sends") ? Number(value("max-sends")) : null, max_cost_eur: value("max-cost") ? Number(value("max-cost")) : null },
+      rules: rulesFromForm(),
       start_at: value("start-at") || null, end_at: value("end-at") || null,
       send_at: value("trigger") === "scheduled" ? value("send-at") || null : null,
     };
@@ -156,6 +196,7 @@ async function campaignForm(root, editId) {
       text("start-at", ["Début de campagne", "Campaign start"], localInput(s && s.start_at), { type: "datetime-local" }),
       text("end-at", ["Fin de campagne", "Campaign end"], localInput(s && s.end_at), { type: "datetime-local" })),
     el("p", { class: "note", id: "policy-note" }, ...policyNote(list.policy))),
+  rulesFieldset(list.policy, s ? s.rules : null),
   el("fieldset", {}, el("legend", {}, ...bilingual("Budget et mesure", "Budget and measurement")),
     el("div", { class: "filters" },
       text("max-sends", ["Envois au plus", "Max sends"], s && s.budget.max_sends, { type: "number", min: 1 }),
@@ -193,10 +234,12 @@ async function campaignDetail(root, id) {
   };
   buttons.push(el("button", { type: "button", class: "ghost", id: "preview-email", onclick: () => showPreview("email") }, ...bilingual("Aperçu e-mail", "E-mail preview")));
   buttons.push(el("button", { type: "button", class: "ghost", id: "preview-sms", onclick: () => showPreview("sms") }, ...bilingual("Aperçu SMS", "SMS preview")));
-  buttons.push(el("button", { type: "button", class: "ghost", id: "test-send", onclick: async () => {
-    try { const r = await api(`/api/campaigns/${encodeURIComponent(id)}/test-send`, { method: "POST", body: { channel: "email" } }); msg.textContent = `Test envoyé à ${r.sent_to} / test sent`; } catch (err) { msg.textContent = err.message; }
-  } }, ...bilingual("M'envoyer un test", "Send me a test")));
-  root.append(el("div", { class: "filters card" }, buttons), msg, preview);
+  const testSend = (channel, buttonId, fr, en) => el("button", { type: "button", class: "ghost", id: buttonId, onclick: async () => {
+    try { const r = await api(`/api/campaigns/${encodeURIComponent(id)}/test-send`, { method: "POST", body: { channel } }); msg.textContent = `Test envoyé à ${r.sent_to} / test sent`; } catch (err) { msg.textContent = err.message; }
+  } }, ...bilingual(fr, en));
+  buttons.push(testSend("email", "test-send", "M'envoyer un test par e-mail", "Send me a test e-mail"));
+  if (c.spec.targeting.channels.includes("sms")) { buttons.push(testSend("sms", "test-send-sms", "M'envoyer un test par SMS", "Send me a test SMS")); }
+  root.append(...[el("div", { class: "filters card" }, buttons), msg, rulesText(c.spec.rules), preview].filter(Boolean));
   await showPreview(c.spec.targeting.channels[0]);
   await results(root, id);
 }

@@ -317,8 +317,9 @@ async function manage(root) {
       post("/api/admin/sensors", (d) => d)),
     createForm("Inviter un utilisateur / Invite a user", [input("email", "E-mail", { type: "email", required: true }),
       field("role", ["Rôle / Role"], el("select", { id: "role", name: "role" }, ["merchant", "operator", "union", "admin"].map((r) => el("option", { value: r }, r)))),
-      input("merchant_id", "Commerçant (rôle commerçant)"), input("union_id", "Union (rôle union)")],
-      post("/api/admin/users", (d) => ({ email: d.email, role: d.role, merchant_id: d.merchant_id || null, union_id: d.union_id || null })))), lists);
+      input("merchant_id", "Commerçant (rôle commerçant)"), input("union_id", "Union (rôle union)"),
+      input("phone", "Portable pour les SMS de test (+33…, facultatif) / Mobile for test SMS", { type: "tel", pattern: "\\+[1-9][0-9]{7,14}" })],
+      post("/api/admin/users", (d) => ({ email: d.email, role: d.role, merchant_id: d.merchant_id || null, union_id: d.union_id || null, phone: d.phone || null })))), lists);
   await refresh();
 }
 

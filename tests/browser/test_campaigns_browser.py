@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra.demo_accounts import DEMO_MERCHANT_PHONE
 from infra.demo_campaigns import SHARED_CODE
 from tests.browser.conftest import Demo, signed_in_page
 from tests.browser.test_portal_browser import api, go
@@ -58,6 +59,14 @@ def test_merchant_creates_launches_previews_and_tests_a_campaign(browser: Any, d
     page.locator("#audience").select_option("returning")
     page.locator("#weekday-6").uncheck()  # not on Sundays
     page.locator("#control").fill("10")
+    page.locator("#channel-sms").check()
+    # This campaign's own rules, stricter than the platform's: one offer a week from this merchant, no
+    # e-mail in the evening nor on public holidays.
+    assert page.locator("#cap-per_sender_week").get_attribute("max") == "2"
+    page.locator("#cap-per_sender_week").fill("1")
+    page.locator("#quiet-email-start").fill("19:00")
+    page.locator("#quiet-email-end").fill("09:00")
+    page.locator("#quiet-email-holidays").check()
     rules = page.locator("#policy-note").inner_text()  # the platform's rules, from the server
     assert "Pas de SMS de 20:00 à 08:00, le dimanche, les jours fériés" in rules and "3 par semaine" in rules
     page.screenshot(path=str(shots / "campaign-form.png"), full_page=True)
@@ -82,11 +91,20 @@ def test_merchant_creates_launches_previews_and_tests_a_campaign(browser: Any, d
     assert "null" not in page.locator("#preview").inner_text()  # an SMS has no subject line to show
     page.locator("#test-send").click()
     page.get_by_text("Test envoyé à").wait_for(timeout=30000)
+    page.locator("#test-send-sms").click()  # an SMS campaign tests by SMS, to the merchant's own mobile
+    page.get_by_text(f"Test envoyé à {DEMO_MERCHANT_PHONE}").wait_for(timeout=30000)
+    note = page.locator("#campaign-rules-note").inner_text()
+    assert "par semaine de ma part : 1" in note and "pas de e-mail de 19:00 à 09:00, les jours fériés" in note
     created = next(
         c for c in api(demo, "merchant", "/api/campaigns")["campaigns"] if c["spec"]["name"] == "Soldes d'hiver"
     )
     assert created["status"] == "active" and created["spec"]["targeting"]["weekdays"] == [0, 1, 2, 3, 4, 5]
     assert created["spec"]["targeting"]["audience"] == "returning"
+    assert created["spec"]["targeting"]["channels"] == ["email", "sms"]
+    assert created["spec"]["rules"]["caps"]["per_sender_week"] == 1
+    assert created["spec"]["rules"]["quiet"] == {
+        "email": {"start": "19:00", "end": "09:00", "sundays": False, "public_holidays": True}
+    }
     page.screenshot(path=str(shots / "campaign-detail.png"), full_page=True)
 
 

@@ -134,3 +134,69 @@ def test_link_offer_page_results_and_redemption(world: World) -> None:
     assert again.json_body["status"] == "already_redeemed"
     assert world.send("POST", "/api/coupons/redeem", "other_merchant", {"code": "ZZZZZ-ZZZZZ"}).status_code == 404
     assert world.send("POST", "/api/coupons/redeem", "union", {"code": "UNION-CODE2"}).status_code == 403
+
+
+def test_campaign_rules_are_saved_and_never_looser_than_the_platforms(world: World) -> None:
+    offer_service.cache_clear()
+    rules = {
+        "caps": {"per_consumer_day": 1, "per_sender_week": 1},
+        "quiet": {"email": {"start": "19:00", "end": "09:00", "sundays": True, "public_holidays": True}},
+    }
+    created = world.send("POST", "/api/campaigns", "merchant", {"spec": spec(rules=rules)})
+    assert created.status_code == 201, created.body
+    saved = world.get(f"/api/campaigns/{created.json_body['campaign_id']}", "merchant").json_body["spec"]["rules"]
+    assert saved["caps"] == {**rules["caps"], "per_consumer_week": None, "per_sender_day": None}
+    assert saved["quiet"] == rules["quiet"]
+    above = world.send("POST", "/api/campaigns", "merchant", {"spec": spec(rules={"caps": {"per_consumer_week": 5}})})
+    assert above.status_code == 400
+    assert above.json_body["Message"] == (
+        "plafond par personne et par semaine, tous commerçants (5) au-dessus de celui de la plateforme (3) / "
+        "cap per person a week, all merchants (5) above the platform's (3)"
+    )
+    path = f"/api/campaigns/{created.json_body['campaign_id']}"
+    edited = world.send("PUT", path, "merchant", {"spec": spec(rules={"caps": {"per_sender_day": 2}})})
+    assert edited.status_code == 400 and "au-dessus de celui de la plateforme (1)" in edited.json_body["Message"]
+    bad_hour = world.send(
+        "POST", "/api/campaigns", "merchant", {"spec": spec(rules={"quiet": {"sms": {"start": "8h"}}})}
+    )
+    assert bad_hour.status_code == 400 and "rules.quiet.sms.start" in bad_hour.json_body["Message"]
+
+
+def test_test_sends_go_to_the_users_own_email_or_own_mobile(world: World) -> None:
+    """An SMS campaign is tested by SMS to the signed-in user's own mobile (set by the admin), read
+    back from SNS; an e-mail test from SES; never to anyone else, and nothing recorded as an offer."""
+    from tests.campaigns.aws import sent_emails, sent_sms
+
+    offer_service.cache_clear()
+    path = f"/api/campaigns/{CAMPAIGN_B}/test-send"
+    before_sms, before_mail = len(sent_sms()), len(sent_emails())
+    no_phone = world.send("POST", path, "other_merchant", {"channel": "sms"})
+    assert no_phone.status_code == 400 and "pas de numéro de portable" in no_phone.json_body["Message"]
+    assert len(sent_sms()) == before_sms
+
+    users = world.get("/api/admin/users", "admin").json_body["users"]
+    username = next(u["username"] for u in users if u["email"] == "b@test.local")
+    bad = world.send("PUT", f"/api/admin/users/{username}", "admin", {"phone": "0612345678"})
+    assert bad.status_code == 400 and "phone" in bad.json_body["Message"]
+    assert world.send("PUT", f"/api/admin/users/{username}", "admin", {"phone": "+33612345678"}).status_code == 200
+    listed = world.get("/api/admin/users", "admin").json_body["users"]
+    assert next(u["phone"] for u in listed if u["email"] == "b@test.local") == "+33612345678"
+
+    sms = world.send("POST", path, "other_merchant", {"channel": "sms"})
+    assert sms.status_code == 200, sms.body
+    assert sms.json_body["sent_to"] == "+33612345678" and sms.json_body["channel"] == "sms"
+    phone, text = sent_sms()[-1]
+    assert len(sent_sms()) == before_sms + 1 and phone == "+33612345678"
+    assert text.startswith("[TEST] ") and "STOP" in text and "/l/apercu-preview-" in text
+    # The operator acting for B tests on its own account: no mobile there, so no SMS to B's number.
+    assert world.send("POST", path, "operator", {"channel": "sms"}).status_code == 400
+    mail = world.send("POST", path, "other_merchant", {"channel": "email"})
+    assert mail.status_code == 200 and mail.json_body["sent_to"] == "b@test.local"
+    assert len(sent_emails()) == before_mail + 1 and sent_emails()[-1]["To"] == "b@test.local"
+    assert sent_emails()[-1]["Subject"].startswith("[TEST] ")
+    # Removing the number stops SMS tests at once.
+    assert world.send("PUT", f"/api/admin/users/{username}", "admin", {"phone": ""}).status_code == 200
+    assert world.send("POST", path, "other_merchant", {"channel": "sms"}).status_code == 400
+    assert len(sent_sms()) == before_sms + 1
+    ledger = DynamoSendLedger().for_campaign(CAMPAIGN_B)
+    assert all(r.token != "apercu-preview-000000" for r in ledger)  # a test is no offer

@@ -80,11 +80,36 @@ def live_span(campaign: Any, now: float) -> Span | None:
 
 
 def load_campaign_spans(now: float) -> list[Span]:
+    return [span for _, span in load_campaigns(now) if span is not None]
+
+
+def load_campaigns(now: float) -> list[tuple[Any, Span | None]]:
+    """Every campaign with the span in which it was live (None: never launched)."""
     from chalicelib.campaigns.model import Campaign
     from chalicelib.models.campaign import CampaignItem
 
-    spans = [live_span(Campaign.model_validate_json(item.body), now) for item in CampaignItem.scan()]
-    return [s for s in spans if s is not None]
+    campaigns = [Campaign.model_validate_json(item.body) for item in CampaignItem.scan()]
+    return [(c, live_span(c, now)) for c in campaigns]
+
+
+def offers_in(lo: float, hi: float, now: float) -> dict[str, int]:
+    """The campaigns live in [lo, hi) and what their offers did in it, from the send records: offers
+    sent, delivered, clicked (first click) and codes redeemed at the till, each counted when it
+    happened; plus the consumers opted in at the end of the span (the consent ledger)."""
+    from chalicelib.campaigns.dynamo import DynamoSendLedger
+
+    ledger = DynamoSendLedger()
+    out = dict.fromkeys(("campaigns", "sent", "delivered", "clicked", "redeemed"), 0)
+    for campaign, span in load_campaigns(now):
+        if span is None or not (span[0] < hi and span[1] >= lo):
+            continue
+        out["campaigns"] += 1
+        for r in ledger.for_campaign(campaign.campaign_id):
+            for key, at in (("sent", r.sent_at), ("delivered", r.delivered_at), ("clicked", r.first_click_at)):
+                out[key] += at is not None and lo <= at < hi
+            out["redeemed"] += r.redeemed_at is not None and lo <= r.redeemed_at < hi
+    out["opted_in"] = opted_in_at(load_consent_history(), min(hi, now))
+    return out
 
 
 def month_bounds(month: str) -> Span:

@@ -9,6 +9,7 @@ give are None and the pages say "not available" rather than show a made-up numbe
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -52,6 +53,9 @@ class LastContact:
     spool_depth: int | None = None
     losses: int | None = None
     problems: tuple[str, ...] = ()
+    # Losses by cause as the heartbeat counts them: since the agent started (its uptime), not per period.
+    loss_causes: tuple[tuple[str, int], ...] = ()
+    uptime_s: float | None = None
 
 
 class KpiSource(Protocol):
@@ -64,6 +68,10 @@ class KpiSource(Protocol):
     def occupancy(self, target: Target, at: datetime) -> float | None: ...
 
     def last_contact(self, sensor_id: str) -> LastContact: ...
+
+    def quality(self, sensor_id: str, lo: date, hi: date) -> read.Quality:
+        """Batches received from a sensor and the losses its batches reported, by cause, over the days."""
+        ...
 
 
 def _figures(point: read.Point) -> Figures:
@@ -127,12 +135,31 @@ class KpiEngineSource:
             beat = SensorHealth.get(sensor_id)
         except SensorHealth.DoesNotExist:
             return LastContact(sensor_id, None)
-        losses: dict[str, Any] = dict(beat.losses or {})
+        # A raw MapAttribute is no mapping: dict() of it fails as soon as a sensor reports a loss.
+        raw = beat.losses
+        losses: dict[str, Any] = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
         lost = 0
         for count in losses.values():
             lost += int(count)
         problems = tuple(str(s) for s in (beat.status or []) if str(s) != "ok")
-        return LastContact(sensor_id, beat.received_at, float(beat.frames_per_s), int(beat.spool_depth), lost, problems)
+        causes = tuple(sorted((str(k), int(v)) for k, v in losses.items()))
+        return LastContact(
+            sensor_id,
+            beat.received_at,
+            float(beat.frames_per_s),
+            int(beat.spool_depth),
+            lost,
+            problems,
+            causes,
+            float(beat.uptime_s),
+        )
+
+    def quality(self, sensor_id: str, lo: date, hi: date) -> read.Quality:
+        batches, losses = 0, Counter[str]()
+        for point in read.series("sensor", sensor_id, "day", lo, hi).points:
+            batches += point.quality.batches
+            losses.update(point.quality.losses)
+        return read.Quality(batches=batches, losses=dict(sorted(losses.items())))
 
 
 def end_of_day(day: date) -> datetime:

@@ -6,14 +6,14 @@ Latin-1, which covers French except a few typographic signs; :func:`latin1` maps
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from chalicelib.portal import access, periods
-from chalicelib.portal.adoption import adoption
+from chalicelib.portal.adoption import adoption, offers_in
 from chalicelib.portal.kpi_source import ADDITIVE, METRIC_LABELS, Target
 from chalicelib.portal.views import ViewContext, centre, sensor_health, series
 
@@ -120,23 +120,53 @@ def quarantine_summary(s3: Any, bucket: str, lo: date, hi: date) -> dict[str, An
     return {"count": count}
 
 
+def causes_text(losses: dict[str, int] | tuple[tuple[str, int], ...]) -> str:
+    """``{"spool_full": 12, "no_key": 3}`` -> ``"no_key 3, spool_full 12"``; nothing lost -> ``"0"``."""
+    items = sorted(dict(losses).items())
+    return ", ".join(f"{cause} {fr_number(n)}" for cause, n in items if n) or "0"
+
+
 def coverage(ctx: ViewContext, lo: date, hi: date) -> dict[str, Any]:
-    """Per sensor: days of the period with figures, out of the period's days."""
+    """Per sensor: days of the period with figures, batches received, and what the sensor reported
+    losing: in its batches of the period (by cause), and in its last heartbeat (since its agent started)."""
     days = (hi - lo).days + 1
     rows = []
     for sensor in ctx.directory.sensors():
         figures = ctx.source.series(Target("sensor", sensor.sensor_id, ()), "day", lo, hi)
         with_data = sum(1 for f in figures.values() if any(f.get(m) for m in ADDITIVE))
-        rows.append({"sensor_id": sensor.sensor_id, "status": sensor.status, "days_with_data": with_data, "days": days})
+        quality = ctx.source.quality(sensor.sensor_id, lo, hi)
+        beat = ctx.source.last_contact(sensor.sensor_id)
+        rows.append(
+            {
+                "sensor_id": sensor.sensor_id,
+                "status": sensor.status,
+                "days_with_data": with_data,
+                "days": days,
+                "batches": quality.batches,
+                "losses_period": sum(quality.losses.values()),
+                "loss_causes": causes_text(quality.losses),
+                "losses_heartbeat": causes_text(beat.loss_causes) if beat.last_seen else None,
+            }
+        )
     return {
         "columns": [
             {"key": "sensor_id", "label": "Capteur / Sensor"},
             {"key": "status", "label": "Statut / Status"},
             {"key": "days_with_data", "label": "Jours avec données / Days with data"},
             {"key": "days", "label": "Jours de la période / Days in period"},
+            {"key": "batches", "label": "Lots reçus / Batches"},
+            {"key": "loss_causes", "label": "Pertes (lots de la période) / Losses in batches"},
+            {"key": "losses_heartbeat", "label": "Pertes (dernier battement) / Losses, last heartbeat"},
         ],
         "rows": rows,
     }
+
+
+def period_bounds(lo: date, hi: date) -> tuple[float, float]:
+    """The report's days as epoch seconds: [local midnight of ``lo``, local midnight after ``hi``)."""
+    start = datetime.combine(lo, time(0), periods.TZ)
+    end = datetime.combine(hi + timedelta(days=1), time(0), periods.TZ)
+    return start.timestamp(), end.timestamp()
 
 
 def build_report(ctx: ViewContext, lo: date, hi: date, s3: Any, bucket: str) -> bytes:
@@ -146,6 +176,7 @@ def build_report(ctx: ViewContext, lo: date, hi: date, s3: Any, bucket: str) -> 
     by_area = centre(ctx, lo, hi)
     adopted = adoption(ctx, lo.strftime("%Y-%m"), hi.strftime("%Y-%m"))
     quarantined = quarantine_summary(s3, bucket, lo, hi)
+    offers = offers_in(*period_bounds(lo, hi), ctx.now.timestamp())
     health = sensor_health(ctx, ctx.directory.shops())
     cover = coverage(ctx, lo, hi)
 
@@ -184,15 +215,37 @@ def build_report(ctx: ViewContext, lo: date, hi: date, s3: Any, bucket: str) -> 
 
     _heading(pdf, "2. Adoption (taux d'utilisation)")
     _table(pdf, adopted["table"])
-    _para(pdf, "n.d. : non disponible (campagnes et opt-in pas encore en service) / not available yet.")
+    _para(
+        pdf,
+        f"Campagnes menées sur la période : {fr_number(offers['campaigns'])} ; offres envoyées : "
+        f"{fr_number(offers['sent'])}, délivrées : {fr_number(offers['delivered'])}, ouvertes (lien suivi) : "
+        f"{fr_number(offers['clicked'])}, codes utilisés en caisse : {fr_number(offers['redeemed'])}. "
+        f"Consommateurs inscrits (opt-in confirmé, non retiré) au {hi:%d/%m/%Y} : {fr_number(offers['opted_in'])}.",
+    )
+    _para(
+        pdf,
+        "n.d. : non disponible ; les capteurs en service ne sont connus que pour le mois en cours "
+        "(dernier contact) / sensors healthy: known for the current month only.",
+    )
 
     _heading(pdf, "3. Qualité des données / Data quality")
     silent = len(health["silent"])
+    received = sum(r["batches"] for r in cover["rows"])
+    lost = sum(r["losses_period"] for r in cover["rows"])
     _para(
         pdf,
         f"Capteurs : {len(health['table']['rows'])}, silencieux depuis plus de "
-        f"{health['silent_after_s'] // 60} min : {silent}. Lots mis en quarantaine sur la période : "
+        f"{health['silent_after_s'] // 60} min : {silent}. Lots reçus sur la période : {fr_number(received)} ; "
+        f"pertes signalées par les capteurs dans ces lots : {fr_number(lost)} ; lots mis en quarantaine : "
         f"{fmt('count', quarantined['count'])}.",
+    )
+    _para(
+        pdf,
+        "Pertes : ce que l'agent du capteur a dû abandonner, par cause (no_key : trames sans clé du jour, "
+        "spool_full_batches / _frames : lots et trames écartés, file d'envoi pleine, spool_write_error_batches : "
+        "écriture refusée par le disque...), comptées dans "
+        "les lots de la période et, pour le dernier battement, depuis le démarrage de l'agent / losses by "
+        "cause reported by the sensors in the period's batches and in their last heartbeat.",
     )
     _table(pdf, cover)
     out = pdf.output()

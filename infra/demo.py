@@ -55,8 +55,20 @@ def main(argv: list[str] | None = None) -> int:
         "--no-last-week", action="store_true", help="skip the same weekday a week before (faster, no 'vs last week')"
     )
     parser.add_argument("--optin-port", type=int, default=None, help="captive portal (default: --port + 1)")
+    parser.add_argument(
+        "--now",
+        type=paris_time,
+        default=None,
+        help="fix the demo's clock to this past Paris time (YYYY-MM-DDTHH:MM): today is that day up to then, "
+        "for the data, the heartbeats and the portal (its browser tests run the same at any hour)",
+    )
     args = parser.parse_args(argv)
     now = time.time()
+    if args.now is not None:
+        if args.date is not None or args.now > now:
+            parser.error("--now: a time in the past, without --date / a past time, not with --date")
+        now = args.now
+        os.environ["WIFIVIP_PORTAL_NOW"] = datetime.fromtimestamp(now, ZoneInfo("Europe/Paris")).isoformat()
     day = args.date or datetime.fromtimestamp(now, ZoneInfo("Europe/Paris")).date()
     until = None if args.date else now
     os.environ["WIFIVIP_STAGE"] = STAGE
@@ -85,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    emails and SMS sent: {captive.url}/_outbox")
             print(f"    demo consumer opted in (audience + offers by email, confirmed): {captive.consumer_email}")
             return serve(endpoint, args.port, days, logins, until)
+
+
+def paris_time(value: str) -> float:
+    """``2026-11-25T15:00`` (Paris wall-clock time) as epoch seconds."""
+    return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo("Europe/Paris")).timestamp()
 
 
 def demo_days(day: date, until: float | None, no_last_week: bool = False) -> list[date]:
@@ -261,7 +278,8 @@ def send_heartbeats(outputs: Any, replays: dict[str, Any], now: float, silent: s
     live = [sensor_id for sensor_id in replays if sensor_id != silent]
     for sensor_id in live:
         upload(sensor_id, now)
-    pump_heartbeats(outputs.heartbeat_queue_url, lambda_handler, log_path)
+    fixed = abs(time.time() - now) > 300  # the demo's clock is fixed (--now): heartbeats received then
+    pump_heartbeats(outputs.heartbeat_queue_url, clocked_heartbeat_handler(now) if fixed else lambda_handler, log_path)
     print(f"    {len(live)} sensors in service, {silent} silent since {clock_text(now - SILENT_FOR_S)}")
 
 

@@ -9,7 +9,6 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -91,7 +90,7 @@ def principal(request: Any) -> Principal:
 
 
 def view_context(request: Any) -> ViewContext:
-    return ViewContext(principal(request), DynamoDirectory(), default_source(), datetime.now(UTC))
+    return ViewContext(principal(request), DynamoDirectory(), default_source(), settings().now())
 
 
 def query(request: Any, name: str) -> str | None:

@@ -151,6 +151,7 @@ async function campaignForm(root, editId) {
       },
       targeting: {
         trigger: value("trigger"), near: value("near"), audience: value("audience"), lapsed_days: Number(value("lapsed") || 60),
+        new_days: Number(value("new-days") || 30), lookback_days: Number(value("lookback") || 90),
         weekdays: [...document.querySelectorAll("input[name=weekday]:checked")].map((i) => Number(i.value)),
         windows: window1, channels: ["email", "sms"].filter((ch) => checked(`channel-${ch}`)),
       },
@@ -174,7 +175,9 @@ async function campaignForm(root, editId) {
       select("near", ["Proximité", "Near"], [["shop", "Capteurs de mes boutiques / My shops' sensors"], ["street", "Capteurs de ma rue / My street's sensors"]], t.near),
       text("send-at", ["Date d'envoi (programmé)", "Send time (scheduled)"], localInput(s && s.send_at), { type: "datetime-local" }),
       select("audience", ["Public", "Audience"], [["all", "Tous / All"], ["new", "Nouveaux / New"], ["returning", "Fidèles / Returning"], ["lapsed", "Perdus de vue / Lapsed"]], t.audience),
-      text("lapsed", ["Perdu de vue après (jours)", "Lapsed after (days)"], t.lapsed_days, { type: "number", min: 1, max: 730 }))),
+      text("lapsed", ["Perdu de vue après (jours)", "Lapsed after (days)"], t.lapsed_days, { type: "number", min: 1, max: 730 }),
+      text("new-days", ["Nouveau : première visite il y a moins de (jours)", "New: first visit less than (days) ago"], t.new_days ?? 30, { type: "number", min: 1, max: 365 }),
+      text("lookback", ["Envoi programmé : visiteurs des derniers (jours)", "Scheduled send: visitors of the last (days)"], t.lookback_days ?? 90, { type: "number", min: 1, max: 730 }))),
   el("fieldset", {}, el("legend", {}, ...bilingual("Contenu de l'offre", "Offer content")),
     text("title", ["Titre", "Title"], c.title, { required: true, maxlength: 80 }),
     text("subject", ["Objet de l'e-mail", "E-mail subject"], c.subject, { required: true, maxlength: 120 }),

@@ -7,6 +7,7 @@ go to ``WIFIVIP_SCREENSHOTS`` when set (``docs/screenshots`` refreshes the READM
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -42,14 +43,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def demo() -> Iterator[Demo]:
+def paris_time(days_ago: int, hhmm: str) -> str:
+    """A fixed demo clock: that many days ago (Paris) at ``hhmm``, always in the past."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    day = datetime.now(ZoneInfo("Europe/Paris")).date() - timedelta(days=days_ago)
+    return f"{day.isoformat()}T{hhmm}"
+
+
+#: The demo's fixed clock: yesterday 15:00 in Paris, so the Today page shows a day's figures so far,
+#: whatever the hour the tests run at (the shops are open; a morning has gone by).
+AFTERNOON = ("--now", paris_time(1, "15:00"))
+#: A second demo's clock, before the shops open (9:00): the Today page's "no figures yet today" branch.
+DAWN = ("--now", paris_time(1, "06:30"))
+
+
+@contextlib.contextmanager
+def running_demo(*extra: str) -> Iterator[Demo]:
+    """``python -m infra.demo`` on free ports, until it serves; stopped with Ctrl-C afterwards."""
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (tests/system-deps.sh installs it)")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WIFIVIP_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.demo", "--port", str(port), "--scale", "0.4"],
+        [sys.executable, "-m", "infra.demo", "--port", str(port), "--optin-port", str(free_port()), *extra],
         cwd=ROOT,
         env={**env, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
@@ -82,6 +100,19 @@ def demo() -> Iterator[Demo]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def demo() -> Iterator[Demo]:
+    with running_demo("--scale", "0.4", *AFTERNOON) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def dawn_demo() -> Iterator[Demo]:
+    """A smaller demo at dawn (no last week, few people) for the one test of the page before opening."""
+    with running_demo("--scale", "0.2", "--no-last-week", *DAWN) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

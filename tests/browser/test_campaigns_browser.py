@@ -57,6 +57,7 @@ def test_merchant_creates_launches_previews_and_tests_a_campaign(browser: Any, d
     page.locator("#body").fill("Bonjour {{prenom|}}, -30 % sur une sélection jusqu'au {{expiration}}.")
     page.locator("#sms").fill("Soldes chez {{commerce}} : -30 % avec {{code}}")
     page.locator("#audience").select_option("returning")
+    page.locator("#new-days").fill("20")  # "new" means a first visit less than 20 days ago
     page.locator("#weekday-6").uncheck()  # not on Sundays
     page.locator("#control").fill("10")
     page.locator("#channel-sms").check()
@@ -101,6 +102,7 @@ def test_merchant_creates_launches_previews_and_tests_a_campaign(browser: Any, d
     assert created["status"] == "active" and created["spec"]["targeting"]["weekdays"] == [0, 1, 2, 3, 4, 5]
     assert created["spec"]["targeting"]["audience"] == "returning"
     assert created["spec"]["targeting"]["channels"] == ["email", "sms"]
+    assert created["spec"]["targeting"]["new_days"] == 20 and created["spec"]["targeting"]["lookback_days"] == 90
     assert created["spec"]["rules"]["caps"]["per_sender_week"] == 1
     assert created["spec"]["rules"]["quiet"] == {
         "email": {"start": "19:00", "end": "09:00", "sundays": False, "public_holidays": True}

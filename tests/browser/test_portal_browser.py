@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.conftest import Demo, signed_in_page
+from tests.browser.conftest import AFTERNOON, DAWN, Demo, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -33,32 +33,48 @@ def test_demo_prints_a_login_per_role(demo: Demo) -> None:
 
 
 def test_merchant_today_shows_the_simulated_figures(browser: Any, demo: Demo, shots: Path) -> None:
-    """The demo replays today up to now: today's figures so far when the shops have opened, else (before
-    opening) the last day with figures; "visitors now" is a figure either way (0 with nobody in)."""
+    """The demo's clock is fixed at 15:00 (conftest.AFTERNOON): the Today page shows today's figures so
+    far, by hour up to 15 h, with "visitors now" and last week's figure beside them, at any hour the
+    tests run."""
     page = signed_in_page(browser, demo, "merchant")
     shop = api(demo, "merchant", "/api/me")["shops"][0]["shop_id"]
     now = api(demo, "merchant", f"/api/shops/{shop}/today")
+    assert now["day"] == AFTERNOON[1][:10] and now["until"].startswith("15:")
     occupancy = page.locator("#occupancy .tile-value").get_attribute("data-value")
     assert now["occupancy"] is not None and float(occupancy) == now["occupancy"]  # not "n.d."
-    if now["table"]["rows"]:  # the shops have opened today
-        shown_day, expected = now["day"], now
-        assert page.locator("p.note").first.inner_text().startswith(now["shop"]["name"])
-    else:
-        note = page.locator("p.note").first.inner_text()
-        assert "dernier jour avec des données" in note
-        shown_day = note.split("(")[1][:10]
-        expected = api(demo, "merchant", f"/api/shops/{shop}/today?day={shown_day}")
+    assert now["table"]["rows"]  # the shops opened at 9: today's rows, no fallback to another day
+    assert max(int(r["hour"][:2]) for r in now["table"]["rows"]) <= 15
+    assert page.locator("p.note").first.inner_text().startswith(now["shop"]["name"])
+    assert "dernier jour avec des données" not in page.locator("#page").inner_text()
     tile = page.locator("#today-probe_requests .tile-value")
     shown = int(tile.get_attribute("data-value"))
-    assert shown == expected["so_far"]["probe_requests"] > 0, shown_day
+    assert shown == now["so_far"]["probe_requests"] > 0
     assert tile.inner_text().replace("\u202f", " ") == f"{shown:,}".replace(",", " ")  # French grouping
     assert "vs" in page.locator("#today-probe_requests .tile-detail").inner_text()  # last week's figure is there
-    assert expected["last_week"]["probe_requests"] > 0
+    assert now["last_week"]["probe_requests"] > 0
     visitors = int(page.locator("#today-visitors .tile-value").get_attribute("data-value"))
-    assert visitors == expected["so_far"]["visitors"]
-    if shown_day != now["day"] or int(expected["until"][:2]) >= 12:  # a whole day, or a morning gone by
-        assert visitors > 0 and shown > 100  # people counted by the pipeline, not only frames
+    assert visitors == now["so_far"]["visitors"] and visitors > 0 and shown > 100  # people, not only frames
     page.screenshot(path=str(shots / "today.png"), full_page=True)
+
+
+def test_before_opening_today_shows_the_last_day_with_figures(browser: Any, dawn_demo: Demo) -> None:
+    """A second, small demo with its clock at 06:30 (before the shops open): no figures yet today, so
+    the page shows the last day with figures and says so; "visitors now" stays now's (0: nobody in)."""
+    page = signed_in_page(browser, dawn_demo, "merchant")
+    shop = api(dawn_demo, "merchant", "/api/me")["shops"][0]["shop_id"]
+    now = api(dawn_demo, "merchant", f"/api/shops/{shop}/today")
+    assert now["day"] == DAWN[1][:10] and not now["table"]["rows"]
+    note = page.locator("p.note").first.inner_text()
+    assert "dernier jour avec des données" in note
+    shown_day = note.split("(")[1][:10]
+    assert shown_day == now["latest_day"] < now["day"]
+    expected = api(dawn_demo, "merchant", f"/api/shops/{shop}/today?day={shown_day}")
+    shown = int(page.locator("#today-probe_requests .tile-value").get_attribute("data-value"))
+    assert shown == expected["so_far"]["probe_requests"] > 100  # a whole day
+    visitors = int(page.locator("#today-visitors .tile-value").get_attribute("data-value"))
+    assert visitors == expected["so_far"]["visitors"] > 0
+    occupancy = page.locator("#occupancy .tile-value").get_attribute("data-value")
+    assert now["occupancy"] is not None and float(occupancy) == now["occupancy"]  # now's, not the shown day's
 
 
 def test_trends_switch_ranges_and_export_csv(browser: Any, demo: Demo, shots: Path) -> None:

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
-import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time
@@ -54,13 +52,12 @@ from functions.retention.handler import PER_DEVICE_MODELS
 from functions.retention.service import sweep
 from functions.rollup.handler import lambda_handler as rollup_handler
 from infra.stack import StackOutputs
-from tests.edge.test_privacy_modes import leaks, unzip_if_gzip
+from tests.privacy_scan import ScanFigures, dynamodb_items, files_under, leaks, pseudonyms_in, s3_bodies
 
 DAY = date(2026, 11, 21)
 EPOCH = DAY.isoformat()
 DAY_START = datetime.combine(DAY, time(0), UTC).timestamp()
 EVENING = DAY_START + 21.5 * 3600
-HEX = re.compile(rb"[0-9a-f]{8,}")
 
 
 def run_agent(capture: Path, sensor_id: str, stack: StackOutputs, state: Path) -> str:
@@ -92,38 +89,7 @@ def pump(queue_url: str, handler: Any, logs: io.StringIO) -> None:
 
 def everything_stored(stack: StackOutputs) -> dict[str, bytes]:
     """Every S3 object's body (decompressed) and every DynamoDB item (as its JSON), by where it is."""
-    out: dict[str, bytes] = {}
-    s3 = boto3.client("s3")
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=stack.bucket, Key=obj["Key"])["Body"].read()
-            out[f"s3://{obj['Key']}"] = unzip_if_gzip(body)
-    ddb = boto3.client("dynamodb")
-    for model, table in stack.tables.items():
-        for page in ddb.get_paginator("scan").paginate(TableName=table):
-            for i, item in enumerate(page["Items"]):
-                out[f"dynamodb {model} #{i} {_key_of(item)}"] = json.dumps(item, default=_blob).encode()
-    return out
-
-
-def _key_of(item: dict[str, Any]) -> str:
-    return "/".join(str(next(iter(v.values()))) for k, v in sorted(item.items()) if k in ("pk", "sk", "batch"))[:80]
-
-
-def _blob(value: Any) -> str:
-    return bytes(value).hex() if isinstance(value, bytes | bytearray) else str(value)
-
-
-def pseudonyms_in(blobs: dict[str, bytes], pseudonyms: set[str], width: int) -> dict[str, set[str]]:
-    """Where each of ``pseudonyms`` appears: as a whole hex token, or as the prefix of a longer one (a wider
-    truncation of the same keyed hash)."""
-    wanted = {p.encode() for p in pseudonyms}
-    found: dict[str, set[str]] = {}
-    for where, blob in blobs.items():
-        hits = {t.decode() for t in HEX.findall(blob) if t[:width] in wanted and len(t) in (width, 16, 64)}
-        if hits:
-            found[where] = hits
-    return found
+    return {**s3_bodies(stack.bucket), **dynamodb_items(stack.tables)}
 
 
 def apply_lifecycle(stack: StackOutputs, created: float, now: float) -> int:
@@ -172,7 +138,7 @@ def test_no_mac_anywhere_and_no_pseudonym_of_a_day_over_24_hours_ago(
     states = []
     for capture in captures:
         state = tmp_path / "agents" / capture.stem
-        logs[f"agent log {capture.stem}"] = run_agent(capture, capture.stem, stack, state).encode()
+        logs[f"log agent {capture.stem}"] = run_agent(capture, capture.stem, stack, state).encode()
         states.append(state)
     cloud_logs = io.StringIO()
     monkeypatch.setattr(ingest_handler, "clock", lambda: EVENING)
@@ -183,12 +149,12 @@ def test_no_mac_anywhere_and_no_pseudonym_of_a_day_over_24_hours_ago(
         rollup_handler({"from": EPOCH, "to": EPOCH}, LocalContext())
 
     def agent_files() -> dict[str, bytes]:
-        return {f"agent file {p}": unzip_if_gzip(p.read_bytes()) for s in states for p in s.rglob("*") if p.is_file()}
+        return files_under(*states)
 
     # During the day: no MAC anywhere; the day's pseudonyms only where they belong.
     daily = Pseudonymizer(known_key, EPOCH, bits=32)
     pseudonyms = {daily(mac) for mac in macs}
-    during = {**everything_stored(stack), **logs, "cloud logs": cloud_logs.getvalue().encode(), **agent_files()}
+    during = {**everything_stored(stack), **logs, "log cloud": cloud_logs.getvalue().encode(), **agent_files()}
     found = leaks(during, macs)
     assert found == [], "\n".join(found[:20])
     where = pseudonyms_in(during, pseudonyms, 8)
@@ -206,7 +172,7 @@ def test_no_mac_anywhere_and_no_pseudonym_of_a_day_over_24_hours_ago(
     sweep([ModelTable(m) for m in PER_DEVICE_MODELS], after)
     assert apply_lifecycle(stack, created=EVENING, now=after) >= raw_objects  # uploaded by the evening
 
-    later = {**everything_stored(stack), **logs, "cloud logs": cloud_logs.getvalue().encode(), **agent_files()}
+    later = {**everything_stored(stack), **logs, "log cloud": cloud_logs.getvalue().encode(), **agent_files()}
     found = leaks(later, macs)
     assert found == [], "\n".join(found[:20])
     remaining = pseudonyms_in(later, pseudonyms, 8)
@@ -216,6 +182,6 @@ def test_no_mac_anywhere_and_no_pseudonym_of_a_day_over_24_hours_ago(
     kept = sorted({w.split(" #")[0] for w in later if w.startswith("dynamodb")})
     assert "dynamodb KpiItem" in kept  # the aggregates stay
     print(
-        f"privacy scan: {len(macs)} MACs, {len(pseudonyms)} pseudonyms; {len(during)} places during the day, "
-        f"{len(later)} after; tables kept: {kept}"
+        f"privacy scan: {len(macs)} MACs, {len(pseudonyms)} pseudonyms; during the day {ScanFigures.of(during)}, "
+        f"after {ScanFigures.of(later)}; tables kept: {kept}"
     )

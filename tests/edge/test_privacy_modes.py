@@ -15,7 +15,6 @@ import gzip
 import json
 import os
 import random
-import re
 import socket
 import subprocess
 import sys
@@ -30,45 +29,7 @@ from wifivip_edge.pseudonym import CloudKeySource, KeyRing, Pseudonymizer, encod
 from wifivip_edge.simulate.run import simulate, write_simulation
 from wifivip_edge.simulate.scenario import NIORT_DEMO
 
-MAC_SHAPED = [
-    re.compile(rb"(?i)(?<![0-9a-f])[0-9a-f]{2}([:\- ])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}(?![0-9a-f])"),
-    re.compile(rb"(?i)(?<![0-9a-f])[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}(?![0-9a-f])"),
-]
-TOKEN = re.compile(rb"[0-9A-Za-z+/=_-]+")
-BINARY = re.compile(rb"[^\t\n\r\x20-\x7e]")
-
-
-def text_forms(mac: bytes) -> list[bytes]:
-    """The forms of a MAC without separators (forms with separators are MAC-shaped: the regexes catch them)."""
-    h = mac.hex()
-    forms = [h, h.upper(), mac[::-1].hex(), mac[::-1].hex().upper(), str(int.from_bytes(mac, "big"))]
-    return [f.encode() for f in forms] + [base64.b64encode(mac), base64.urlsafe_b64encode(mac)]
-
-
-def leaks(blobs: dict[str, bytes], macs: set[bytes]) -> list[str]:
-    """Every MAC-shaped value and every known MAC (any encoding) in the blobs, with where it was.
-
-    Fast enough for thousands of MACs and megabytes: separated forms by regex; the other text forms
-    searched in the set of distinct tokens (runs of hex, base64 and decimal characters); raw bytes
-    where they could be (a raw MAC with a non-printable byte cannot hide in a text blob).
-    """
-    found = [f"{where}: MAC-shaped {m.group(0)!r}" for where, blob in blobs.items() for rx in MAC_SHAPED
-             for m in rx.finditer(blob)]  # fmt: skip
-    tokens = b"\n".join({t for blob in blobs.values() for t in TOKEN.findall(blob)})
-    binary = b"\n".join(blob for blob in blobs.values() if BINARY.search(blob))
-    text = b"\n".join(blobs.values())
-    for mac in macs:
-        hits = [f for f in text_forms(mac) if f in tokens]
-        if mac in (text if not BINARY.search(mac) else binary):
-            hits.append(mac)
-        for form in hits:
-            where = [w for w, blob in blobs.items() if form in blob]
-            found.append(f"{mac.hex(':')} as {form!r} in {where}")
-    return found
-
-
-def unzip_if_gzip(data: bytes) -> bytes:
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+from tests.privacy_scan import files_under, leaks, s3_bodies
 
 
 @pytest.fixture(scope="module")
@@ -134,29 +95,22 @@ def test_no_mac_in_spool_logs_or_uploads(
     seen["log (no upload)"] = logs.encode()
     spooled = sorted((state / "spool").glob("*.jsonl.gz"))
     assert len(spooled) > 20, "uploads refused: the batches wait in the spool"
-    for path in [*state.rglob("*")]:
-        if path.is_file():
-            seen[f"spool/state {path.name}"] = unzip_if_gzip(path.read_bytes())
+    seen.update(files_under(state))
     s3.delete_bucket_policy(Bucket=bucket)
     # 2. S3 back: the spool drains
     empty = tmp_path / "empty.pcap"
     empty.write_bytes(capture.read_bytes()[:24])
     logs = run_agent(tmp_path, "drain", mode, empty, aws_endpoint, bucket)
     seen["log (drain)"] = logs.encode()
-    objects = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for obj in page.get("Contents", []):
-            if not obj["Key"].startswith("keys/"):
-                objects[obj["Key"]] = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-    batches = {k: v for k, v in objects.items() if k.startswith("raw/")}
-    assert len(batches) == len(spooled) and any(k.startswith("heartbeat/") for k in objects)
-    for key, body in objects.items():
-        seen[f"s3 {key}"] = unzip_if_gzip(body)
+    objects = s3_bodies(bucket, skip_prefixes=("keys/",))
+    batches = {k: v for k, v in objects.items() if k.startswith("s3://raw/")}
+    assert len(batches) == len(spooled) and any(k.startswith("s3://heartbeat/") for k in objects)
+    seen.update(objects)
     found = leaks(seen, macs)
     assert found == [], "\n".join(found[:20])
     assert len(seen) > 2 * len(spooled), "the scan covered every spool file and every object"
     for body in batches.values():
-        batch = decode_batch(body)
+        batch = decode_batch(gzip.compress(body))  # the scan holds the bodies decompressed
         assert batch.header.privacy_mode == mode and batch.header.pseudonym_bits == bits
         assert all(len(s.device) == bits // 4 for s in batch.sessions)
 

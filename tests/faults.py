@@ -10,8 +10,9 @@ PynamoDB both go through:
   heard of it (the reply is lost).
 - **HTTP level** (``Endpoint._send``): the replies AWS gives under load or trouble (DynamoDB
   throttling, a 500, a transaction cancelled for a conflict with another transaction, S3 503
-  SlowDown and 500), returned instead of sending the request, so botocore's retry handler and the
-  code's own error handling see exactly the bytes AWS would send. Retry sleeps are recorded, not slept.
+  SlowDown and 500; SES and SNS throttling, 500s, SES refusing a message), returned instead of
+  sending the request, so botocore's retry handler and the code's own error handling see exactly
+  the bytes AWS would send. Retry sleeps are recorded, not slept.
 
 Every fault has a budget, so a delivery loop that retries converges; the log says what was injected.
 """
@@ -47,7 +48,14 @@ REPLIES: dict[str, tuple[int, str]] = {
     "cognito_throttle": (400, "TooManyRequestsException"),
     "s3_slowdown": (503, "SlowDown"),
     "s3_500": (500, "InternalError"),
+    "ses_throttle": (400, "Throttling"),
+    "ses_500": (500, "InternalFailure"),
+    "ses_rejected": (400, "MessageRejected"),
+    "sns_500": (500, "InternalError"),
+    "sns_throttle": (400, "Throttling"),
 }
+#: Services whose errors come as the query protocol's XML (``<ErrorResponse>``): SES, SNS.
+QUERY_PROTOCOL = frozenset({"ses", "sns", "sqs", "sts"})
 
 
 class Killed(BaseException):
@@ -72,6 +80,13 @@ def error_reply(kind: str, service: str, request_body: bytes | None) -> AWSRespo
     """The reply AWS sends for ``kind``, in the service's protocol."""
     status, code = REPLIES[kind]
     request_id = str(uuid.uuid4())
+    if service in QUERY_PROTOCOL:
+        body = (
+            f"<ErrorResponse><Error><Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{code}</Code>"
+            f"<Message>injected {code}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        headers = {"x-amzn-RequestId": request_id, "Content-Type": "text/xml"}
+        return AWSResponse(f"https://{service}", status, headers, _Raw(body.encode()))
     if service != "s3":  # the JSON protocols (DynamoDB, Cognito...)
         prefix = _DDB if service == "dynamodb" else ""
         payload: dict[str, Any] = {"__type": prefix + code, "message": f"injected {code}"}

@@ -82,15 +82,17 @@ class Publisher:
         try:
             now = self.clock()
             listed = self._current(now)
-            digest = _digest(listed)
-            if not force and digest == self.state.last()[1] and now - published_at < REFRESH_AFTER_S:
+            wanted = _digest(listed)
+            if not force and wanted == self.state.last()[1] and now - published_at < REFRESH_AFTER_S:
+                digest = wanted
                 return PublishResult(False, reason="unchanged")
             version = self.state.next_version(owner)
             payload = build_payload(version, now, now + VALIDITY_S, self.consent_key_id, self.consent_key, listed)
             document = assemble_document(payload, self.signer.sign(payload), self.signer.public_key)
             self.store.put(LIST_OBJECT, document)
             self.store.purge_old_versions(LIST_OBJECT)
-            published_at, count = now, len(listed)
+            # Only now is the list live: a run that died before recorded "" and the next one publishes.
+            published_at, digest, count = now, wanted, len(listed)
             return PublishResult(True, version, count)
         finally:
             self.state.release(owner, published_at, digest, count)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -23,6 +23,7 @@ from chalicelib.models.consumer import Consumer
 from chalicelib.models.portal_grant import PortalGrant
 from chalicelib.models.rate_counter import RateCounter
 from functions.optin.controller import ControllerRecord
+from functions.optin.ports import DeliveryError
 
 TEXTS_PREFIX = "consent-texts/"
 
@@ -174,7 +175,7 @@ class DynamoConsentStore:
         if consumer is not None and model is not None:
             consumer.version = model.version
 
-    def erase(self, consumer_id: str, retained: Sequence[LedgerEvent]) -> None:
+    def erase(self, consumer_id: str, retained: Sequence[LedgerEvent], keep_consumer: bool = False) -> None:
         for event in retained:
             try:
                 _event_model(event).append()
@@ -184,8 +185,9 @@ class DynamoConsentStore:
         ConsentEvent.erase_subject(subject_of(consumer_id))
         for entry in AllowlistEntry.by_consumer.query(consumer_id):
             AllowlistEntry(entry.device_hash).delete()
-        with contextlib.suppress(DoesNotExist):
-            Consumer.get(consumer_id).delete()
+        if not keep_consumer:
+            with contextlib.suppress(DoesNotExist):
+                Consumer.get(consumer_id).delete()
 
 
 class DynamoControllers:
@@ -237,6 +239,14 @@ class SesSnsMessenger:
     sms_sender_id: str = "WIFIVIP"
 
     def email(self, to: str, subject: str, text: str) -> str:
+        with _delivery("ses"):
+            return self._email(to, subject, text)
+
+    def sms(self, to: str, text: str) -> str:
+        with _delivery("sns"):
+            return self._sms(to, text)
+
+    def _email(self, to: str, subject: str, text: str) -> str:
         response = self.ses.send_email(
             Source=self.sender,
             Destination={"ToAddresses": [to]},
@@ -247,7 +257,7 @@ class SesSnsMessenger:
         )
         return str(response["MessageId"])
 
-    def sms(self, to: str, text: str) -> str:
+    def _sms(self, to: str, text: str) -> str:
         response = self.sns.publish(
             PhoneNumber=to,
             Message=text,
@@ -257,6 +267,16 @@ class SesSnsMessenger:
             },
         )
         return str(response["MessageId"])
+
+
+@contextlib.contextmanager
+def _delivery(provider: str) -> Iterator[None]:
+    """SES's or SNS's refusal or outage (after botocore's own retries) as the port's :class:`DeliveryError`."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+        raise DeliveryError(f"{provider} refused the message: {code}") from exc
 
 
 @dataclass

@@ -26,6 +26,7 @@ from chalicelib.consent.keys import keys
 from chalicelib.consent.records import PURPOSES, VIA_MANAGE_PAGE, VIA_MESSAGE_LINK
 from chalicelib.consent.settings import settings
 from chalicelib.consent.texts import consent_screen, pick_lang
+from chalicelib.portal.errors import is_outage
 from functions.observability import logger, metrics, tracer
 from functions.optin import pages
 from functions.optin.aws import (
@@ -38,7 +39,15 @@ from functions.optin.aws import (
     SesSnsMessenger,
 )
 from functions.optin.captive import CAPTIVE_JSON, PROBES, captive_json
-from functions.optin.service import Choices, OptinDeps, OptinError, OptinService, PortalSession
+from functions.optin.service import (
+    Choices,
+    ErasureUnfinished,
+    OptinDeps,
+    OptinError,
+    OptinService,
+    PortalSession,
+    RateLimited,
+)
 from functions.optin.triggers import allowlist_trigger
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -102,6 +111,35 @@ def optin_error(exc: OptinError) -> Response[str]:
     metrics.add_metric(name="OptinRefused", unit=MetricUnit.Count, value=1)
     logger.info("request refused", extra={"reason": exc.reason})
     return html(pages.error_page(_lang(), exc.reason), exc.status)
+
+
+@app.exception_handler(RateLimited)
+def rate_limited(exc: RateLimited) -> Response[str]:
+    """429 with Retry-After, in French then English whatever language was asked (a flood has no language)."""
+    metrics.add_metric(name="OptinRateLimited", unit=MetricUnit.Count, value=1)
+    body = pages.bilingual_page("err_title", "rate_limited", "retry_in", minutes=str(-(-exc.retry_after // 60)))
+    return _retry_later(429, body, exc.retry_after)
+
+
+@app.exception_handler(ErasureUnfinished)
+def erasure_unfinished(_exc: ErasureUnfinished) -> Response[str]:
+    metrics.add_metric(name="ErasureUnfinished", unit=MetricUnit.Count, value=1)
+    logger.warning("erasure stopped by an outage; marked for the daily job")
+    return _retry_later(503, pages.bilingual_page("err_title", "erase_unfinished"), 300)
+
+
+@app.exception_handler(Exception)
+def outage(exc: Exception) -> Response[str]:
+    """DynamoDB, S3 or Secrets Manager down or throttling us (after botocore's retries): 503, not a crash."""
+    if not is_outage(exc):
+        raise exc
+    metrics.add_metric(name="OptinUnavailable", unit=MetricUnit.Count, value=1)
+    logger.warning("AWS outage", extra={"error": type(exc).__name__})
+    return _retry_later(503, pages.bilingual_page("err_title", "unavailable"), 60)
+
+
+def _retry_later(status: int, body: str, seconds: int) -> Response[str]:
+    return Response(status, "text/html; charset=utf-8", body, {**SECURITY_HEADERS, "Retry-After": str(seconds)})
 
 
 @app.exception_handler(ConflictError)
@@ -186,9 +224,11 @@ def portal_submit(
     token = result.session.seal(svc.keys, svc.clock())
     if result.needs_sms_code:
         return html(pages.sms_code_page(lang, token))
-    return html(
-        pages.done_page(lang, result.consented, result.email_sent, _manage_url(result.manage_token), session.next_url)
-    )
+    page = pages.done_page(
+        lang, result.consented, result.email_sent, _manage_url(result.manage_token), session.next_url,
+        notice=pages.t(lang, "send_failed") if result.undelivered else None,
+    )  # fmt: skip
+    return html(page)
 
 
 def _manage_url(token: str | None) -> str | None:
@@ -267,6 +307,7 @@ def withdraw_by_link(
 ) -> Response[str]:
     lang = pick_lang(lang)
     svc = request_service()
+    svc.limit_ip("manage-ip", client_ip())
     consumer_ids, purposes = svc.withdraw_scope(t)
     done = svc.withdraw(consumer_ids, purposes, VIA_MESSAGE_LINK)
     return html(pages.message_page(lang, "withdraw_title", pages.t(lang, "withdrawn_text" if done else "nothing")))
@@ -296,6 +337,7 @@ def manage(
     t: Annotated[str, Query(max_length=1024)], lang: Annotated[str, Query(max_length=5)] = "fr"
 ) -> Response[str]:
     svc = request_service()
+    svc.limit_ip("manage-ip", client_ip())
     ids = svc.manage_scope(t)
     if not ids:
         return html(
@@ -313,6 +355,7 @@ def manage_withdraw(
 ) -> Response[str]:
     lang = pick_lang(lang)
     svc = request_service()
+    svc.limit_ip("manage-ip", client_ip())
     ids = svc.manage_scope(t)
     targets = [c] if c else ids
     done = svc.withdraw([i for i in targets if i in ids], [purpose] if purpose in PURPOSES else [], VIA_MANAGE_PAGE)
@@ -325,6 +368,7 @@ def manage_withdraw(
 @app.get("/me/data")
 def download(t: Annotated[str, Query(max_length=1024)]) -> Response[str]:
     svc = request_service()
+    svc.limit_ip("manage-ip", client_ip())
     body = json.dumps(svc.export(svc.manage_scope(t)), ensure_ascii=False, indent=2)
     headers = {**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="mes-donnees-wifivip.json"'}
     return Response(200, "application/json; charset=utf-8", body, headers)
@@ -347,9 +391,10 @@ def erase(
     if confirm != "yes":
         return html(pages.erase_confirm_page(lang, t), 400)
     svc = request_service()
-    svc.erase(svc.manage_scope(t))
+    svc.limit_ip("manage-ip", client_ip())
+    receipts = svc.erase(svc.manage_scope(t))
     metrics.add_metric(name="ConsumerErased", unit=MetricUnit.Count, value=1)
-    return html(pages.message_page(lang, "manage_title", pages.t(lang, "erased")))
+    return html(pages.message_page(lang, "manage_title", pages.t(lang, "erased" if receipts else "erased_no_receipt")))
 
 
 # ----- RFC 8908 and the probe URLs --------------------------------------------------------------------

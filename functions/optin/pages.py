@@ -119,6 +119,14 @@ T: dict[str, dict[str, str]] = {
         "rate_limited": "Trop de demandes en peu de temps. Réessayez dans quelques minutes.",
         "conflict": "Une autre demande a été traitée en même temps. Réessayez.",
         "unavailable": "Le service est momentanément indisponible. Réessayez dans quelques minutes.",
+        "retry_in": "Vous pourrez réessayer dans {minutes} min.",
+        "send_failed": "Le message de confirmation n'a pas pu être envoyé pour l'instant. Aucune offre ne vous sera "
+        "envoyée sans votre confirmation ; vous pourrez recommencer plus tard depuis le WiFi d'un commerce.",
+        "erase_unfinished": "L'effacement n'a pas pu aller jusqu'au bout : le service est momentanément "
+        "indisponible. Il sera terminé automatiquement dans les 24 heures ; vous pouvez aussi réessayer dans "
+        "quelques minutes avec le même lien.",
+        "erased_no_receipt": "Vos données ont été effacées. Le message de confirmation n'a pas pu être envoyé : "
+        "cette page en tient lieu.",
         "bad_request": "La demande est incomplète.",
         "venue_title": "Informations",
         "home_text": "Le WiFi gratuit des commerces du centre-ville de Niort. Pour vous connecter, choisissez le "
@@ -202,6 +210,13 @@ T: dict[str, dict[str, str]] = {
         "rate_limited": "Too many requests in a short time. Try again in a few minutes.",
         "conflict": "Another request was handled at the same time. Try again.",
         "unavailable": "The service is temporarily unavailable. Try again in a few minutes.",
+        "retry_in": "You can try again in {minutes} min.",
+        "send_failed": "The confirmation message could not be sent for now. No offer will be sent to you without "
+        "your confirmation; you can start again later from a shop's WiFi.",
+        "erase_unfinished": "The erasure could not finish: the service is temporarily unavailable. It will be "
+        "finished automatically within 24 hours; you can also try again in a few minutes with the same link.",
+        "erased_no_receipt": "Your data has been erased. The confirmation message could not be sent: this page "
+        "stands for it.",
         "bad_request": "The request is incomplete.",
         "venue_title": "Information",
         "home_text": "The free WiFi of the shops of Niort town centre. To connect, pick the WiFi network of a "
@@ -310,6 +325,7 @@ def done_page(
     manage_url: str | None,
     next_url: str | None,
     other_url: str | None = None,
+    notice: str | None = None,
 ) -> str:
     if consented:
         items = "".join(f"<li>{t(lang, p)}</li>" for p in PURPOSES if p in consented)
@@ -318,6 +334,8 @@ def done_page(
         body = f'<p class="ok">{t(lang, "done_none")}</p>'
     if email_sent:
         body += f"<p>{t(lang, 'email_sent')}</p>"
+    if notice:
+        body += f'<p class="error" role="alert">{escape(notice)}</p>'
     if next_url:
         body += f'<p><a class="button" href="{escape(next_url)}">{t(lang, "continue")}</a></p>'
     if manage_url:
@@ -329,6 +347,16 @@ def done_page(
 def message_page(lang: str, title_key: str, text: str, ok: bool = True, other_url: str | None = None) -> str:
     css = "ok" if ok else "error"
     return layout(lang, t(lang, title_key), f'<p class="{css}">{escape(text)}</p>', other_url)
+
+
+def bilingual_page(title_key: str, text_key: str, extra_key: str | None = None, **values: str) -> str:
+    """A page both languages read at once (French first): what a refusal or an outage says, whatever
+    language the request asked for, so nobody is left with a status code alone."""
+    blocks = []
+    for lang in ("fr", "en"):
+        text = t(lang, text_key) + (" " + t(lang, extra_key).format(**values) if extra_key else "")
+        blocks.append(f'<p class="error" lang="{lang}">{escape(text)}</p>')
+    return layout("fr", f"{t('fr', title_key)} / {t('en', title_key)}", "".join(blocks), None)
 
 
 def error_page(lang: str, reason: str) -> str:

@@ -40,8 +40,9 @@ class ConsentStore(Protocol):
         """Atomically: save the consumer projection, append events (never overwriting), put/delete entries."""
         ...
 
-    def erase(self, consumer_id: str, retained: Sequence[LedgerEvent]) -> None:
-        """Delete the consumer, their ledger events and allowlist entries; append the retained proofs."""
+    def erase(self, consumer_id: str, retained: Sequence[LedgerEvent], keep_consumer: bool = False) -> None:
+        """Append the retained proofs; delete the consumer's ledger events, allowlist entries and (last,
+        unless ``keep_consumer``: an erasure still has to tell the person) the consumer item."""
         ...
 
 
@@ -63,8 +64,12 @@ class RateLimiter(Protocol):
         ...
 
 
+class DeliveryError(RuntimeError):
+    """The provider (SES, SNS) refused or could not take a message: the caller decides what the person is told."""
+
+
 class Messenger(Protocol):
-    """SES and SNS: return the provider's message id, the proof a message left."""
+    """SES and SNS: return the provider's message id, the proof a message left; raise :class:`DeliveryError`."""
 
     def email(self, to: str, subject: str, text: str) -> str: ...
 

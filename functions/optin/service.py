@@ -7,6 +7,7 @@ device hash or a consumer pseudonym.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -51,6 +52,7 @@ from chalicelib.consent.records import (
 )
 from chalicelib.consent.settings import OptinSettings
 from chalicelib.consent.texts import consent_screen
+from chalicelib.portal.errors import is_outage
 from functions.optin import messages
 from functions.optin.contacts import normalize_email, normalize_phone
 from functions.optin.controller import ControllerRecord, RedirectError, verify_redirect
@@ -59,6 +61,7 @@ from functions.optin.ports import (
     ConsentStore,
     ConsumerDataHolder,
     Controllers,
+    DeliveryError,
     Grants,
     Messenger,
     RateLimiter,
@@ -75,6 +78,7 @@ SMS_MAX_ATTEMPTS = 5
 MANAGE_TTL_S = 395 * 86400  # the personal link shown at the end of the portal
 RIGHTS_LINK_TTL_S = 3600  # a link sent on request
 FIRST_NAME_MAX = 40
+ERASURE_MARK = "erasure"  # a key of ConsumerRecord.pending: an erasure asked for and not finished yet
 
 # (limit, window seconds) per rate-limited action; subjects are keyed hashes, never stored in clear.
 LIMITS: dict[str, tuple[int, int]] = {
@@ -97,8 +101,15 @@ class OptinError(Exception):
 
 
 class RateLimited(OptinError):
-    def __init__(self) -> None:
+    """A limit reached: ``retry_after`` seconds until its window ends (the Retry-After header)."""
+
+    def __init__(self, retry_after: int = 60) -> None:
         super().__init__("rate_limited", 429)
+        self.retry_after = max(1, retry_after)
+
+
+class ErasureUnfinished(Exception):
+    """An erasure stopped by an outage: what is left is marked and the daily job finishes it (or a retry)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,7 @@ class SubmitResult:
     sms_sent: bool = False
     manage_token: str | None = None
     errors: tuple[str, ...] = ()
+    undelivered: tuple[str, ...] = ()  # channels whose confirmation message the provider refused
 
     @property
     def needs_sms_code(self) -> bool:
@@ -244,12 +256,20 @@ class OptinService:
         self.deps.store.commit(consumer, events, allow=allow)
 
         session = replace(session, consumer_id=consumer.consumer_id)
-        email_sent = self._send_email_confirmation(consumer, session, sends) if email else False
-        sms_sent = self._send_sms_confirmation(consumer, sends) if phone else False
+        undelivered: list[str] = []
+        email_sent = sms_sent = False
+        try:
+            email_sent = self._send_email_confirmation(consumer, session, sends) if email else False
+        except DeliveryError:
+            undelivered.append("email")  # stays pending, unconfirmed: the daily job ends it after 7 days
+        try:
+            sms_sent = self._send_sms_confirmation(consumer, sends) if phone else False
+        except DeliveryError:
+            undelivered.append("sms")
         if not sms_sent:
             self._grant(session)
         manage = tokens.sign(self.keys, "manage", {"c": [consumer.consumer_id]}, now, MANAGE_TTL_S)
-        return SubmitResult(session, purposes, email_sent, sms_sent, manage)
+        return SubmitResult(session, purposes, email_sent, sms_sent, manage, undelivered=tuple(undelivered))
 
     def confirm_sms_code(self, session: PortalSession, code: str, ip: str) -> ConfirmResult:
         """The code typed in the portal; five wrong tries end the pending confirmation."""
@@ -375,12 +395,21 @@ class OptinService:
     def expire(self) -> dict[str, int]:
         """The daily job: end confirmations never made (7 days) and audience consents older than 13 months."""
         now = self.clock()
-        ended = {"unconfirmed": 0, "lapsed": 0}
-        for consumer in list(self.deps.store.all_consumers()):
+        ended = {"unconfirmed": 0, "lapsed": 0, "erasures_finished": 0}
+        consumers = list(self.deps.store.all_consumers())
+        unfinished = [c.consumer_id for c in consumers if ERASURE_MARK in c.pending]
+        if unfinished:  # erasures an outage stopped midway (their person was told it would finish)
+            self.erase(unfinished)
+            ended["erasures_finished"] = len(unfinished)
+        for consumer in consumers:
+            if ERASURE_MARK in consumer.pending:
+                continue
             stale = [
                 CHANNEL_PURPOSE[ch]
                 for ch in list(consumer.pending)
-                if (p := _pending(consumer, ch)) and now > p.get("created", now) + UNCONFIRMED_TTL.total_seconds()
+                if ch in CHANNEL_PURPOSE
+                and (p := _pending(consumer, ch))
+                and now > p.get("created", now) + UNCONFIRMED_TTL.total_seconds()
             ]
             if stale:
                 ended["unconfirmed"] += len(self.withdraw([consumer.consumer_id], stale, VIA_UNCONFIRMED))
@@ -404,11 +433,13 @@ class OptinService:
                 url = self._url(
                     "/me/manage", tokens.sign(self.keys, "manage", {"h": contact_hash}, now, RIGHTS_LINK_TTL_S)
                 )
-                if "@" in contact:
-                    mail = messages.rights_link(url)
-                    self.deps.messenger.email(contact, mail.subject, mail.text)
-                else:
-                    self.deps.messenger.sms(contact, messages.rights_link_sms(url))
+                # A provider failure must not answer differently from "not registered" (that would tell).
+                with contextlib.suppress(DeliveryError):
+                    if "@" in contact:
+                        mail = messages.rights_link(url)
+                        self.deps.messenger.email(contact, mail.subject, mail.text)
+                    else:
+                        self.deps.messenger.sms(contact, messages.rights_link_sms(url))
         finally:
             self._pad(started)
 
@@ -465,30 +496,63 @@ class OptinService:
             "texts_shown": {v: self.deps.archive.get(v) for v in sorted(versions)},
         }
 
-    def erase(self, consumer_ids: Sequence[str]) -> datetime:
-        """Erase everything (GDPR art. 17), keeping only the proof of withdrawal; confirm to the person."""
+    def erase(self, consumer_ids: Sequence[str]) -> bool:
+        """Erase everything (GDPR art. 17), keeping only the proof of withdrawal; confirm to the person.
+
+        Returns whether every confirmation message left. An outage midway raises
+        :class:`ErasureUnfinished`: the consumer is marked first, so a retry or the daily job finishes it.
+        """
         at = _dt(self.clock())
-        republish = False
-        for consumer in self.consumers(consumer_ids):
-            republish = self._erase_one(consumer, VIA_ERASURE, at) or republish
+        republish, receipts = False, True
+        try:
+            for consumer in self.consumers(consumer_ids):
+                asked = self._mark_erasure(consumer, at)
+                republish = self._erase_one(consumer, VIA_ERASURE, asked, keep_consumer=True) or republish
+                receipts = self._tell_erased(consumer, asked) and receipts
+                self.deps.store.erase(consumer.consumer_id, ())  # the consumer item (and the mark) last
+        except Exception as exc:
+            if is_outage(exc):
+                raise ErasureUnfinished() from exc
+            raise
         if republish:
             self.deps.allowlist.publish_now()
+        return receipts
+
+    def _mark_erasure(self, consumer: ConsumerRecord, at: datetime) -> datetime:
+        """Note the request on the consumer before anything is deleted, so an erasure stopped midway is
+        found; a resumed one keeps the first request's time (its proofs get the same ids: no duplicate)."""
+        if ERASURE_MARK in consumer.pending:
+            return _dt(float(json.loads(consumer.pending[ERASURE_MARK])["requested"]))
+        consumer.pending[ERASURE_MARK] = json.dumps({"requested": at.timestamp()})
+        self.deps.store.commit(consumer)
         return at
 
-    def _erase_one(self, consumer: ConsumerRecord, channel: str, at: datetime) -> bool:
+    def _tell_erased(self, consumer: ConsumerRecord, at: datetime) -> bool:
+        """The last message, once: whether it left is noted on the consumer item before that item goes, so a
+        resumed erasure does not send it again (twice only if the process dies between SES and the note)."""
+        mark = json.loads(consumer.pending[ERASURE_MARK])
+        if "told" not in mark:
+            mark["told"] = self._confirm_erasure(consumer, at)
+            consumer.pending[ERASURE_MARK] = json.dumps(mark)
+            self.deps.store.commit(consumer)
+        return bool(mark["told"])
+
+    def _erase_one(self, consumer: ConsumerRecord, channel: str, at: datetime, keep_consumer: bool = False) -> bool:
         """Safe to run again after a crash: the proofs are written first, with ids derived from the
-        events they keep, then only what is still there is deleted. Returns whether devices were listed.
+        events they keep, then only what is still there is deleted, the consumer item last (so a retry
+        finds it). Returns whether devices were listed.
         """
         events = self.deps.store.events(subject_of(consumer.consumer_id))
-        closing = self._withdrawal_events(consumer, live_purposes(consumer.consents), channel, at)
+        closing = [  # ids derived from the request, not drawn: a resumed erasure writes the same proofs
+            replace(e, event_id=f"{e.event_id.split('#')[0]}#{_sha(e.subject + e.purpose + channel)[:8]}")
+            for e in self._withdrawal_events(consumer, live_purposes(consumer.consents), channel, at)
+        ]
         retained = _retained_proofs(self.keys, consumer, [*events, *closing], at)
-        if channel == VIA_ERASURE:  # asked for: confirmed to the person (a lapse or a withdrawal is not)
-            self._confirm_erasure(consumer, at)
         for holder in self.deps.holders:  # other stores keyed by the pseudonym, or by the keyed contact hash
             for person in (consumer.consumer_id, *consumer.contact_hashes()):
                 holder.erase(person)
         listed = bool(self.deps.store.devices_of(consumer.consumer_id))
-        self.deps.store.erase(consumer.consumer_id, retained)
+        self.deps.store.erase(consumer.consumer_id, retained, keep_consumer)
         return listed
 
     # ----- helpers --------------------------------------------------------------------------------
@@ -498,10 +562,14 @@ class OptinService:
             self._controllers[controller_id] = self.deps.controllers.get(controller_id)
         return self._controllers[controller_id]
 
+    def limit_ip(self, scope: str, ip: str) -> None:
+        """Count one request of ``ip`` against ``scope``'s limit (routes that take only a signed link)."""
+        self._limit(scope, ip, self.clock())
+
     def _limit(self, scope: str, subject: str, now: float) -> None:
         limit, window = LIMITS[scope]
         if not self.deps.limiter.allow(self.keys.rate_key(scope, subject), limit, window, now):
-            raise RateLimited()
+            raise RateLimited(window - int(now % window))  # fixed windows: the counter resets then
 
     def _pad(self, started: float) -> None:
         left = self.settings.rights_min_response_s - (time.monotonic() - started)
@@ -615,13 +683,18 @@ class OptinService:
         self.deps.store.commit(consumer, [event])
         return ConfirmResult("confirmed", purpose)
 
-    def _confirm_erasure(self, consumer: ConsumerRecord, at: datetime) -> None:
+    def _confirm_erasure(self, consumer: ConsumerRecord, at: datetime) -> bool:
+        """The last message, sent once the data is gone (never before: it says so); False if it could not leave."""
         stamp = at.strftime("%Y-%m-%d %H:%M")
-        if consumer.email:
-            mail = messages.erasure_done(stamp)
-            self.deps.messenger.email(consumer.email, mail.subject, mail.text)
-        if consumer.phone:
-            self.deps.messenger.sms(consumer.phone, messages.erasure_done_sms(stamp))
+        try:
+            if consumer.email:
+                mail = messages.erasure_done(stamp)
+                self.deps.messenger.email(consumer.email, mail.subject, mail.text)
+            if consumer.phone:
+                self.deps.messenger.sms(consumer.phone, messages.erasure_done_sms(stamp))
+        except DeliveryError:
+            return False
+        return True
 
 
 def _form_errors(purposes: Sequence[str], choices: Choices, email: str | None, phone: str | None) -> tuple[str, ...]:

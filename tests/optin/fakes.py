@@ -71,7 +71,7 @@ class MemoryStore:
         for a in allow:
             self.devices[a.device_hash] = a
 
-    def erase(self, consumer_id: str, retained: Sequence[LedgerEvent]) -> None:
+    def erase(self, consumer_id: str, retained: Sequence[LedgerEvent], keep_consumer: bool = False) -> None:
         for event in retained:
             if (event.subject, event.event_id) not in self.ledger:
                 self._append(event)
@@ -79,7 +79,8 @@ class MemoryStore:
             del self.ledger[key]
         for device in [d for d, r in self.devices.items() if r.consumer_id == consumer_id]:
             del self.devices[device]
-        self.consumers_.pop(consumer_id, None)
+        if not keep_consumer:
+            self.consumers_.pop(consumer_id, None)
 
 
 class MemoryControllers:

@@ -257,11 +257,11 @@ def test_expiry_ends_unconfirmed_contacts_and_lapsed_audience_consent() -> None:
     result = svc.submit(session, Choices(frozenset({AUDIENCE, OFFERS_EMAIL}), email="a@b.fr"), "ip")
     consumer_id = result.session.consumer_id or ""
     clock.now += 8 * 86400
-    assert svc.expire() == {"unconfirmed": 1, "lapsed": 0}
+    assert svc.expire() == {"unconfirmed": 1, "lapsed": 0, "erasures_finished": 0}
     consumer = deps.store.consumer(consumer_id)
     assert consumer is not None and consumer.email is None and consumer.consents[AUDIENCE] == ACTIVE
     clock.now += 400 * 86400
-    assert svc.expire() == {"unconfirmed": 0, "lapsed": 1}
+    assert svc.expire() == {"unconfirmed": 0, "lapsed": 1, "erasures_finished": 0}
     assert deps.store.consumer(consumer_id) is None and not deps.store.devices  # type: ignore[attr-defined]
 
 

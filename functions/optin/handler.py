@@ -17,6 +17,7 @@ import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Form, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -59,6 +60,27 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+#: What each status means on this API (the OpenAPI document lists, per route, the ones it may answer).
+STATUSES: dict[int, str] = {
+    200: "La page / the page",
+    204: "Accès Internet ouvert / Internet access granted",
+    302: "Vers le portail (appareil pas encore autorisé) / to the portal (device not granted yet)",
+    400: "Demande incomplète ou invalide / incomplete or invalid request",
+    403: "Redirection, session ou lien refusés / redirect, session or link refused",
+    404: "Lien sans objet / nothing behind this link",
+    409: "Demande concurrente, réessayer / concurrent change, try again",
+    429: "Trop de demandes, voir Retry-After / too many requests, see Retry-After",
+    503: "Service momentanément indisponible, voir Retry-After / temporarily unavailable, see Retry-After",
+}
+
+
+def answers(*statuses: int, ok: bool = True) -> dict[int, OpenAPIResponse]:
+    """The statuses a route may answer, for the generated OpenAPI document: 200 (unless ``ok`` is False),
+    ``statuses``, and on every route 400 (parameters refused) and 503 (an AWS outage)."""
+    codes = sorted({*((200,) if ok else ()), *statuses, 400, 503})
+    return {code: {"description": STATUSES[code]} for code in codes}
 
 
 def request_service() -> OptinService:
@@ -160,12 +182,12 @@ def _lang() -> str:
 # ----- captive portal ---------------------------------------------------------------------------------
 
 
-@app.get("/")
+@app.get("/", responses=answers())
 def home(lang: Annotated[str, Query(max_length=5)] = "fr") -> Response[str]:
     return html(pages.home_page(pick_lang(lang)))
 
 
-@app.get("/portal")
+@app.get("/portal", responses=answers(403))
 def portal(lang: Annotated[str, Query(max_length=5)] = "fr") -> Response[str]:
     """Entry from the WiFi controller's signed redirect (vendor MAC parameter + wv_ctrl, wv_ts, wv_sig)."""
     params = single_params()
@@ -177,7 +199,7 @@ def portal(lang: Annotated[str, Query(max_length=5)] = "fr") -> Response[str]:
     return _form(svc, session)
 
 
-@app.get("/portal/form")
+@app.get("/portal/form", responses=answers(403))
 def portal_form(
     s: Annotated[str, Query(max_length=4096)], lang: Annotated[str, Query(max_length=5)] = "fr"
 ) -> Response[str]:
@@ -199,7 +221,7 @@ def _form(
     return html(pages.portal_form(screen, token, session.venue, errors, values, ticked), 400 if errors else 200)
 
 
-@app.post("/portal/submit")
+@app.post("/portal/submit", responses=answers(403, 409, 429))
 def portal_submit(
     s: Annotated[str, Form(max_length=4096)],
     choice: Annotated[str, Form(max_length=10)] = "refuse",
@@ -235,7 +257,7 @@ def _manage_url(token: str | None) -> str | None:
     return f"{settings().base_url}/me/manage?t={token}" if token else None
 
 
-@app.post("/portal/sms")
+@app.post("/portal/sms", responses=answers(403, 409, 429))
 def portal_sms(
     s: Annotated[str, Form(max_length=4096)],
     action: Annotated[str, Form(max_length=10)] = "confirm",
@@ -253,7 +275,7 @@ def portal_sms(
     )
 
 
-@app.get("/portal/sms")
+@app.get("/portal/sms", responses=answers(403))
 def portal_sms_page(
     s: Annotated[str, Query(max_length=4096)], lang: Annotated[str, Query(max_length=5)] = "fr"
 ) -> Response[str]:
@@ -262,7 +284,7 @@ def portal_sms_page(
     return html(pages.sms_code_page(pick_lang(lang), s))
 
 
-@app.post("/portal/forget")
+@app.post("/portal/forget", responses=answers(403, 409))
 def portal_forget(s: Annotated[str, Form(max_length=4096)]) -> Response[str]:
     svc = request_service()
     session = svc.session(s)
@@ -273,14 +295,14 @@ def portal_forget(s: Annotated[str, Form(max_length=4096)]) -> Response[str]:
 # ----- double opt-in ----------------------------------------------------------------------------------
 
 
-@app.get("/confirm")
+@app.get("/confirm", responses=answers())
 def confirm_landing(
     t: Annotated[str, Query(max_length=1024)], lang: Annotated[str, Query(max_length=5)] = "fr"
 ) -> Response[str]:
     return html(pages.button_page(pick_lang(lang), "confirm_title", "confirm_text", "/confirm", t, "confirm_button"))
 
 
-@app.post("/confirm")
+@app.post("/confirm", responses=answers(409, 429))
 def confirm(t: Annotated[str, Form(max_length=1024)], lang: Annotated[str, Form(max_length=5)] = "fr") -> Response[str]:
     lang = pick_lang(lang)
     result = request_service().confirm_link(t, client_ip())
@@ -294,14 +316,14 @@ def confirm(t: Annotated[str, Form(max_length=1024)], lang: Annotated[str, Form(
 # ----- withdrawal and rights --------------------------------------------------------------------------
 
 
-@app.get("/w")
+@app.get("/w", responses=answers())
 def withdraw_landing(
     t: Annotated[str, Query(max_length=1024)], lang: Annotated[str, Query(max_length=5)] = "fr"
 ) -> Response[str]:
     return html(pages.button_page(pick_lang(lang), "withdraw_title", "withdraw_text", "/w", t, "withdraw_button"))
 
 
-@app.post("/w")
+@app.post("/w", responses=answers(403, 409, 429))
 def withdraw_by_link(
     t: Annotated[str, Form(max_length=1024)], lang: Annotated[str, Form(max_length=5)] = "fr"
 ) -> Response[str]:
@@ -313,12 +335,12 @@ def withdraw_by_link(
     return html(pages.message_page(lang, "withdraw_title", pages.t(lang, "withdrawn_text" if done else "nothing")))
 
 
-@app.get("/me")
+@app.get("/me", responses=answers())
 def rights(lang: Annotated[str, Query(max_length=5)] = "fr") -> Response[str]:
     return html(pages.rights_request_page(pick_lang(lang)))
 
 
-@app.post("/me/request")
+@app.post("/me/request", responses=answers(429))
 def rights_request(
     contact: Annotated[str, Form(max_length=254)], lang: Annotated[str, Form(max_length=5)] = "fr"
 ) -> Response[str]:
@@ -332,7 +354,7 @@ def rights_request(
     return html(pages.message_page(lang, "rights_title", pages.t(lang, "rights_sent")))
 
 
-@app.get("/me/manage")
+@app.get("/me/manage", responses=answers(403, 404, 429))
 def manage(
     t: Annotated[str, Query(max_length=1024)], lang: Annotated[str, Query(max_length=5)] = "fr"
 ) -> Response[str]:
@@ -346,7 +368,7 @@ def manage(
     return html(pages.manage_page(pick_lang(lang), t, svc.consumers(ids)))
 
 
-@app.post("/me/withdraw")
+@app.post("/me/withdraw", responses=answers(403, 409, 429))
 def manage_withdraw(
     t: Annotated[str, Form(max_length=1024)],
     lang: Annotated[str, Form(max_length=5)] = "fr",
@@ -365,7 +387,7 @@ def manage_withdraw(
     return html(pages.message_page(lang, "withdraw_title", pages.t(lang, "withdrawn_text" if done else "nothing")))
 
 
-@app.get("/me/data")
+@app.get("/me/data", responses=answers(403, 429))
 def download(t: Annotated[str, Query(max_length=1024)]) -> Response[str]:
     svc = request_service()
     svc.limit_ip("manage-ip", client_ip())
@@ -374,14 +396,14 @@ def download(t: Annotated[str, Query(max_length=1024)]) -> Response[str]:
     return Response(200, "application/json; charset=utf-8", body, headers)
 
 
-@app.get("/me/erase")
+@app.get("/me/erase", responses=answers())
 def erase_confirm(
     t: Annotated[str, Query(max_length=1024)], lang: Annotated[str, Query(max_length=5)] = "fr"
 ) -> Response[str]:
     return html(pages.erase_confirm_page(pick_lang(lang), t))
 
 
-@app.post("/me/erase")
+@app.post("/me/erase", responses=answers(403, 409, 429))
 def erase(
     t: Annotated[str, Form(max_length=1024)],
     confirm: Annotated[str, Form(max_length=5)] = "",
@@ -400,7 +422,7 @@ def erase(
 # ----- RFC 8908 and the probe URLs --------------------------------------------------------------------
 
 
-@app.get("/api/captive")
+@app.get("/api/captive", responses=answers())
 def captive_api() -> Response[str]:
     """RFC 8908: the client is known from the controller's signed parameters or a portal session ``s``."""
     svc = request_service()
@@ -430,7 +452,7 @@ def _portal_url_for(svc: OptinService, params: dict[str, str]) -> str:
     return f"{base}/portal?{urlencode({k: v[0] for k, v in query.items()})}"
 
 
-@app.get("/venue")
+@app.get("/venue", responses=answers())
 def venue(
     c: Annotated[str, Query(max_length=64)] = "", lang: Annotated[str, Query(max_length=5)] = "fr"
 ) -> Response[str]:
@@ -450,14 +472,14 @@ def _probe(path: str) -> Response[str]:
 
 
 def _register_probe(path: str) -> None:
-    app.get(path)(lambda: _probe(path))
+    app.get(path, responses=answers(PROBES[path].status, 302, ok=False))(lambda: _probe(path))
 
 
 for _path in PROBES:
     _register_probe(_path)
 
 
-@app.get("/openapi.json")
+@app.get("/openapi.json", responses=answers())
 def openapi() -> Response[str]:
     return Response(200, "application/json", app.get_openapi_json_schema(title="wifivip opt-in", version="1"))
 

@@ -1,0 +1,195 @@
+"""The privacy leak scan in the consent mode: some devices opted in through the captive portal, the rest not.
+
+A slice of the simulated Niort centre (``niort-demo-slice``: its busiest sensor, a light crowd; under
+``make soak`` the whole centre, every sensor) goes through the real system on the emulator: a few
+phones heard by the sensors opt in to audience measurement through the opt-in function with their own
+MAC (the controller's signed redirect), the allowlist is published and signed, the real agents
+(``wifivip-edge run``, consent mode, day key fetched from S3, allowlist verified) replay the day, S3
+notifies SQS, the ingest, heartbeat and rollup handlers run. Then everything is scanned (every S3 object
+version, every DynamoDB item, every log line of the agents, the cloud handlers and the opt-in function,
+every file the agents left) with :mod:`tests.privacy_scan`:
+
+- no MAC-shaped value, no known MAC in any encoding;
+- every known MAC hashed with the day key of **every** epoch from three days before to two after (the
+  expired ones included, derived from the master secret as the key job does) and with the consent key:
+  the day pseudonyms only in the raw batches and the day's visitor sets; the consent key's hashes only
+  in the consent allowlist (``allowlist/latest.json`` and its table);
+- 25 hours after the day (key job, retention sweep, the bucket's lifecycle rules applied): no day
+  pseudonym anywhere; the consent hashes still only in the allowlist.
+
+The figures (places, objects, items, log lines, files, hits) are printed and kept in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from wifivip_edge.allowlist import device_hash
+from wifivip_edge.capture.pcapfile import CaptureReader
+from wifivip_edge.simulate.city import simulate_city, write_city
+from wifivip_edge.simulate.niort import NIORT_CENTRE, NIORT_DEMO_SLICE
+
+from chalicelib.models.sensor import Sensor
+from functions.heartbeat.handler import lambda_handler as heartbeat_handler
+from functions.ingest import handler as ingest_handler
+from functions.local_pump import LocalContext
+from functions.privacy.aws import S3KeyStore, SecretsManagerMaster
+from functions.privacy.keys import day_key
+from functions.privacy.service import rotate
+from functions.retention.aws import ModelTable
+from functions.retention.handler import PER_DEVICE_MODELS
+from functions.retention.service import sweep
+from functions.rollup.handler import lambda_handler as rollup_handler
+from tests.e2e.test_privacy_scan import apply_lifecycle, pump
+from tests.optin.conftest import Portal, portal  # noqa: F401  (the opt-in function served on the stack)
+from tests.optin.test_abuse import call, open_portal
+from tests.privacy_scan import ScanFigures, dynamodb_items, files_under, keyed_hashes, leaks, pseudonyms_in, s3_bodies
+
+SOAK = bool(os.environ.get("WIFIVIP_SOAK"))
+DAY = date(2026, 11, 21)
+EPOCH = DAY.isoformat()
+DAY_START = datetime.combine(DAY, time(0), UTC).timestamp()
+INGESTED = DAY_START + 86400 + 1800  # the slice's sensors send all night: ingest runs at 00:30 the next day
+EPOCHS = [(DAY + timedelta(days=d)).isoformat() for d in range(-3, 3)]
+OPTED_IN = 4
+ALLOWLIST_PLACES = ("s3://allowlist/latest.json", "dynamodb AllowlistEntry ")
+
+
+def run_agent(capture: Path, sensor_id: str, served: Portal, state: Path) -> str:
+    """The real agent in the consent mode, replaying one sensor's capture; returns its log."""
+    stack = served.stack
+    state.parent.mkdir(parents=True, exist_ok=True)
+    config = state.with_suffix(".toml")
+    config.write_text(
+        f'sensor_id = "{sensor_id}"\nstate_dir = "{state}"\n[capture]\nreplay = "{capture}"\n'
+        f'[upload]\nbucket = "{stack.bucket}"\nendpoint_url = "{stack.endpoint_url}"\nregion = "{stack.region}"\n'
+        '[privacy]\nmode = "consent"\n[keys]\nsource = "s3"\nretry_s = 1\n[heartbeat]\ninterval_s = 600\n'
+        f'[allowlist]\npublic_key = "{stack.allowlist_public_key}"\n'
+    )
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    done = subprocess.run(
+        [sys.executable, "-m", "wifivip_edge.cli", "-v", "run", "--config", str(config), "--drain-timeout", "5"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600 if SOAK else 600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout + done.stderr
+
+
+def phones_to_opt_in(captures: list[Path], count: int) -> list[bytes]:
+    """Phones heard often under their own (global) MAC: those a consumer could register from the portal."""
+    frames = Counter(p.mac for c in captures for p in CaptureReader(c).probes())
+    phones = [(n, mac) for mac, n in frames.items() if not mac[0] & 0x03 and mac[:3] != bytes.fromhex("dcfb48")]
+    return [mac for _, mac in sorted(phones, reverse=True)[:count]]
+
+
+@pytest.mark.slow
+def test_consent_mode_day_leaves_no_mac_and_consent_hashes_only_in_the_allowlist(
+    portal: Portal,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stack = portal.stack
+    keys = S3KeyStore(boto3.client("s3"), stack.bucket, kms_key_id=stack.kms_key_arn)
+    master = SecretsManagerMaster(boto3.client("secretsmanager"), stack.master_secret_arn)
+    assert EPOCH in rotate(datetime.fromtimestamp(DAY_START + 3600, UTC), master, keys).published
+    day_keys = {epoch: day_key(master.get(), epoch) for epoch in EPOCHS}  # expired epochs' keys too
+
+    scenario, scale = (NIORT_CENTRE, 1.0) if SOAK else (NIORT_DEMO_SLICE, 0.2)
+    city = simulate_city(scenario, DAY, seed=21, scale=scale)
+    captures = write_city(city, tmp_path / "sim")
+    captures = captures if SOAK else sorted(captures, key=lambda p: p.stat().st_size)[-1:]
+    macs = {p.mac for c in captures for p in CaptureReader(c).probes()}
+    assert len(macs) > 100
+    for shop in city.truth["shops"]:
+        for sensor_id in shop["sensors"]:
+            Sensor(sensor_id, shop_id=shop["shop_id"], shop_name=shop["name"], street=shop["street"],
+                   zone=shop["zone"]).save()  # fmt: skip
+
+    # Some phones opt in through the captive portal (signed controller redirect with their MAC).
+    phones = phones_to_opt_in(captures, OPTED_IN)
+    for i, mac in enumerate(phones):
+        token = open_portal(portal, mac.hex(":"), ip=f"198.51.100.{i + 1}")
+        form = {"s": token, "choice": "accept", "purpose": "audience"}
+        assert call("POST", "/portal/submit", form=form, ip=f"198.51.100.{i + 1}").status == 200
+    from chalicelib.consent.keys import keys as optin_keys
+    from functions.allowlist.handler import publisher
+
+    assert publisher().publish().entries == OPTED_IN
+    consent_key = optin_keys().consent_key
+
+    logs: dict[str, bytes] = {}
+    states = []
+    for capture in captures:
+        state = tmp_path / "agents" / capture.stem
+        logs[f"log agent {capture.stem}"] = run_agent(capture, capture.stem, portal, state).encode()
+        states.append(state)
+    cloud_logs = io.StringIO()
+    monkeypatch.setattr(ingest_handler, "clock", lambda: INGESTED)
+    pump(stack.queue_url, ingest_handler.lambda_handler, cloud_logs)
+    if stack.heartbeat_queue_url:
+        pump(stack.heartbeat_queue_url, heartbeat_handler, cloud_logs)
+    with contextlib.redirect_stdout(cloud_logs):
+        rollup_handler({"from": EPOCH, "to": EPOCH}, LocalContext())
+
+    day_hashes = keyed_hashes(macs, day_keys.values())
+    consent_hashes = {device_hash(consent_key, mac) for mac in macs}
+
+    def everything() -> dict[str, bytes]:
+        optin_log = capsys.readouterr()
+        logs["log opt-in and test process"] = (optin_log.out + optin_log.err).encode()
+        return {
+            **s3_bodies(stack.bucket, versions=True),
+            **dynamodb_items(stack.tables),
+            **logs,
+            "log cloud": cloud_logs.getvalue().encode(),
+            **files_under(*states),
+        }
+
+    during = everything()
+    found = leaks(during, macs)
+    assert found == [], "\n".join(found[:20])
+    day_found = pseudonyms_in(during, day_hashes, 8)
+    assert {w.split(" #")[0] if w.startswith("dynamodb") else w.split("/")[2] for w in day_found} <= {
+        "raw",
+        "dynamodb DeviceState",
+    }, sorted(day_found)[:10]
+    assert any(w.startswith("s3://raw/") for w in day_found), "the scan finds the day's pseudonyms where they are"
+    consent_found = pseudonyms_in(during, consent_hashes, 8)
+    assert consent_found and all(w.startswith(ALLOWLIST_PLACES) for w in consent_found), sorted(consent_found)
+    listed = set().union(*consent_found.values())
+    assert listed == {device_hash(consent_key, mac) for mac in phones}, "only the opted-in phones are listed"
+    consented_sessions = sum(blob.count(b'"consumer":"') for w, blob in during.items() if w.startswith("s3://raw/"))
+    assert consented_sessions > 0, "the opted-in phones were heard under their consumer pseudonym"
+
+    # 25 hours after the day: the key job, the retention sweep, the bucket's lifecycle.
+    after = DAY_START + 86400 + 25 * 3600
+    assert EPOCH in rotate(datetime.fromtimestamp(after, UTC), master, keys).destroyed
+    sweep([ModelTable(m) for m in PER_DEVICE_MODELS], after)
+    raw_objects = sum(1 for w in during if w.startswith("s3://raw/"))
+    assert apply_lifecycle(stack, created=INGESTED, now=after) >= raw_objects
+    later = everything()
+    assert leaks(later, macs) == []
+    assert pseudonyms_in(later, day_hashes, 8) == {}, "a day pseudonym outlived the 24 hours"
+    consent_later = pseudonyms_in(later, consent_hashes, 8)
+    assert all(w.startswith(ALLOWLIST_PLACES) for w in consent_later), sorted(consent_later)
+    print(
+        f"privacy scan (consent mode, {scenario.name} x{scale}, {len(captures)} sensors): {len(macs)} MACs x "
+        f"{len(EPOCHS)} day keys + the consent key = {len(day_hashes) + len(consent_hashes)} hashes; "
+        f"{OPTED_IN} phones opted in, {consented_sessions} consented sessions; during {ScanFigures.of(during)}, "
+        f"hits: 0 MAC, day pseudonyms in {len(day_found)} places (raw, visitor sets), consent hashes in "
+        f"{len(consent_found)} (allowlist); 25 h later {ScanFigures.of(later)}, hits: 0 MAC, 0 day pseudonym, "
+        f"consent hashes in {len(consent_later)} (allowlist)"
+    )

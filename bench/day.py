@@ -68,7 +68,11 @@ THRESHOLDS = Thresholds(visitor_dbm=-70, min_visit_s=300, passerby_floor_dbm=-90
 BATCH_SECONDS = 300  # the agent's window (its default)
 ROLLUP_PERIOD_S = 300  # rate(5 minutes), infra/functions.py
 ROLLUP_SAMPLE_EVERY = 24  # count one rollup tick in 24 (every 2 hours)
-HEARTBEAT_INTERVAL_S = 180
+HEARTBEAT_INTERVAL_S = 420  # the agent's [heartbeat] interval_s: an object only after this long without a batch
+TICK_S = 10.0  # the edge loop's live ticks here (the agent ticks every second): batch times within 10 s
+#: Not measurable on the emulator: S3's event notification to SQS and the event-source mapping's pick-up
+#: (AWS documents notifications "typically within seconds"; long polling answers as a message arrives).
+NOTIFY_S = 2.0
 OTHER_SCHEDULE_SAMPLES = 2
 CLOUD_SHOPS = 4
 KEY = bytes.fromhex("5c" * 32)
@@ -99,11 +103,16 @@ FIGURES = {
     "cost.lines_usd": "the bill line by line",
     "cost.price_table_as_of": "date of the price table (bench/prices_eu_west_3.json)",
     "cost.parts_usd": "the month split: ingest side (uploads, queue, ingest, storage), rollups, heartbeats, held",
+    "cost.parts_detail_usd": "the same by measured part (each function and schedule; stack: held with no traffic)",
     "cost.what_if_usd": "the month under other settings, from the measured parts (heartbeat interval, fresher data)",
     "cost.sensors_curve": "sensors -> USD/month at 5, 50, 500 sensors (peak window measured at each: sensors_curve())",
     "cost.sensors_fit": "least-squares line through those: USD fixed + USD per sensor",
     "cost.sensors_curve_extrapolated": "that line at 5,000 and 50,000 sensors (100 and 1,000 cities)",
-    "cost.data_age_s": "oldest a dashboard figure can be, s: batch window + rollup period + measured ingest",
+    "cost.data_age_s": "worst case over the day, s, from a detection to its shop's dashboard figure (cost.data_age)",
+    "cost.data_age": "its parts: the edge's longest wait from a window's start to its batch (measured, live ticks), "
+    "S3 -> SQS -> Lambda (assumed), the longest ingest invocation (measured), the rollup period",
+    "day.batch_delay_s": "from a window's start to its batch leaving the sensor, s: median, p95, max over the day",
+    "day.heartbeat_objects": "heartbeat objects of the day, 50 sensors (only after 420 s without a batch)",
 }
 
 
@@ -156,14 +165,16 @@ class Metered:
     cpu_s: float = 0.0
     aws_calls: int = 0
     counting: bool = True
+    max_wall_s: float = 0.0  # the longest invocation (emulator round trips included)
 
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
-        calls, start = self.recorder.total, time.thread_time()
+        calls, start, wall = self.recorder.total, time.thread_time(), time.monotonic()
         try:
             with contextlib.redirect_stdout(self.sink), _logs_into(self.sink):
                 return self.handler(event, context)
         finally:
             if self.counting:
+                self.max_wall_s = max(self.max_wall_s, time.monotonic() - wall)
                 self.cpu_s += time.thread_time() - start
                 self.aws_calls += self.recorder.total - calls
                 self.invocations += 1
@@ -202,6 +213,7 @@ class EdgeDay:
     frames: int
     seconds: float
     city: Any  # wifivip_edge.simulate.city.CityResult
+    emitted: dict[str, list[float]] = field(default_factory=dict)  # when each batch left the sensor
 
     @property
     def records(self) -> int:
@@ -228,6 +240,7 @@ def edge(city: Any, captures: dict[str, Path], warm: dict[str, Path]) -> EdgeDay
     from wifivip_edge.pseudonym import KeyRing, StaticKeySource
 
     out: dict[str, list[Batch]] = {}
+    emitted: dict[str, list[float]] = {}
     seconds = 0.0
     for sensor_id, path in sorted(captures.items()):
         registry = warm_registry([warm[sensor_id]], THRESHOLDS) if sensor_id in warm else None
@@ -240,12 +253,36 @@ def edge(city: Any, captures: dict[str, Path], warm: dict[str, Path]) -> EdgeDay
             batch_seconds=BATCH_SECONDS,
         )
         made: list[Batch] = []
+        times: list[float] = []
+        next_tick = 0.0
         for probe in CaptureSet([path]).probe_requests():
-            made.extend(batcher.add(probe))
-        made.extend(batcher.flush())
+            next_tick = _ticks(batcher, next_tick or probe.ts, probe.ts, made, times)
+            got = list(batcher.add(probe))
+            made += got
+            times += [probe.ts] * len(got)
+        if next_tick:  # live, the agent goes on ticking after the day's last frame
+            _ticks(batcher, next_tick, next_tick + 6 * 3600, made, times, until_empty=True)
+        rest = list(batcher.flush())
+        made += rest
+        times += [float("inf")] * len(rest)
         seconds += time.process_time() - start
-        out[sensor_id] = made
-    return EdgeDay(out, city.truth["frames"], seconds, city)
+        out[sensor_id], emitted[sensor_id] = made, times
+    return EdgeDay(out, city.truth["frames"], seconds, city, emitted)
+
+
+def _ticks(
+    batcher: Any, t: float, until: float, made: list[Batch], times: list[float], until_empty: bool = False
+) -> float:
+    """The agent's live ticks from ``t`` to ``until``: batches leave when their window settles, not at the
+    next frame (quiet hours). Returns the next tick time."""
+    while t <= until:
+        got = list(batcher.tick(t))
+        made += got
+        times += [t] * len(got)
+        t += TICK_S
+        if until_empty and not batcher._pending:
+            break
+    return t
 
 
 def cloud_shops(truth: dict[str, Any], count: int) -> list[dict[str, Any]]:
@@ -288,13 +325,15 @@ def by_window(batches: dict[str, list[Batch]], sensors: list[str]) -> list[tuple
 
 
 def counting_uploader(bucket: str, endpoint: str, recorder: Recorder) -> Callable[[Batch], None]:
-    """The agent's S3 uploader; its PutObject calls are counted whether or not it uses botocore."""
+    """The agent's S3 uploader; its PutObject calls are counted whether or not it uses botocore. Each
+    batch carries its sensor's heartbeat (schema 2), as the agent sends it."""
     from wifivip_edge.config import UploadConfig
     from wifivip_edge.upload import S3Uploader
 
     uploader = S3Uploader(UploadConfig(bucket=bucket, endpoint_url=endpoint))
 
     def upload(batch: Batch) -> None:
+        batch = with_health(batch)
         before = recorder.total
         uploader.upload(batch)
         if recorder.total == before:  # not seen by the botocore hooks: count it here
@@ -303,6 +342,48 @@ def counting_uploader(bucket: str, endpoint: str, recorder: Recorder) -> Callabl
             recorder.count("s3", "PutObject", len(encode_batch(batch)))
 
     return upload
+
+
+def with_health(batch: Batch) -> Batch:
+    """The batch with a heartbeat in its header, as :meth:`wifivip_edge.agent.HeartbeatReporter.carry` adds."""
+    from dataclasses import asdict
+
+    from wifivip_edge.heartbeat import Heartbeat
+
+    h = batch.header
+    beat = Heartbeat(h.sensor_id, "bench", h.window_end + 1, 86400.0, h.frames, 3.5, 0, 0, key_epoch=h.key_epoch)
+    return Batch(replace(h, health=asdict(beat)), batch.sessions)
+
+
+def heartbeat_objects(emitted: dict[str, list[float]], day: date) -> int:
+    """Heartbeat objects the agents send over the day: one after each ``HEARTBEAT_INTERVAL_S`` without a
+    batch (a batch carries the heartbeat), from the measured times the batches left the sensors."""
+    start = datetime.combine(day, datetime.min.time(), TZ).timestamp()
+    end = start + 86400
+    total = 0
+    for times in emitted.values():
+        last = start
+        for t in [*sorted(x for x in times if start <= x < end), end]:
+            total += int((t - last) // HEARTBEAT_INTERVAL_S)
+            last = t
+    return total
+
+
+def delay_stats(edge_day: EdgeDay) -> dict[str, float]:
+    """From a window's start (its oldest detection) to its batch leaving the sensor, over the day."""
+    delays = sorted(
+        t - b.header.window_start
+        for sensor, batches in edge_day.batches.items()
+        for b, t in zip(batches, edge_day.emitted.get(sensor, []), strict=True)
+        if t != float("inf")
+    )
+    if not delays:
+        return {}
+    return {
+        "median": round(statistics.median(delays), 1),
+        "p95": round(delays[int(0.95 * (len(delays) - 1))], 1),
+        "max": round(delays[-1], 1),
+    }
 
 
 def heartbeats(sensors: list[str], day: date, bucket: str, endpoint: str) -> int:
@@ -354,6 +435,8 @@ class CloudDay:
     ingest_messages: int
     ingest_failed: int
     ingest_ms_per_batch: float
+    ingest_max_s: float
+    heartbeat_objects: int
     stack: cost.Stack
     metrics: int
     seconds: dict[str, float]
@@ -418,9 +501,10 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
         upload = counting_uploader(outputs.bucket, outputs.endpoint_url, rec)
         ingest = Metered(handlers["ingest"], rec, memory_of(memory, "ingest"))
         rollup = Metered(handlers["rollup"], rec, memory_of(memory, "rollup"))
+        periods = Metered(handlers["rollup"], rec, memory_of(memory, "rollup"))
         pump = SqsPump(sqs, outputs.queue_url, ingest)
-        event = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
-        edge_calls, ingest_calls, rollup_calls = Recorder(), Recorder(), Recorder()
+        event = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat(), "periods": False}
+        edge_calls, ingest_calls, rollup_calls, periods_calls = Recorder(), Recorder(), Recorder(), Recorder()
         handled = failed = 0
         t_ingest = t_rollup = 0.0
         day_start = datetime.combine(day, datetime.min.time(), TZ).timestamp()
@@ -440,7 +524,11 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
                 rollup.counting = tick % ROLLUP_SAMPLE_EVERY == ROLLUP_SAMPLE_EVERY - 1
                 rollup(event, LocalContext())
                 if rollup.counting:
-                    _add(rollup_calls, rec.snapshot().minus(after))
+                    mark = rec.snapshot()
+                    _add(rollup_calls, mark.minus(after))
+                    # the hourly run (weeks and months too), right after: a sample of its day
+                    periods(event | {"periods": True}, LocalContext())
+                    _add(periods_calls, rec.snapshot().minus(mark))
             t_rollup += time.monotonic() - t1
             if w % 48 == 47:
                 say(f"{w + 1}/{len(windows)} windows, {handled} batches ingested, {rollup.invocations} rollups counted")
@@ -454,6 +542,10 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
         others = scheduled_others(rec, memory, failures)
         seconds["heartbeats_and_others"] = round(time.monotonic() - t2, 1)
     rollups_per_day = runs_per_day(_schedule("rollup", "rollup-recent")) / max(1, rollup.invocations)
+    periods_per_day = runs_per_day(_schedule("rollup", "rollup-periods")) / max(1, periods.invocations)
+    kpi_ratio = max(sensor_ratio, scope_ratio)
+    beats = heartbeat_objects(edge_day.emitted, day)
+    beat_factor = beats / max(1, 3600 // HEARTBEAT_INTERVAL_S * len(sensors))
     parts = [
         Part("upload", edge_calls, per_sensor),
         Part("ingest", ingest_calls, per_sensor, {"ingest": ingest.day(per_sensor)}),
@@ -461,15 +553,18 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
             "rollup",
             rollup_calls,
             rollups_per_day,
-            {"rollup": rollup.day(rollups_per_day * max(sensor_ratio, scope_ratio))},
-            kpi_factor=rollups_per_day * max(sensor_ratio, scope_ratio),
+            {"rollup": rollup.day(rollups_per_day * kpi_ratio)},
+            kpi_factor=rollups_per_day * kpi_ratio,
         ),
         Part(
-            "heartbeat",
-            hb_calls,
-            24 * all_sensors / len(sensors),
-            {"heartbeat": beat.day(24 * all_sensors / len(sensors))},
+            "rollup-periods",
+            periods_calls,
+            periods_per_day,
+            {"rollup": periods.day(periods_per_day * kpi_ratio)},  # the same function: summed with the above
+            kpi_factor=periods_per_day * kpi_ratio,
         ),
+        # one hour of heartbeat objects measured; the day's count from the batches' measured times
+        Part("heartbeat", hb_calls, beat_factor, {"heartbeat": beat.day(beat_factor)}),
         *[replace(p, factor=p.factor * (per_sensor if p.name.startswith("retention") else 1.0)) for p in others],
     ]
     sinks = [ingest.sink, rollup.sink, beat.sink]
@@ -478,6 +573,8 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
         ingest_messages=handled,
         ingest_failed=failed,
         ingest_ms_per_batch=round(1000 * ingest.cpu_s / max(1, handled), 2),
+        ingest_max_s=round(ingest.max_wall_s, 2),
+        heartbeat_objects=beats,
         stack=stack,
         metrics=len(set().union(*(s.metrics for s in sinks))),
         seconds=seconds,
@@ -950,7 +1047,13 @@ def day_usage(parts: list[Part], storage: tuple[float, float]) -> tuple[cost.Mea
 
 
 #: Which traffic part of the bill grows with what, for the sensors curve (the rest is held by the stack).
-CURVE_PARTS = {"upload": "ingest", "ingest": "ingest", "rollup": "rollup", "heartbeat": "heartbeat"}
+CURVE_PARTS = {
+    "upload": "ingest",
+    "ingest": "ingest",
+    "rollup": "rollup",
+    "rollup-periods": "rollup",
+    "heartbeat": "heartbeat",
+}
 
 
 def part_bills(
@@ -958,14 +1061,23 @@ def part_bills(
 ) -> dict[str, float]:
     """Monthly USD of each curve part's traffic (DynamoDB storage grows with the ingest), and ``held``:
     what the stack costs with no traffic, plus the scheduled functions that do not grow with sensors."""
+    out: dict[str, float] = defaultdict(float)
+    for name, usd in measured_part_bills(parts, storage, stack, prices).items():
+        out[CURVE_PARTS.get(name, "held")] += usd
+    return dict(out)
+
+
+def measured_part_bills(
+    parts: list[Part], storage: tuple[float, float], stack: cost.Stack, prices: cost.PriceTable
+) -> dict[str, float]:
+    """Monthly USD of each measured part's traffic by its name, and ``stack``: the stack with no traffic."""
     empty = cost.MeasuredDay({}, 0, 0, 0, 0, 0, 0, 0, 0, 0.0)
     held = cost.bill(cost.monthly_usage(empty, stack), prices)["total"]
     out: dict[str, float] = defaultdict(float)
     for part in parts:
         day, _ = day_usage([part], storage if part.name == "ingest" else (0.0, 0.0))
-        usd = cost.bill(cost.monthly_usage(day, stack), prices)["total"] - held
-        out[CURVE_PARTS.get(part.name, "held")] += usd
-    out["held"] += held
+        out[part.name] += cost.bill(cost.monthly_usage(day, stack), prices)["total"] - held
+    out["stack"] += held
     return dict(out)
 
 
@@ -1007,6 +1119,13 @@ def figures_of(
         _add(measured_calls, part.calls)
     truth = edge_day.city.truth
     batches = sum(len(b) for b in edge_day.batches.values())
+    delays = delay_stats(edge_day)
+    age = {
+        "edge_window_to_batch_s": delays.get("max", float(BATCH_SECONDS)),
+        "s3_to_lambda_s_assumed": NOTIFY_S,
+        "ingest_invocation_s": cloud.ingest_max_s,
+        "rollup_period_s": float(ROLLUP_PERIOD_S),
+    }
     return {
         "day.date": day.isoformat(),
         "day.sensors": len(edge_day.batches),
@@ -1034,13 +1153,19 @@ def figures_of(
         "cost.naive_monthly_usd": round(naive["total"], 2),
         "cost.lines_usd": cost.round_bill(lines),
         "cost.parts_usd": {k: round(v, 4) for k, v in parts.items()},
+        "cost.parts_detail_usd": {
+            k: round(v, 4) for k, v in sorted(measured_part_bills(cloud.parts, storage, stack, prices).items())
+        },
         "cost.what_if_usd": what_if(parts),
         "cost.naive_lines_usd": cost.round_bill(naive),
         "cost.price_table_as_of": prices.as_of,
         "cost.usage_month": {k: round(v, 3) for k, v in usage.__dict__.items() if v},
         "cost.stack": stack.__dict__,
         "cost.assumptions": dict(cost.ASSUMPTIONS),
-        "cost.data_age_s": BATCH_SECONDS + ROLLUP_PERIOD_S + round(cloud.ingest_ms_per_batch / 1000 * 10 + 1),
+        "cost.data_age_s": round(sum(age.values())),
+        "cost.data_age": age,
+        "day.batch_delay_s": delays,
+        "day.heartbeat_objects": cloud.heartbeat_objects,
     }
 
 

@@ -112,7 +112,8 @@ class FunctionSpec:
 
 
 def ingest_permissions(n: Names) -> list[dict[str, Any]]:
-    """Read raw batches, move bad ones to quarantine, count into the KPI tables in one transaction."""
+    """Read raw batches, move bad ones to quarantine, count into the KPI tables in one transaction; keep
+    the heartbeat a batch carries (schema 2) in the sensor-health table."""
     return [
         allow(("s3:GetObject", "s3:DeleteObject"), [n.objects("raw/")], "RawBatches"),
         allow(("s3:PutObject",), [n.objects("quarantine/")], "Quarantine"),
@@ -130,6 +131,7 @@ def ingest_permissions(n: Names) -> list[dict[str, Any]]:
                 "kpi": (*TRANSACT_WRITE, "dynamodb:GetItem"),
                 "device-state": (*TRANSACT_WRITE, "dynamodb:GetItem"),
                 "batch-markers": TRANSACT_WRITE,
+                "sensor-health": ("dynamodb:PutItem", "dynamodb:DescribeTable"),  # heartbeats carried in batches
             },
         ),
     ]
@@ -167,7 +169,9 @@ ROLLUP = FunctionSpec(
     memory_mb=512,
     timeout_s=300,
     schedules=(
-        ("rollup-recent", "rate(5 minutes)", {"days": 2}),  # today and yesterday, fresh on the dashboard
+        # today and yesterday's day items, fresh on the dashboard; their weeks and months hourly (the bill)
+        ("rollup-recent", "rate(5 minutes)", {"days": 2, "periods": False}),
+        ("rollup-periods", "rate(1 hour)", {"days": 2}),
         ("rollup-nightly", "cron(30 2 * * ? *)", {"days": 8}),  # late batches of the past week
     ),
 )

@@ -20,10 +20,11 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from wifivip_edge.batch import Batch, BatchError, decode_batch
+from wifivip_edge.heartbeat import HeartbeatError, heartbeat_of
 
 from chalicelib.kpi import hll
 from chalicelib.kpi.calendar import day_key, day_start, epoch_end
@@ -33,6 +34,7 @@ from chalicelib.models.device_state import PANEL_TTL_DAYS, DeviceState
 from chalicelib.models.kpi_item import SKETCH_TTL_DAYS, KpiItem
 from chalicelib.models.processed_batch import MAX_BATCH_AGE_DAYS, ProcessedBatch
 from chalicelib.models.sensor import ACTIVE
+from functions.heartbeat.ports import HealthStore
 from functions.ingest.ports import BatchStore, CommitPlan, KpiStore, Marker, SensorDirectory, SetAdd, VersionedWrite
 
 MAX_CLOCK_AHEAD_SECONDS = 3600
@@ -65,6 +67,7 @@ class IngestOutcome:
     sessions: int = 0
     items: int = 0  # KPI items the batch touched
     actions: int = 0  # actions in its transaction
+    health: Literal["recorded", "stale", "invalid"] | None = None  # the heartbeat it carried (schema 2)
 
 
 def ingest_object(
@@ -74,11 +77,14 @@ def ingest_object(
     kpis: KpiStore,
     now: float | None = None,
     on_batch: Callable[[Batch], object] | None = None,
+    health: HealthStore | None = None,
 ) -> IngestOutcome:
     """Count one uploaded batch, or quarantine it with a reason; never raise for bad input.
 
     ``on_batch`` sees every valid batch once counted, again on a redelivery (campaigns record the
-    visits of consented consumers from it; its writes must be idempotent)."""
+    visits of consented consumers from it; its writes must be idempotent). ``health`` keeps the
+    heartbeat a batch carries as its sensor's latest (newer ones win; a bad one is skipped, the
+    batch's counts stand)."""
     moment = time.time() if now is None else now
     blob = store.get(key)
     if blob is None:
@@ -93,7 +99,25 @@ def ingest_object(
     status, plan = commit_exactly_once(key, batch, contrib, kpis, moment)
     if on_batch is not None:
         on_batch(batch)
-    return IngestOutcome(key, status, sessions=len(batch.sessions), items=contrib.item_count, actions=plan.actions)
+    beat = _record_health(batch, key, health, moment) if health is not None and status == "counted" else None
+    return IngestOutcome(
+        key, status, sessions=len(batch.sessions), items=contrib.item_count, actions=plan.actions, health=beat
+    )
+
+
+def _record_health(
+    batch: Batch, key: str, health: HealthStore, now: float
+) -> Literal["recorded", "stale", "invalid"] | None:
+    """The carried heartbeat, as the heartbeat function would keep it (its sensor must be the batch's)."""
+    if batch.header.health is None:
+        return None
+    try:
+        hb = heartbeat_of(batch.header.health)
+    except HeartbeatError:
+        return "invalid"
+    if hb.sensor_id != batch.header.sensor_id:
+        return "invalid"
+    return "recorded" if health.record(hb, key, datetime.fromtimestamp(now, UTC)) else "stale"
 
 
 def check_batch(batch: Batch, key: str, sensors: SensorDirectory, now: float) -> None:

@@ -27,18 +27,31 @@ class RollupReport:
     unchanged: int = 0
 
 
-def rollup(days: list[date], store: RollupStore) -> RollupReport:
-    """Recompute every scope's items for ``days`` and the weeks and months containing them."""
+def rollup(days: list[date], store: RollupStore, periods: bool = True) -> RollupReport:
+    """Recompute every scope's items for ``days`` and, with ``periods``, the weeks and months containing them.
+
+    Why ``periods`` can be off: a week or month item is a whole-period Query per scope and a large item
+    rewritten whenever any of its days moved; the 5-minute run keeps the day items of shops, streets,
+    zones and the city fresh (today's figures) and leaves weeks, months and the figures set on
+    sensor-day items (unique devices, panel) to the hourly run (docs/scaling.md, the bill's rollup part).
+    """
     report = RollupReport(days=[d.isoformat() for d in days])
     sensors = store.sensors()
-    scopes = sorted({scope for s in sensors for scope in s.union_scopes()})
     for day in sorted(set(days)):
-        _rollup_day(day, sensors, store, report)
+        _rollup_day(day, sensors, store, report, sensor_sets=periods)
+    if periods:
+        _rollup_periods(days, sensors, store, report)
+    return report
+
+
+def _rollup_periods(days: list[date], sensors: list[SensorInfo], store: RollupStore, report: RollupReport) -> None:
+    """Week and month items of every scope, from its day items."""
+    scopes = sorted({scope for s in sensors for scope in s.union_scopes()})
     periods = sorted({week_key(d) for d in days} | {month_key(d) for d in days})
     first = min(min(_period_days(p)) for p in periods) if periods else None
     last = max(max(_period_days(p)) for p in periods) if periods else None
     if first is None or last is None:
-        return report
+        return
     targets = [(KpiItem.key(*scope), p) for scope in scopes for p in periods]
     existing = store.get_items(targets)
     for scope in scopes:
@@ -47,10 +60,14 @@ def rollup(days: list[date], store: RollupStore) -> RollupReport:
         for period in periods:
             wanted = combine(summarize_day(d, day_items[d]) for d in _period_days(period) if d in day_items)
             _write_if_changed(store, (pk, period), wanted, existing, report)
-    return report
 
 
-def _rollup_day(day: date, sensors: list[SensorInfo], store: RollupStore, report: RollupReport) -> None:
+def _rollup_day(
+    day: date, sensors: list[SensorInfo], store: RollupStore, report: RollupReport, sensor_sets: bool = True
+) -> None:
+    """Day items of every scope above the sensors; with ``sensor_sets``, the figures the rollup sets on
+    the sensor-day items too (unique devices, panel): a large item rewritten for one number, so the
+    5-minute run leaves it to the hourly one (the scopes above get them from the sketches every run)."""
     epoch = day.isoformat()
     sensor_keys = {s.sensor_id: (KpiItem.key("sensor", s.sensor_id), day_key(day)) for s in sensors}
     items = store.get_items(sensor_keys.values())
@@ -65,7 +82,7 @@ def _rollup_day(day: date, sensors: list[SensorInfo], store: RollupStore, report
         if current is None and not sets:
             continue
         current = dict(current or {})
-        if sets and any(current.get(k) != v for k, v in sets.items()):
+        if sensor_sets and sets and any(current.get(k) != v for k, v in sets.items()):
             store.set_attrs(*key, sets)
             report.written += 1
         current.update(sets)

@@ -74,3 +74,32 @@ def test_the_parts_and_the_stack_add_up_to_the_bill() -> None:
     assert set(split) == {"ingest", "rollup", "held"}
     assert sum(split.values()) == pytest.approx(total, rel=1e-9)
     assert split["held"] > 0 and split["ingest"] > 0 and split["rollup"] > 0
+
+
+def test_heartbeat_objects_only_after_the_interval_without_a_batch() -> None:
+    from datetime import date, datetime
+
+    d = date(2026, 11, 21)
+    start = datetime.combine(d, datetime.min.time(), day.TZ).timestamp()
+    hb = day.HEARTBEAT_INTERVAL_S
+    # no batch all day: one object per interval; batches every 100 s from 08:00 to 20:00: none then
+    assert day.heartbeat_objects({"s1": []}, d) == 86400 // hb
+    busy = [start + 8 * 3600 + k * 100 for k in range(12 * 36)]
+    quiet = (8 * 3600) // hb + (86400 - (busy[-1] - start)) // hb
+    assert day.heartbeat_objects({"s1": busy}, d) == quiet
+    assert day.heartbeat_objects({"s1": busy, "s2": []}, d) == quiet + 86400 // hb
+    assert day.heartbeat_objects({"s1": [start - 50, start + 86400 + 1]}, d) == 86400 // hb  # other days
+
+
+def test_batch_delays_from_window_start_to_departure() -> None:
+    from tests.edge.test_batch_schema import make_batch
+
+    b1, b2 = make_batch(), make_batch(offset=300)
+    edge_day = day.EdgeDay(
+        {"s": [b1, b2, b2]},
+        0,
+        1.0,
+        None,
+        {"s": [b1.header.window_start + 1500, b2.header.window_start + 1510, float("inf")]},
+    )
+    assert day.delay_stats(edge_day) == {"median": 1505.0, "p95": 1500.0, "max": 1510.0}

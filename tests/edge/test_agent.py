@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from wifivip_edge.agent import build_agent
-from wifivip_edge.batch import decode_batch
+from wifivip_edge.batch import decode_batch, encode_batch
 from wifivip_edge.capture.live import (
     CaptureError,
     ChannelHopper,
@@ -24,7 +24,7 @@ from wifivip_edge.capture.live import (
     check_interface,
 )
 from wifivip_edge.config import load_config
-from wifivip_edge.heartbeat import decode_heartbeat
+from wifivip_edge.heartbeat import decode_heartbeat, heartbeat_of
 from wifivip_edge.pseudonym import encode_key_object
 from wifivip_edge.status import agent_status, format_status
 
@@ -370,3 +370,22 @@ def test_heartbeat_carries_every_field_the_issue_names(tmp_path: Path) -> None:
     assert hb.key_epoch == epoch_of(time.time())
     assert hb.clock_offset_s == 42.0
     assert decode_heartbeat(store.objects[max(k for k in store.objects if k.startswith("heartbeat/"))]) == hb
+
+
+def test_batches_carry_the_heartbeat_and_postpone_the_heartbeat_object(tmp_path: Path) -> None:
+    """Schema 2: the batch's header holds the sensor's heartbeat; no object is due for another interval."""
+    from tests.edge.test_batch_schema import make_batch
+
+    config = load_config(write_config(tmp_path), environ={})
+    store = FakeStore()
+    agent = build_agent(config, SocketSource(FakePacketSocket([])), store)
+    now = time.time()
+    carried = agent.heartbeat.carry(make_batch(), now)
+    again = decode_batch(encode_batch(carried))
+    assert again.header.schema == 2 and again.header.health is not None
+    hb = heartbeat_of(again.header.health)
+    assert hb.sensor_id == "vh-mode-s1" and hb.sent_at == round(now, 3)
+    assert agent.heartbeat.maybe_send(now + 9) is None  # interval_s = 10: a batch carried it 9 s ago
+    assert not [k for k in store.objects if k.startswith("heartbeat/")]
+    sent = agent.heartbeat.maybe_send(now + 10)  # 10 s without a batch: the object goes
+    assert sent is not None and [k for k in store.objects if k.startswith("heartbeat/")]

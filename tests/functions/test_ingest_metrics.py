@@ -89,8 +89,8 @@ def test_counted_quarantined_duplicate_and_missing_batches_are_counted_in_metric
     service: Any = (("service", SERVICE),)
     first = deliver(stack, bodies)
     assert first[("BatchesCounted", service)] == 1
-    assert first[("SessionsCounted", service)] == len(batch.sessions)
-    assert first[("KpiItemsWritten", service)] == 2  # the sensor-day item and the unique-devices sketch
+    # Sessions and KPI items are in the invocation's log line, not custom metrics (each costs 0.30 USD a month).
+    assert ("SessionsCounted", service) not in first and ("KpiItemsWritten", service) not in first
     assert first[("BatchesQuarantined", service)] == 1
     assert first[("BatchesQuarantinedByReason", (("reason", "bad_gzip"), ("service", SERVICE)))] == 1
     assert ("BatchesDuplicate", service) not in first

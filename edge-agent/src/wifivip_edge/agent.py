@@ -21,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,26 @@ class HeartbeatReporter:
     _last_probes: int = 0
     _alarm: bool = False
 
+    def carry(self, batch: Batch, now: float) -> Batch:
+        """``batch`` with this moment's heartbeat in its header (schema 2 ``health``).
+
+        Why: the batch goes to S3 anyway, so the heartbeat costs no PUT, no queue message and no Lambda
+        run of its own; the next heartbeat object is due only after ``interval_s`` without a batch.
+        """
+        hb = self._take(now)
+        return Batch(replace(batch.header, health=asdict(hb)), batch.sessions)
+
+    def _take(self, now: float) -> Heartbeat:
+        """Build the heartbeat of ``now``, write the local status file, and restart the interval."""
+        hb = self.build(now)
+        self._next = now + self.config.heartbeat.interval_s
+        self._last_at, self._last_probes = now, self.stats.probes
+        try:
+            write_atomically(self.config.status_file, encode_heartbeat(hb))
+        except OSError as exc:
+            log.warning("fichier d'état illisible / cannot write status file %s: %s", self.config.status_file, exc)
+        return hb
+
     def build(self, now: float) -> Heartbeat:
         elapsed = now - self._last_at if self._last_at is not None else now - self.stats.started_at
         rate = (self.stats.probes - self._last_probes) / elapsed if elapsed > 0 else 0.0
@@ -151,16 +171,11 @@ class HeartbeatReporter:
         )
 
     def maybe_send(self, now: float, force: bool = False) -> Heartbeat | None:
+        """A heartbeat object, when no batch carried one for ``interval_s`` (see :meth:`carry`)."""
         if not force and now < self._next:
             return None
-        hb = self.build(now)
-        self._next = now + self.config.heartbeat.interval_s
-        self._last_at, self._last_probes = now, self.stats.probes
+        hb = self._take(now)
         body = encode_heartbeat(hb)
-        try:
-            write_atomically(self.config.status_file, body)
-        except OSError as exc:
-            log.warning("fichier d'état illisible / cannot write status file %s: %s", self.config.status_file, exc)
         try:
             self.store.put(heartbeat_key(hb, self.config.heartbeat.prefix), body, "application/json")
             self.sent += 1
@@ -247,6 +262,7 @@ class Agent:
             self._put(batch)
 
     def _put(self, batch: Batch) -> None:
+        batch = self.heartbeat.carry(batch, self.clock())
         entry = self.spool.put(batch)
         del batch
         if entry is None:  # the disk refused it: counted as a loss by the spool, capture goes on

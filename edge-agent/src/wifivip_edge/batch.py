@@ -7,7 +7,7 @@ read it.
 A batch is gzip-compressed JSON Lines:
 
 - line 1, the header (``"kind": "batch"``): schema version, ids, key epoch, privacy mode, time window,
-  frame and loss counters;
+  frame and loss counters, and (schema 2) the sensor's heartbeat (``health``);
 - then one line per session record (``"kind": "session"``): one pseudonymous device seen by the sensor
   in the window;
 - last, the trailer (``"kind": "end"``): the record count and the SHA-256 of every line before it, so
@@ -28,8 +28,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-SCHEMA_VERSION = 1
-SUPPORTED_SCHEMAS = frozenset({1})
+#: 2: the header may carry ``health``, the sensor's heartbeat (a sensor that uploads batches sends no
+#: separate heartbeat object). Version 1 (no ``health``) is still read: older agents keep working.
+SCHEMA_VERSION = 2
+SUPPORTED_SCHEMAS = frozenset({1, 2})
+MAX_HEALTH_BYTES = 4096
 PrivacyMode = Literal["anonymous", "pseudonymous-24h", "consent"]
 PRIVACY_MODES: frozenset[str] = frozenset({"anonymous", "pseudonymous-24h", "consent"})
 
@@ -135,6 +138,9 @@ class BatchHeader:
     losses: dict[str, int] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
     estimates: dict[str, float] = field(default_factory=dict)
+    #: Schema 2: the sensor's heartbeat when the batch was made (the fields of
+    #: :class:`wifivip_edge.heartbeat.Heartbeat`, validated by the cloud with the heartbeat's own rules).
+    health: dict[str, Any] | None = None
     schema: int = SCHEMA_VERSION
 
 
@@ -338,6 +344,15 @@ def _header_from(obj: dict[str, Any]) -> BatchHeader:
         isinstance(header.estimates, dict)
         and all(isinstance(k, str) and _is_number(v) and v >= 0 for k, v in header.estimates.items()),
         "header.estimates",
+    )
+    _require(
+        header.health is None
+        or (
+            header.schema >= 2
+            and isinstance(header.health, dict)
+            and len(json.dumps(header.health, separators=(",", ":"))) <= MAX_HEALTH_BYTES
+        ),
+        "header.health",
     )
     _require(isinstance(header.batch_id, str) and bool(BATCH_ID_RE.match(header.batch_id)), "header.batch_id")
     _require(isinstance(header.sensor_id, str) and bool(SENSOR_ID_RE.match(header.sensor_id)), "header.sensor_id")

@@ -108,7 +108,10 @@ class KeysConfig:
 
 @dataclass(frozen=True)
 class HeartbeatConfig:
-    interval_s: int = 180
+    # A heartbeat object only after this long without a batch (batches carry the heartbeat): more than
+    # the 5-minute batch window, so a sensor that uploads every window sends none; less than half the
+    # cloud's 15-minute silent-sensor alarm, so one lost object raises no alarm.
+    interval_s: int = 420
     prefix: str = "heartbeat"
 
 

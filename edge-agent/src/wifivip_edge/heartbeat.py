@@ -90,6 +90,21 @@ def decode_heartbeat(data: bytes) -> Heartbeat:
     return hb
 
 
+def heartbeat_of(health: dict[str, Any]) -> Heartbeat:
+    """The heartbeat a batch header carries (schema 2 ``health``), validated like a heartbeat object.
+
+    Why in the batch: a sensor uploads a batch every window while anyone is around; a heartbeat object
+    beside it was one more S3 PUT, SQS message and Lambda run per sensor every few minutes (the largest
+    part of the monthly bill, docs/scaling.md). The agent sends a separate object only when no batch
+    carried its health for the heartbeat interval (quiet nights, outages of the capture).
+    """
+    try:
+        data = json.dumps(health, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise HeartbeatError(f"bad json: {exc}") from None
+    return decode_heartbeat(data)
+
+
 def _num(v: Any, lo: float = 0.0, hi: float = 1e12) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
 

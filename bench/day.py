@@ -108,9 +108,13 @@ FIGURES = {
     "cost.sensors_curve": "sensors -> USD/month at 5, 50, 500 sensors (peak window measured at each: sensors_curve())",
     "cost.sensors_fit": "least-squares line through those: USD fixed + USD per sensor",
     "cost.sensors_curve_extrapolated": "that line at 5,000 and 50,000 sensors (100 and 1,000 cities)",
-    "cost.data_age_s": "worst case over the day, s, from a detection to its shop's dashboard figure (cost.data_age)",
-    "cost.data_age": "its parts: the edge's longest wait from a window's start to its batch (measured, live ticks), "
-    "S3 -> SQS -> Lambda (assumed), the longest ingest invocation (measured), the rollup period",
+    "cost.data_age_s": "worst case over the day, s, from a detection to the shop's 'visitors now' (cost.data_age)",
+    "cost.data_age": "its parts: the longest wait from a live window's start to the batch carrying it (measured, "
+    "live ticks), S3 -> SQS -> Lambda (assumed), the longest ingest invocation (measured)",
+    "cost.data_age_counts_s": "the same for visits and passers-by (final a session gap after their window; rollup)",
+    "cost.data_age_counts": "its parts: window start to batch (measured), S3 -> Lambda, ingest, the rollup period",
+    "day.live_delay_s": "from the start of the window a batch's live figures describe to its departure, s",
+    "day.item_bytes_max": "largest item of each kind (table:key prefix:sort prefix) at the day's end, bytes",
     "day.batch_delay_s": "from a window's start to its batch leaving the sensor, s: median, p95, max over the day",
     "day.heartbeat_objects": "heartbeat objects of the day, 50 sensors (only after 420 s without a batch)",
 }
@@ -369,13 +373,14 @@ def heartbeat_objects(emitted: dict[str, list[float]], day: date) -> int:
     return total
 
 
-def delay_stats(edge_day: EdgeDay) -> dict[str, float]:
-    """From a window's start (its oldest detection) to its batch leaving the sensor, over the day."""
+def delay_stats(edge_day: EdgeDay, live: bool = False) -> dict[str, float]:
+    """From a window's start (its oldest detection) to its batch leaving the sensor, over the day; with
+    ``live``, from the start of the window whose live figures the batch carries (schema 2)."""
     delays = sorted(
-        t - b.header.window_start
+        t - (b.header.live["window_start"] if live and b.header.live else b.header.window_start)
         for sensor, batches in edge_day.batches.items()
         for b, t in zip(batches, edge_day.emitted.get(sensor, []), strict=True)
-        if t != float("inf")
+        if t != float("inf") and (b.header.live or not live)
     )
     if not delays:
         return {}
@@ -497,6 +502,11 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
     handlers = _handlers()
     sqs = boto3.client("sqs")
     seconds: dict[str, float] = {}
+    departures = {id(b): t for s in sensors for b, t in zip(edge_day.batches[s], edge_day.emitted[s], strict=True)}
+    import functions.ingest.handler as ingest_module
+
+    wall_clock, arrival = ingest_module.clock, [0.0]
+    ingest_module.clock = lambda: arrival[0]
     with recording() as rec:
         upload = counting_uploader(outputs.bucket, outputs.endpoint_url, rec)
         ingest = Metered(handlers["ingest"], rec, memory_of(memory, "ingest"))
@@ -510,6 +520,11 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
         day_start = datetime.combine(day, datetime.min.time(), TZ).timestamp()
         for w, (start, batch_list) in enumerate(windows):
             t0, mark = time.monotonic(), rec.snapshot()
+            # The ingest judges batches by its clock (key epoch over, too old): the time they left the
+            # sensors, as in production. With today's clock every batch of the replayed day would come
+            # after its key epoch, and the visitor sets (revisits) would never be written nor billed.
+            sent = [departures.get(id(b), start + BATCH_SECONDS) for b in batch_list]
+            arrival[0] = min(max(sent), start + 86400) + NOTIFY_S
             for batch in batch_list:
                 upload(batch)
             mid = rec.snapshot()
@@ -532,6 +547,7 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
             t_rollup += time.monotonic() - t1
             if w % 48 == 47:
                 say(f"{w + 1}/{len(windows)} windows, {handled} batches ingested, {rollup.invocations} rollups counted")
+        ingest_module.clock = wall_clock
         seconds["upload_ingest"], seconds["rollup"] = round(t_ingest, 1), round(t_rollup, 1)
         t2, mark = time.monotonic(), rec.snapshot()
         heartbeats(sensors, day, outputs.bucket, outputs.endpoint_url)
@@ -962,6 +978,24 @@ def storage_gb(factor: float) -> tuple[float, float]:
     return kept * factor / 1e9, held * factor / 1e9
 
 
+def item_sizes() -> dict[str, int]:
+    """The largest item of each kind at the end of the day, bytes (billing size: names and values):
+    what each batch's transaction is billed by (per started KB, twice), e.g. ``sensor#`` day items,
+    ``sketch#`` registers, ``vset#`` visitor sets."""
+    import boto3
+
+    ddb = boto3.client("dynamodb")
+    out: dict[str, int] = {}
+    for table in ddb.list_tables()["TableNames"]:
+        for page in ddb.get_paginator("scan").paginate(TableName=table):
+            for item in page["Items"]:
+                pk = next((v["S"] for k, v in item.items() if k in ("pk", "batch") and "S" in v), "")
+                sk = item.get("sk", {}).get("S", "")
+                kind = f"{table.rsplit('-', 1)[-1]}:{pk.split('#', 1)[0] if '#' in pk else ''}:{sk[:2]}"
+                out[kind] = max(out.get(kind, 0), item_size(item))
+    return dict(sorted(out.items()))
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -984,8 +1018,10 @@ def run(
         quality = compare(city, chosen, day)
         per_sensor = next(p.factor for p in cloud.parts if p.name == "upload")
         storage = storage_gb(per_sensor)
+        sizes = item_sizes()
         say(f"storage: {storage[0] * 1e6:.0f} kB kept a day, {storage[1] * 1e6:.0f} kB held")
     figures = figures_of(day, edge_day, chosen, cloud, quality, storage)
+    figures["day.item_bytes_max"] = sizes
     say("day: " + json.dumps({k: v for k, v in figures.items() if not isinstance(v, dict | list)}, default=str))
     t_curve = time.monotonic()
     if curve:
@@ -1119,8 +1155,13 @@ def figures_of(
         _add(measured_calls, part.calls)
     truth = edge_day.city.truth
     batches = sum(len(b) for b in edge_day.batches.values())
-    delays = delay_stats(edge_day)
-    age = {
+    delays, live_delays = delay_stats(edge_day), delay_stats(edge_day, live=True)
+    age = {  # "visitors now": the live figures, read from the sensor-day items (no rollup on the way)
+        "edge_live_window_to_batch_s": live_delays.get("max", float(BATCH_SECONDS)),
+        "s3_to_lambda_s_assumed": NOTIFY_S,
+        "ingest_invocation_s": cloud.ingest_max_s,
+    }
+    age_counts = {  # visits, passers-by: final a session gap after their window, then the rollup
         "edge_window_to_batch_s": delays.get("max", float(BATCH_SECONDS)),
         "s3_to_lambda_s_assumed": NOTIFY_S,
         "ingest_invocation_s": cloud.ingest_max_s,
@@ -1164,6 +1205,9 @@ def figures_of(
         "cost.assumptions": dict(cost.ASSUMPTIONS),
         "cost.data_age_s": round(sum(age.values())),
         "cost.data_age": age,
+        "cost.data_age_counts_s": round(sum(age_counts.values())),
+        "cost.data_age_counts": age_counts,
+        "day.live_delay_s": live_delays,
         "day.batch_delay_s": delays,
         "day.heartbeat_objects": cloud.heartbeat_objects,
     }

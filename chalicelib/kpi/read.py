@@ -222,7 +222,9 @@ def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
 
     ``visitors_now`` is the occupancy of the latest 5-minute slot that has data (every batch writes its
     window's slot, 0 included) among the last :data:`NOW_LOOKBACK_SLOTS` complete slots: the edge's own
-    estimate of its last batch per sensor (see :func:`chalicelib.kpi.contributions.window_occupancy`).
+    estimate of its last batch per sensor (see :func:`chalicelib.kpi.contributions.window_occupancy`),
+    or for the slots whose batch has not left the sensor yet, the provisional figure of the latest
+    window the sensor closed (``n{slot}``, see :func:`chalicelib.kpi.contributions.live_figures`).
     Nothing received in that half hour while the day has data: 0 (a sensor sends a batch for every
     window in which it hears anyone); no data today at all: None.
     """
@@ -259,8 +261,9 @@ def visitors_now(counters: Mapping[str, Any], day: date, at: float) -> float | N
         slot_day, slot = slot_position(at - back * SLOT_SECONDS)
         if slot_day != day:
             break
-        if f"o{slot}" in counters:
-            return float(counters[f"o{slot}"])
+        for name in (f"o{slot}", f"n{slot}"):  # the settled figure, else the sensor's live one
+            if name in counters:
+                return float(counters[name])
     return 0.0
 
 

@@ -30,6 +30,7 @@ from chalicelib.kpi.calendar import wall_hour
 Counters = dict[str, int | Decimal]
 _HOURLY = re.compile(r"^([pvf])(\d+)$")
 _SLOT = re.compile(r"^o(\d+)$")
+_LIVE = re.compile(r"^n\d+$")  # provisional "visitors now" of a slot: days only, never summed into periods
 MAX_ATTRS = ("op",)
 ROLLUP_SET_ATTRS = ("u", "pv", "pr7", "pr30")  # set by the rollup on sensor-day items, never added by ingest
 
@@ -92,6 +93,8 @@ def summarize_day(day: date, counters: Mapping[str, int | Decimal]) -> Counters:
                 out[f"h{kind}{weekday}_{wall_hour(day, index)}"] += value
         elif _SLOT.match(name):
             peak = max(peak, value)
+        elif _LIVE.match(name):
+            continue
         elif name == "u":
             out["ud"] += value
         else:

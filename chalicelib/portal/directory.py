@@ -46,6 +46,7 @@ class SensorInfo:
     sensor_id: str
     shop_id: str
     status: str = "active"
+    counts_for_shop: bool = True  # False for an auxiliary sensor (its figures are not the shop's)
 
 
 class Directory(Protocol):
@@ -110,7 +111,10 @@ class DynamoDirectory:
     def _sensors(self) -> list[SensorInfo]:
         from chalicelib.models.sensor import Sensor
 
-        return sorted((SensorInfo(s.sensor_id, s.shop_id, s.status) for s in Sensor.scan()), key=lambda s: s.sensor_id)
+        return sorted(
+            (SensorInfo(s.sensor_id, s.shop_id, s.status, s.kpi_config().counts_for_shop) for s in Sensor.scan()),
+            key=lambda s: s.sensor_id,
+        )
 
     def shops(self) -> list[ShopInfo]:
         return self._shops

@@ -235,8 +235,16 @@ def today(ctx: ViewContext, shop_id: str, day: date | None) -> dict[str, Any]:
 def visitors_now(ctx: ViewContext, shop_id: str, target: Target) -> float | None:
     """Visitors present now: the KPI engine's figure; when today has none yet (no batch since midnight,
     as before opening), 0 if one of the shop's sensors is in service: a sensor that hears someone sends
-    a batch for every window, so an alive sensor without a batch heard nobody. None if none is alive."""
-    figure = ctx.source.occupancy(target, ctx.now)
+    a batch for every window, so an alive sensor without a batch heard nobody. None if none is alive.
+
+    A shop's figure is the sum of its sensors' own (sensor-day items, written by the ingest as each
+    batch arrives), not the shop-day item, which waits for the next rollup (docs/kpis.md, data age)."""
+    own = [s for s in ctx.directory.sensors() if s.shop_id == shop_id and s.counts_for_shop]
+    if target.kind == "shop" and own:
+        known = [v for s in own if (v := ctx.source.occupancy(Target("sensor", s.sensor_id, ()), ctx.now)) is not None]
+        figure = sum(known) if known else None
+    else:
+        figure = ctx.source.occupancy(target, ctx.now)
     if figure is not None:
         return figure
     for sensor in ctx.directory.sensors():

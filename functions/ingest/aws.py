@@ -107,13 +107,16 @@ class DynamoKpiStore:
         try:
             with TransactWrite(connection=self._connection) as tx:
                 tx.save(marker, condition=ProcessedBatch.batch.does_not_exist())
-                for (pk, sk), counters in sorted(plan.adds.items()):
-                    actions: list[Action] = [Path(name).add(value) for name, value in sorted(counters.items())]
+                for pk, sk in sorted(set(plan.adds) | set(plan.sets)):  # one update per item: adds and sets
+                    actions: list[Action] = [
+                        Path(name).add(value) for name, value in sorted(plan.adds.get((pk, sk), {}).items())
+                    ]
+                    actions += [Path(name).set(value) for name, value in sorted(plan.sets.get((pk, sk), {}).items())]
                     tx.update(KpiItem(pk, sk), actions=actions)
                 if plan.sketch is not None:
                     _versioned(tx, KpiItem, plan.sketch)
-                if plan.visitors is not None:
-                    _versioned(tx, DeviceState, plan.visitors)
+                for shard in plan.visitors:
+                    _versioned(tx, DeviceState, shard)
                 for panel in plan.panel:
                     tx.update(
                         DeviceState(panel.pk, panel.sk),

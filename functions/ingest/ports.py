@@ -65,17 +65,19 @@ class SetAdd:
 
 @dataclass(frozen=True)
 class CommitPlan:
-    """Everything one batch writes, in one transaction: at most 1 + 9 + 1 + 1 + 9 actions."""
+    """Everything one batch writes, in one transaction: at most 1 + 9 + 1 + 16 + 9 actions."""
 
     marker: Marker
     adds: dict[tuple[str, str], dict[str, int | Decimal]] = field(default_factory=dict)  # (pk, sk) -> ADDs
     sketch: VersionedWrite | None = None
-    visitors: VersionedWrite | None = None
+    visitors: tuple[VersionedWrite, ...] = ()  # visitor-set shards with new members
     panel: tuple[SetAdd, ...] = ()
+    sets: dict[tuple[str, str], dict[str, int | Decimal]] = field(default_factory=dict)  # (pk, sk) -> SETs
 
     @property
     def actions(self) -> int:
-        return 1 + len(self.adds) + (self.sketch is not None) + (self.visitors is not None) + len(self.panel)
+        items = len(set(self.adds) | set(self.sets))
+        return 1 + items + (self.sketch is not None) + len(self.visitors) + len(self.panel)
 
 
 class KpiStore(Protocol):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -180,7 +181,7 @@ def plan_commit(marker: Marker, contrib: BatchContribution, kpis: KpiStore, now:
     pk = KpiItem.key("sensor", sensor)
     adds = {(pk, day_key(day)): dict(counters) for day, counters in contrib.days.items()}
     sketch = _sketch_write(contrib, kpis)
-    visitors, revisits = _visitor_write(contrib, kpis, now)
+    visitors, revisits = _visitor_writes(contrib, kpis, now)
     if revisits:
         counters = adds.setdefault((pk, day_key(date.fromisoformat(contrib.epoch))), {})
         counters["rv"] = counters.get("rv", 0) + revisits
@@ -193,7 +194,8 @@ def plan_commit(marker: Marker, contrib: BatchContribution, kpis: KpiStore, now:
         )
         for day, members in sorted(contrib.panel.items())
     )
-    return CommitPlan(marker, adds, sketch, visitors, panel)
+    sets = {(pk, day_key(day)): dict(values) for day, values in contrib.sets.items()}
+    return CommitPlan(marker, adds, sketch, visitors, panel, sets)
 
 
 def _sketch_write(contrib: BatchContribution, kpis: KpiStore) -> VersionedWrite | None:
@@ -208,22 +210,28 @@ def _sketch_write(contrib: BatchContribution, kpis: KpiStore) -> VersionedWrite 
     return VersionedWrite(pk, sk, rev, expires, sketch=hll.pack(registers), bits=contrib.bits)
 
 
-def _visitor_write(contrib: BatchContribution, kpis: KpiStore, now: float) -> tuple[VersionedWrite | None, int]:
-    """The visitor-set update and the revisits it reveals (visits of devices already in the set).
+def _visitor_writes(contrib: BatchContribution, kpis: KpiStore, now: float) -> tuple[tuple[VersionedWrite, ...], int]:
+    """The visitor-set updates (one per shard with new members) and the revisits they reveal (visits
+    of devices already in the set).
 
     Past the end of the key epoch the set is gone by design (privacy): revisits are then counted
     within the batch only.
     """
     if not contrib.visits:
-        return None, 0
+        return (), 0
     distinct = frozenset(contrib.visits)
     expires = epoch_end(contrib.epoch)
     if now >= expires:
-        return None, len(contrib.visits) - len(distinct)
-    pk, sk = DeviceState.visitors_key(contrib.sensor_id), contrib.epoch
-    members, rev = kpis.read_members(pk, sk)
-    new = distinct - members
-    revisits = len(contrib.visits) - len(new)
-    if not new:
-        return None, revisits  # the set only grows: these devices stay known, no write needed
-    return VersionedWrite(pk, sk, rev, expires, members=new), revisits
+        return (), len(contrib.visits) - len(distinct)
+    pk = DeviceState.visitors_key(contrib.sensor_id)
+    shards: dict[str, set[str]] = defaultdict(set)
+    for device in distinct:
+        shards[DeviceState.visitors_shard(contrib.epoch, device)].add(device)
+    writes, new_devices = [], 0
+    for sk, devices in sorted(shards.items()):
+        members, rev = kpis.read_members(pk, sk)
+        new = frozenset(devices) - members
+        new_devices += len(new)
+        if new:  # the set only grows: devices already known stay known, no write needed
+            writes.append(VersionedWrite(pk, sk, rev, expires, members=new))
+    return tuple(writes), len(contrib.visits) - new_devices

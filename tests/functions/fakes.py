@@ -81,19 +81,21 @@ class FakeKpiStore:
         self.commits += 1
         if plan.marker.batch_ref in self.markers:
             return "duplicate"
-        if not self._current(plan.sketch, self.sketches) or not self._current(plan.visitors, self.sets):
+        if not self._current(plan.sketch, self.sketches) or not all(self._current(w, self.sets) for w in plan.visitors):
             return "conflict"
         self.markers.add(plan.marker.batch_ref)
         for key, counters in plan.adds.items():
             item = self.items[key]
             for name, value in counters.items():
                 item[name] = item.get(name, 0) + value
+        for key, values in plan.sets.items():
+            self.items[key].update(values)
         if plan.sketch is not None and plan.sketch.sketch is not None:
             self.sketches[(plan.sketch.pk, plan.sketch.sk)] = (plan.sketch.sketch, (plan.sketch.expected_rev or 0) + 1)
-        if plan.visitors is not None:
-            key = (plan.visitors.pk, plan.visitors.sk)
-            members = self.sets.get(key, (frozenset(), 0))[0] | plan.visitors.members
-            self.sets[key] = (members, (plan.visitors.expected_rev or 0) + 1)
+        for shard in plan.visitors:
+            key = (shard.pk, shard.sk)
+            members = self.sets.get(key, (frozenset(), 0))[0] | shard.members
+            self.sets[key] = (members, (shard.expected_rev or 0) + 1)
         for add in plan.panel:
             self.panel[(add.pk, add.sk)] = self.panel.get((add.pk, add.sk), frozenset()) | add.members
         self.crashes.tick()  # a crash after the commit: the caller never hears it succeeded

@@ -94,3 +94,28 @@ def test_bad_batches_are_quarantined_with_their_reason(
     status, got_reason, kpis = run(blob, statuses, key)
     assert (status, got_reason) == ("quarantined", reason)
     assert not kpis.items and not kpis.markers
+
+
+def test_visitor_sets_are_sharded_and_revisits_counted_across_shards() -> None:
+    """Each new visitor goes to the shard of its pseudonym's first digit (one small item per shard, not
+    one growing set); a device seen in an earlier batch is a revisit whatever its shard."""
+
+    def visit(device: str, start: float) -> SessionRecord:  # a visit begun at ``start``, ending in the window
+        return SessionRecord(
+            device, 1795255210.0, 1795255260.0, 2, -50, -52, session_start=start, visitor=True, dwell_s=400
+        )
+
+    store, sensors, kpis = FakeStore({}), FakeSensors({"vh-mode-s1": "active"}), FakeKpiStore()
+    first = with_sessions(visit("0a1b2c3d", 1795254700.0), visit("fa1b2c3d", 1795254710.0), batch_id="b-first-window")
+    second = with_sessions(visit("0a1b2c3d", 1795254800.0), visit("1b2c3d4e", 1795254810.0), batch_id="b-next-window")
+    for key, blob in (("raw/vh-mode-s1/a/b/c/d/1.jsonl.gz", first), ("raw/vh-mode-s1/a/b/c/d/2.jsonl.gz", second)):
+        store.objects[key] = blob
+        outcome = ingest_object(key, store, sensors, kpis, now=NOW)
+        assert outcome.status == "counted", outcome
+    shards = {sk: members for (pk, sk), (members, _rev) in kpis.sets.items() if pk == "vset#vh-mode-s1"}
+    assert shards == {
+        "2026-11-21#0": {"0a1b2c3d"},
+        "2026-11-21#1": {"1b2c3d4e"},
+        "2026-11-21#f": {"fa1b2c3d"},
+    }
+    assert kpis.items[(PK, "D#2026-11-21")]["rv"] == 1  # 4 visits, 3 distinct devices

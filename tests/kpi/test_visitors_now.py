@@ -106,3 +106,41 @@ def test_the_edge_estimate_follows_the_people_inside_better_than_the_records(tmp
     mae = {k: v / slots for k, v in errors.items()}
     # Measured (scale 0.2): 0.18 against 0.51 people per slot; at scale 0.5: 0.45 against 0.80.
     assert mae["estimate"] < 0.3 and mae["estimate"] < 0.6 * mae["records"], mae
+
+
+def test_the_live_block_is_read_until_the_settled_slot_arrives() -> None:
+    """Schema 2: a batch (a window that settled a session gap ago) carries the provisional figures of the
+    latest window the sensor closed; they go to ``n{slot}`` (set, not added: a redelivery changes
+    nothing), and "visitors now" reads them until the slot's settled ``o`` arrives."""
+    at = datetime.combine(DAY, time(10, 22), TZ).timestamp()
+    day, slot = slot_position(at)  # 10:20-10:25, still running; 10:15-10:20 just closed
+    live = {"window_start": at - at % 300 - 300, "window_end": at - at % 300, "visitors_present": 6.0}
+    old = make_batch(live=live)  # its own window: 10:00-10:05, settled
+    sets = contribution(old).sets
+    assert sets == {day: {f"n{slot - 1}": 6}}
+    counters = {f"o{slot - 4}": 5, **sets[day]}
+    assert visitors_now(counters, DAY, at) == 6.0  # fresher than the settled 10:00 slot
+    counters[f"o{slot - 1}"] = 7  # the 10:15 batch arrives: its settled figure wins
+    assert visitors_now(counters, DAY, at) == 7.0
+
+
+def test_the_batcher_sends_the_latest_closed_window_with_each_batch(tmp_path: Path) -> None:
+    result = simulate(NIORT_DEMO, DAY, seed=5, scale=0.1)
+    capture = write_simulation(result, tmp_path / "sim")[0]
+    config = tmp_path / "s.toml"
+    config.write_text(f'sensor_id = "{capture.stem}"\n[privacy]\nkey_hex = "{"ab" * 32}"\n')
+    sink = Collect()
+    replay([capture], load_config(config, environ={}), uploader=sink)
+    carried = [b for b in sink.batches if b.header.live is not None]
+    assert len(carried) > 0.8 * len(sink.batches)  # all but the end of the day's flush
+    for b in carried:
+        assert b.header.live is not None and b.header.schema == 2
+        lag = b.header.live["window_start"] - b.header.window_start
+        assert lag >= 300 and lag % 300 == 0  # a later window than the batch's own
+    # The provisional figure never exceeds the settled one of the same window (visitors only qualify later).
+    settled = {b.header.window_start: b.header.estimates["visitors_present"] for b in sink.batches}
+    for b in carried:
+        assert b.header.live is not None
+        w = b.header.live["window_start"]
+        if w in settled:
+            assert b.header.live["visitors_present"] <= settled[w]

@@ -29,10 +29,13 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 #: 2: the header may carry ``health``, the sensor's heartbeat (a sensor that uploads batches sends no
-#: separate heartbeat object). Version 1 (no ``health``) is still read: older agents keep working.
+#: separate heartbeat object), and ``live``, the figures of the latest window the sensor closed (the
+#: batch itself is a window that settled a session gap earlier). Version 1 (neither) is still read.
 SCHEMA_VERSION = 2
 SUPPORTED_SCHEMAS = frozenset({1, 2})
 MAX_HEALTH_BYTES = 4096
+#: ``live``: the window's bounds and the sensor's provisional figures for it (see :class:`BatchHeader`).
+LIVE_FIELDS = frozenset({"window_start", "window_end", "visitors_present", "passersby", "frames"})
 PrivacyMode = Literal["anonymous", "pseudonymous-24h", "consent"]
 PRIVACY_MODES: frozenset[str] = frozenset({"anonymous", "pseudonymous-24h", "consent"})
 
@@ -141,6 +144,11 @@ class BatchHeader:
     #: Schema 2: the sensor's heartbeat when the batch was made (the fields of
     #: :class:`wifivip_edge.heartbeat.Heartbeat`, validated by the cloud with the heartbeat's own rules).
     health: dict[str, Any] | None = None
+    #: Schema 2: the latest window closed when the batch left (after this batch's window): its bounds
+    #: and provisional ``visitors_present`` (visitors inside so far), ``passersby``, ``frames``. Why: a
+    #: batch leaves a session gap after its window, so that the visits in it are final; the dashboard's
+    #: "visitors now" cannot wait that long (docs/kpis.md, data age).
+    live: dict[str, float] | None = None
     schema: int = SCHEMA_VERSION
 
 
@@ -368,7 +376,20 @@ def _header_from(obj: dict[str, Any]) -> BatchHeader:
         and all(isinstance(k, str) and _is_int(v) and v >= 0 for k, v in header.losses.items()),
         "header.losses",
     )
+    _require(header.live is None or _live_ok(header.live, header), "header.live")  # after the window's checks
     return header
+
+
+def _live_ok(live: Any, header: BatchHeader) -> bool:
+    """Schema 2, known fields, numbers >= 0, a window of at most an hour at or after the batch's."""
+    if header.schema < 2 or not isinstance(live, dict) or not set(live) <= LIVE_FIELDS:
+        return False
+    if not {"window_start", "window_end", "visitors_present"} <= set(live):
+        return False
+    if not all(_is_number(v) and v >= 0 for v in live.values()):
+        return False
+    start, end = live["window_start"], live["window_end"]
+    return _is_time(start) and header.window_start <= start < end <= start + MAX_WINDOW_SECONDS
 
 
 def _session_from(obj: dict[str, Any], header: BatchHeader, bits: int) -> SessionRecord:

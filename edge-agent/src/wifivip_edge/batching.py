@@ -4,6 +4,10 @@ Each probe request goes through the linker (its device, whatever MAC it used) an
 tracker (its session at this sensor). Batch windows are aligned to multiples of ``batch_seconds``
 in epoch time, so a batch never straddles an hour and two sensors' batches cover the same instants.
 
+Each batch also carries ``live``: the provisional figures of the latest window closed when it leaves
+(visitors present so far, passers-by, frames), so "visitors now" on a dashboard is one window old,
+not a session gap older (schema 2, see :class:`wifivip_edge.batch.BatchHeader`).
+
 A window is *closed* when its time is over (a later frame, or :meth:`Batcher.tick` in live mode)
 and *emitted* once it is settled: the session gap has passed after its end, and the longer gap of a
 stable address inside (:mod:`wifivip_edge.sessions`) after the last frame of such a session that was
@@ -70,6 +74,7 @@ class Batcher:
     _frames: int = 0
     _latest: float = 0.0
     _pending: deque[_Pending] = field(default_factory=deque)
+    _live: dict[str, float] | None = None  # the latest closed window's provisional figures (header.live)
     _thresholds: Thresholds = field(init=False)
     _linker: Linker = field(init=False)
     _sessions: SessionTracker = field(init=False)
@@ -160,6 +165,15 @@ class Batcher:
         assert self._window_start is not None
         start = self._window_start
         window = self._sessions.close_window(start, start + self.batch_seconds)
+        if self._pseudonymize is not None:
+            counts = self._sessions.counts(window)  # so far: visitors who qualify later are not in yet
+            self._live = {
+                "window_start": start,
+                "window_end": start + self.batch_seconds,
+                "visitors_present": float(counts.visitors_present),
+                "passersby": float(counts.passersby),
+                "frames": float(self._frames),
+            }
         if self._consented:  # forget consented devices silent for a day (their sessions are long over)
             self._consented = {c: d for c, d in self._consented.items() if d.last_ts > start - 86400}
         if self._pseudonymize is not None and (window.sessions or window.candidates):
@@ -195,6 +209,7 @@ class Batcher:
                 "passersby": float(counts.passersby),
                 "devices": float(counts.devices),
             },
+            live=dict(self._live) if self._live and self._live["window_start"] >= window.end else None,
         )
         return Batch(header, sessions)
 

@@ -95,6 +95,9 @@ FIGURES = {
     "day.kpi_rel_error": "relative error per KPI against the truth of phone carriers (shops of the subset)",
     "day.kpi_vs_truth": "each KPI: [cloud, truth], shops of the subset",
     "day.kpi_max_rel_error": "the largest of those",
+    "day.kpi_rel_error_countable": "visitors and passers-by against the countable truth: people the shop's sensor "
+    "heard as the KPI defines them (simulate.city.countable_truth)",
+    "day.kpi_vs_countable": "each: [cloud, countable truth], shops of the subset",
     "day.occupancy_r_median": "median over the subset's shops of r (5-min occupancy in the cloud vs people inside)",
     "day.phase_s": "wall time of each phase, seconds",
     "day.wall_s": "wall time of this benchmark, seconds",
@@ -804,7 +807,7 @@ def sensors_curve(
 
 def compare(city: Any, shops: list[dict[str, Any]], day: date) -> dict[str, Any]:
     """KPIs from the read API against the truth of phone carriers, for the shops sent to the cloud."""
-    from wifivip_edge.simulate.city import people_heard_by_kind
+    from wifivip_edge.simulate.city import countable_truth, people_heard_by_kind
 
     from chalicelib.kpi.read import series
     from chalicelib.models.kpi_item import KpiItem
@@ -827,9 +830,11 @@ def compare(city: Any, shops: list[dict[str, Any]], day: date) -> dict[str, Any]
             passersby=point.passersby,
             truth_passersby=truth["passages"][sid],
         )
+        countable = countable_truth(city, sid, shop["sensors"][0], THRESHOLDS)  # the primary sensor's
+        totals.update(countable_visitors=countable["visitors"], countable_passersby=countable["passersby"])
         per_shop[sid] = {
-            "visitors": [point.visitors, len(visits)],
-            "passersby": [point.passersby, truth["passages"][sid]],
+            "visitors": [point.visitors, len(visits), countable["visitors"]],
+            "passersby": [point.passersby, truth["passages"][sid], countable["passersby"]],
             "dwell_median_min": [point.dwell_median_min, _median_minutes(visits)],
         }
         slots: Counter[int] = Counter()
@@ -863,6 +868,15 @@ def compare(city: Any, shops: list[dict[str, Any]], day: date) -> dict[str, Any]
     }
     return {
         "kpi_rel_error": errors,
+        # against what the shops' sensors could count (countable_truth: heard as the KPI defines it)
+        "kpi_rel_error_countable": {
+            "visitors": _rel(totals["visitors"], totals["countable_visitors"]),
+            "passersby": _rel(totals["passersby"], totals["countable_passersby"]),
+        },
+        "kpi_vs_countable": {
+            "visitors": [totals["visitors"], totals["countable_visitors"]],
+            "passersby": [totals["passersby"], totals["countable_passersby"]],
+        },
         "kpi_max_rel_error": max(abs(v) for v in errors.values()),
         "kpi_vs_truth": {
             "visitors": [totals["visitors"], totals["truth_visitors"]],

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from wifivip_edge.batch import Thresholds
 from wifivip_edge.simulate.devices import (
     BODY_LOSS_SIGMA_DB,
     FIXED_MODEL,
@@ -278,6 +279,7 @@ class _Person:
     shop: int | None = None  # staff and fixed: their shop
     visits: list[tuple[int, float, float]] = field(default_factory=list)  # (shop, entered, left)
     passages: list[int] = field(default_factory=list)  # shops walked past (not entered), once per passage
+    passage_legs: list[tuple[int, float, float]] = field(default_factory=list)  # (shop, leg start, leg end)
 
 
 @dataclass
@@ -302,6 +304,7 @@ class _Walk:
         for at, shop in self.city.doors.get(stretch, ()):
             if lo < at < hi:
                 self.person.passages.append(shop)
+                self.person.passage_legs.append((shop, self.t, t1))
         self.t = t1
 
     def stay(self, place: int, x: float, y: float, seconds: float) -> None:
@@ -552,6 +555,7 @@ def _crowd(city: City, day: date, tz: ZoneInfo, rng: random.Random) -> list[_Per
         shoppers[i].legs += back.legs
         shoppers[i].visits += back.visits
         shoppers[i].passages += back.passages
+        shoppers[i].passage_legs += back.passage_legs
         back.legs = []
     people += [p for p in shoppers if p.legs]
     total = PASSING_PER_DAY * day_factor(day) * scenario.scale
@@ -739,6 +743,38 @@ def people_heard_by_kind(result: CityResult, sensors: list[str]) -> dict[str, in
         heard.update(frames.heard.person)
         people = frames.people
     return dict(sorted(Counter(people[i].kind for i in heard).items()))
+
+
+def countable_truth(result: CityResult, shop_id: str, sensor_id: str, thresholds: Thresholds) -> dict[str, int]:
+    """The truth of one shop as the KPIs define it, for its sensor ``sensor_id``: what it could count.
+
+    - ``visitors``: visits of ``min_visit_s`` or more by phone carriers during which the sensor heard
+      the phone at or above ``visitor_dbm`` over at least ``min_visit_s`` (first to last such frame);
+    - ``passersby``: walks past the shop's door by phone carriers that the sensor heard at or above
+      ``passerby_floor_dbm`` while on that stretch of street.
+
+    Why beside ``visits_by_phone`` and ``passages`` (everyone who went in or walked past): a phone that
+    probed too seldom, too weakly or not at all while there cannot be counted by any sensor; comparing
+    the KPIs with both truths tells the sensing limit (placement, thresholds, phones) from the counting
+    (linking, sessions, the KPI engine)."""
+    sf = result.frames[sensor_id]
+    h = sf.heard
+    shop_index = next(i for i, s in enumerate(result.truth["shops"]) if s["shop_id"] == shop_id)
+    frames: dict[int, list[tuple[float, int]]] = {}
+    for i in sf.order:
+        frames.setdefault(h.person[i], []).append((h.ts[i], h.rssi[i]))
+    visitors = passersby = 0
+    for index, heard in frames.items():
+        person = sf.people[index]
+        for shop, entered, left in person.visits:
+            if shop != shop_index or left - entered < thresholds.min_visit_s:
+                continue
+            strong = [ts for ts, rssi in heard if entered <= ts <= left and rssi >= thresholds.visitor_dbm]
+            visitors += bool(strong) and strong[-1] - strong[0] >= thresholds.min_visit_s
+        for shop, t0, t1 in person.passage_legs:
+            if shop == shop_index:
+                passersby += any(t0 <= ts <= t1 and rssi >= thresholds.passerby_floor_dbm for ts, rssi in heard)
+    return {"visitors": visitors, "passersby": passersby}
 
 
 def write_city(result: CityResult, out_dir: Path) -> list[Path]:

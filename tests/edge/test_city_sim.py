@@ -153,3 +153,23 @@ def test_cli_simulates_a_city_slice(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(list((tmp_path / "captures").glob("*.pcap"))) == NIORT_VICTOR_HUGO.sensor_count
     assert "probe requests" in capsys.readouterr().out
     assert main(["simulate", "--scenario", "nowhere", "--out", str(tmp_path)]) == 2
+
+
+def test_countable_truth_is_what_the_kpi_definitions_can_see(centre: CityResult) -> None:
+    """Countable visitors and passers-by: never more than everyone who went in or walked past (phones
+    that probed too seldom or too weakly are left out), and a looser threshold sees at least as many."""
+    from wifivip_edge.batch import Thresholds
+    from wifivip_edge.simulate.city import countable_truth
+
+    strict = Thresholds(visitor_dbm=-60, min_visit_s=300, passerby_floor_dbm=-80, session_gap_s=1200)
+    loose = Thresholds(visitor_dbm=-80, min_visit_s=300, passerby_floor_dbm=-95, session_gap_s=1200)
+    seen = 0
+    for shop in centre.truth["shops"]:
+        sid, sensor = shop["shop_id"], shop["sensors"][0]
+        everyone = {"visitors": sum(1 for a, b in centre.truth["visits_by_phone"][sid] if b - a >= 300)}
+        everyone["passersby"] = centre.truth["passages"][sid]
+        a, b = countable_truth(centre, sid, sensor, strict), countable_truth(centre, sid, sensor, loose)
+        for kpi in ("visitors", "passersby"):
+            assert a[kpi] <= b[kpi] <= everyone[kpi], (sid, kpi, a, b, everyone)
+        seen += b["passersby"]
+    assert seen > 0

@@ -18,8 +18,9 @@ install: $(STAMP)
 system-deps:
 	tests/system-deps.sh
 
+# `make demo FULL=1`: the whole simulated centre of Niort (40 shops, 50 sensors) instead of four shops.
 demo: install
-	$(BIN)/python -m infra.demo $(DEMO_ARGS)
+	$(BIN)/python -m infra.demo $(if $(FULL),--full) $(DEMO_ARGS)
 
 test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -25,9 +25,12 @@ import platform
 import subprocess
 import sys
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench.required import problems
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
@@ -166,10 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update(commit=commit(), date=datetime.now(UTC).isoformat(timespec="seconds"), machine=machine())
     timings: dict[str, Any] = results.setdefault("bench.module_s", {})
-    for name in chosen:
-        print(f"== {name}", flush=True)
+    failed: list[str] = []
+    started = time.monotonic()
+    for index, name in enumerate(chosen, 1):
+        print(f"== [{index}/{len(chosen)}] {name} (run time so far {clock(time.monotonic() - started)})", flush=True)
         wall, cpu = time.monotonic(), cpu_seconds()
-        figures = run_module(name, results)
+        try:
+            figures = run_module(name, results)
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
+            figures = {}
         # Wall time on this (shared) machine, and CPU time of this process and its children: the
         # emulator runs in this process, so CPU time is about what the module takes on an idle machine.
         timings[name] = {"wall": round(time.monotonic() - wall, 1), "cpu": round(cpu_seconds() - cpu, 1)}
@@ -177,10 +187,28 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in figures.items():
             if not isinstance(value, (dict, list)):
                 print(f"   {key} = {value}", flush=True)
+        print(
+            f"   {name} {'FAILED' if name in failed else 'done'} in {clock(timings[name]['wall'])} "
+            f"(cpu {timings[name]['cpu']} s, load {os.getloadavg()[0]:.1f}); "
+            f"run time so far {clock(time.monotonic() - started)}",
+            flush=True,
+        )
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    results["bench.total_s"] = round(time.monotonic() - started, 1)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     write_doc(results)
-    print(f"wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
-    return 0
+    print(f"wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)} in {clock(time.monotonic() - started)}")
+    missing = problems(results) if not args.modules else []
+    for line in missing:
+        print(f"   results.json: {line}", flush=True)
+    if failed:
+        print(f"failed: {', '.join(failed)}", flush=True)
+    return 1 if failed or missing else 0
+
+
+def clock(seconds: float) -> str:
+    """Minutes and seconds, as a person reads a run's progress."""
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
 
 
 if __name__ == "__main__":

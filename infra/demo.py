@@ -62,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         help="fix the demo's clock to this past Paris time (YYYY-MM-DDTHH:MM): today is that day up to then, "
         "for the data, the heartbeats and the portal (its browser tests run the same at any hour)",
     )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="the whole city centre (40 shops, 50 sensors, ~20,000 phones) instead of four shops: much longer",
+    )
     args = parser.parse_args(argv)
     now = time.time()
     if args.now is not None:
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     with local_aws() as endpoint, tempfile.TemporaryDirectory(prefix="wifivip-demo-") as tmp:
         print(f"    emulator at {endpoint}")
         days = demo_days(day, until, args.no_last_week)
-        counted = run_pipeline(endpoint, days, args.scale, Path(tmp), until=until, now=now)
+        counted = run_pipeline(endpoint, days, args.scale, Path(tmp), until=until, now=now, full=args.full)
         logins = counted.pop("logins")
         if args.no_serve:
             print_logins(logins, None, days, until)
@@ -114,31 +119,32 @@ def demo_days(day: date, until: float | None, no_last_week: bool = False) -> lis
 
 
 def run_pipeline(
-    endpoint: str, days: list[date], scale: float, workdir: Path, until: float | None = None, now: float | None = None
+    endpoint: str,
+    days: list[date],
+    scale: float,
+    workdir: Path,
+    until: float | None = None,
+    now: float | None = None,
+    full: bool = False,
 ) -> dict[str, Any]:
-    """Deploy, simulate each day, replay and ingest (the last day up to ``until`` when given), send the
-    sensors' heartbeats as of ``now``, then create the demo's directory and sign-ins."""
+    """Deploy, simulate each day (four shops, or the whole centre when ``full``), replay and ingest (the
+    last day up to ``until`` when given), send the sensors' heartbeats as of ``now``, then create the
+    demo's directory and sign-ins."""
     from infra.stack import StackTarget, deploy
 
     say(f"Deploying stage '{STAGE}' into the emulator")
     outputs = deploy(StackTarget(STAGE, endpoint_url=endpoint), progress=lambda m: print(f"    {m}"))
     os.environ.update(outputs.environment())
 
-    from wifivip_edge.simulate.run import simulate, write_simulation
-    from wifivip_edge.simulate.scenario import NIORT_DEMO
-
     from chalicelib.models.processed_batch import MAX_BATCH_AGE_DAYS
 
     simulated: list[tuple[date, list[Path], int]] = []
     truth: dict[str, Any] = {}
+    positions: dict[str, tuple[float, float]] = {}
     for day in days:
-        say(f"Simulating {day.isoformat()} ({day:%A}) in a few shops of rue Victor-Hugo, Niort")
-        result = simulate(NIORT_DEMO, day, seed=1, scale=scale)
-        captures = write_simulation(result, workdir / f"sim-{day.isoformat()}")
-        truth = result.truth
-        frames = sum(len(v) for v in result.frames.values())
+        captures, frames, truth, positions = simulate_day(day, scale, workdir / f"sim-{day.isoformat()}", full)
         simulated.append((day, captures, frames))
-        print(f"    {len(result.frames)} sensors, {frames} probe requests, {truth['people']}")
+        print(f"    {len(captures)} sensors, {frames} probe requests, {truth['people']}")
 
     say("Enrolling the sensors")
     enroll_demo_sensors(truth)
@@ -176,7 +182,7 @@ def run_pipeline(
     rolled = rollup_days(days[0], days[-1], workdir / "lambda-rollup.log")
 
     say("Creating the portal's merchants, union, shops and one demo user per role (Cognito)")
-    logins = create_demo_accounts(truth, {shop.shop_id: (shop.door_x, shop.depth / 2) for shop in NIORT_DEMO.shops})
+    logins = create_demo_accounts(truth, positions)
 
     say("Campaigns: a finished offer with its measured results, and a running one (offers service, SES)")
     from infra.demo_campaigns import seed_demo_campaigns
@@ -185,6 +191,42 @@ def run_pipeline(
     seeded = seed_demo_campaigns(first["shop_id"], first["shop_id"], first["sensors"][0])
     print(f"    {seeded.consumers} consented demo consumers, {seeded.sent} offers sent (the rest: control group)")
     return {**counted, "rolled_items": rolled, "logins": logins}
+
+
+def simulate_day(
+    day: date, scale: float, folder: Path, full: bool
+) -> tuple[list[Path], int, dict[str, Any], dict[str, tuple[float, float]]]:
+    """One simulated day written as one capture per sensor: its captures, probe requests, ground truth
+    and the shops' places on the centre's plan (metres)."""
+    if not full:
+        from wifivip_edge.simulate.run import simulate, write_simulation
+        from wifivip_edge.simulate.scenario import NIORT_DEMO
+
+        say(f"Simulating {day.isoformat()} ({day:%A}) in a few shops of rue Victor-Hugo, Niort")
+        result = simulate(NIORT_DEMO, day, seed=1, scale=scale)
+        places = {shop.shop_id: (shop.door_x, shop.depth / 2) for shop in NIORT_DEMO.shops}
+        frames = sum(len(v) for v in result.frames.values())
+        return write_simulation(result, folder), frames, result.truth, places
+    from wifivip_edge.simulate.city import build_city, simulate_city, write_city
+    from wifivip_edge.simulate.niort import NIORT_CENTRE
+
+    say(f"Simulating {day.isoformat()} ({day:%A}) in the whole centre of Niort (40 shops, 50 sensors)")
+    city = simulate_city(NIORT_CENTRE, day, seed=1, scale=scale)
+    # rue Victor-Hugo's shops first: the demo's merchant, operator delegation and union are there.
+    shops = sorted(city.truth["shops"], key=lambda shop: shop["street"] != "rue Victor-Hugo")
+    truth = {**city.truth, "shops": shops}
+    return write_city(city, folder), int(truth["frames"]), truth, street_places(build_city(NIORT_CENTRE))
+
+
+def street_places(city: Any) -> dict[str, tuple[float, float]]:
+    """Each shop's place as the centre page draws it: metres along its whole street (a street may span
+    several stretches), half its depth from the facade."""
+    offset: dict[int, float] = {}
+    walked: dict[str, float] = {}
+    for stretch in city.stretches:
+        offset[stretch.index] = walked.get(stretch.street, 0.0)
+        walked[stretch.street] = offset[stretch.index] + stretch.length
+    return {s.spec.shop_id: (round(offset[s.stretch.index] + s.spec.at, 1), s.spec.depth / 2) for s in city.shops}
 
 
 def create_demo_accounts(truth: dict[str, Any], positions: dict[str, tuple[float, float]]) -> list[Any]:

@@ -30,8 +30,9 @@ class DemoLogin:
 
 
 def seed_directory(truth: dict[str, Any], positions: dict[str, tuple[float, float]]) -> list[dict[str, Any]]:
-    """One merchant per simulated shop, all members of the street's union; a few choices made so every
-    rule shows: the first merchant shares its figures with the union, the second delegates to the operator."""
+    """One merchant per simulated shop, those of rue Victor-Hugo (or of the first shop's street) members of
+    its union; a few choices made so every rule shows: the first merchant shares its figures with the
+    union, the second delegates to the operator. The demo's shops are ordered Victor-Hugo first."""
     now = datetime.now(UTC)
     street = truth["shops"][0]["street"]
     Union(UNION_ID, name="Les Vitrines de Victor-Hugo", street=street, zone="centre", enrolled_at=now).save()
@@ -41,7 +42,7 @@ def seed_directory(truth: dict[str, Any], positions: dict[str, tuple[float, floa
         Merchant(
             merchant_id,
             name=shop["name"],
-            union_id=UNION_ID,
+            union_id=UNION_ID if shop["street"] == street else None,
             shares_with_union=index == 0,
             delegated_to_operator=index == 1,
             enrolled_at=now,

@@ -6,7 +6,8 @@ returns plain frozen dataclasses (``.to_dict()`` gives JSON-ready dicts). Dates 
 (Europe/Paris) dates; hours are local wall-clock hours, DST-correct.
 
 Requests: :func:`series` is one Query (a year of days may take two pages), :func:`today` one
-BatchGetItem, :func:`heatmap` one Query, :func:`dashboard` three requests in all. Access control is
+BatchGetItem, :func:`heatmap` one to three Queries (whole months from month items, the days at either
+end from day items), :func:`dashboard` three requests in all. Access control is
 the caller's job (the portal checks the token's claims before calling).
 
 Figures of a :class:`Point` (None where a figure has no meaning at that granularity or no data):
@@ -195,20 +196,23 @@ def series(
 
 
 def heatmap(scope: str, scope_id: str, start: date, end: date, metric: str = "visitors") -> Heatmap:
-    """Hour-of-day x weekday matrix of ``metric`` (visitors or passersby) over a date range, one Query.
+    """Hour-of-day x weekday matrix of ``metric`` (visitors or passersby) over a date range.
 
-    Whole months read month items; any other range reads day items.
+    The whole months of the range read month items, the days before and after them day items
+    (:func:`coarsest_parts`): a year is one Query of 12 small items and two of a few days, not 365
+    day items. One Query when the range is whole months or lies inside one month.
     """
     check_scope(scope)
     if metric not in ("visitors", "passersby"):
         raise UnknownScope(f"indicateur inconnu / unknown metric: {metric}")
     pk = KpiItem.key(scope, scope_id)
-    if start.day == 1 and (end + timedelta(days=1)).day == 1:
-        summaries = [c for _, c in _query(pk, *_sort_range("month", start, end))]
-    else:
-        summaries = [
-            summarize_day(date.fromisoformat(sk[2:]), c) for sk, c in _query(pk, *_sort_range("day", start, end))
-        ]
+    summaries: list[Mapping[str, Num]] = []
+    for granularity, first, last in coarsest_parts(start, end):
+        items = _query(pk, *_sort_range(granularity, first, last))
+        if granularity == "month":
+            summaries += [c for _, c in items]
+        else:
+            summaries += [summarize_day(date.fromisoformat(sk[2:]), c) for sk, c in items]
     return Heatmap(scope, scope_id, metric, start.isoformat(), end.isoformat(), heat_cells(summaries, metric))
 
 
@@ -290,6 +294,25 @@ def dashboard(scope: str, scope_id: str, end: date, now: datetime | None = None)
 
 
 # ----- shaping (pure) -----
+
+
+def coarsest_parts(start: date, end: date) -> list[tuple[str, date, date]]:
+    """``(granularity, first, last)`` parts covering ``start..end`` with the fewest, smallest items: the
+    whole months as ``month``, the days before the first and after the last whole month as ``day``.
+
+    Why: summed figures (totals, the heatmap) of a long range are the same from month items as from
+    day items (months are the rollup's sums of their days), at a thirtieth of the items read.
+    """
+    first_whole = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = end + timedelta(days=1)
+    last_whole = end if after.day == 1 else end.replace(day=1) - timedelta(days=1)
+    if first_whole > last_whole:
+        return [("day", start, end)]
+    parts = [("day", start, first_whole - timedelta(days=1))] if start < first_whole else []
+    parts.append(("month", first_whole, last_whole))
+    if last_whole < end:
+        parts.append(("day", last_whole + timedelta(days=1), end))
+    return parts
 
 
 def _sort_range(granularity: str, start: date, end: date) -> tuple[str, str]:
@@ -425,6 +448,7 @@ __all__ = [
     "Series",
     "Today",
     "UnknownScope",
+    "coarsest_parts",
     "dashboard",
     "heatmap",
     "series",

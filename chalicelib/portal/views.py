@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from chalicelib.kpi.read import coarsest_parts
 from chalicelib.models.sensor import slug
 from chalicelib.portal import access, periods
 from chalicelib.portal.directory import Directory, ShopInfo
@@ -98,6 +99,17 @@ def series(ctx: ViewContext, scope: access.Scope, lo: date, hi: date, granularit
         "totals": total(points),
         "points": points,
     }
+
+
+def range_totals(ctx: ViewContext, scope: access.Scope, lo: date, hi: date) -> Figures:
+    """A scope's totals over local dates lo..hi from the coarsest items that give them: the whole months
+    from month items, the days around them from day items (a year of a street: 12 months and a few
+    days, not 365 days). Sums are exact; dwell and revisit are visitor-weighted over those periods."""
+    target = target_of(scope)
+    points: list[dict[str, Any]] = []
+    for granularity, first, last in coarsest_parts(lo, hi):
+        points += list(ctx.source.series(target, granularity, first, last).values())
+    return total(points)
 
 
 def _delta(now: float | None, before: float | None) -> float | None:
@@ -321,14 +333,14 @@ def centre(ctx: ViewContext, lo: date, hi: date) -> dict[str, Any]:
     for kind in ("street", "zone"):
         for name in sorted({s.street if kind == "street" else s.zone for s in shops}):
             scope = access.resolve_scope(ctx.principal, ctx.directory, kind, name)
-            figures = series(ctx, scope, lo, hi, "day")
+            totals = range_totals(ctx, scope, lo, hi)
             rows.append(
                 {
                     "kind": "rue / street" if kind == "street" else "zone",
                     "name": name,
                     "shops": len(scope.shop_ids),
                     "sensors": len(access.sensors_of(ctx.directory, scope.shop_ids)),
-                    **{m: figures["totals"].get(m) for m in metrics},
+                    **{m: totals.get(m) for m in metrics},
                 }
             )
     health = sensor_health(ctx, shops)

@@ -217,6 +217,9 @@ def check_heatmaps(check: Checker, scope: Scope, days: dict[date, Facts]) -> Non
     for metric, kind in (("visitors", "v"), ("passersby", "p")):
         got = read.heatmap(*scope, DAYS[0], DAYS[-1], metric).to_dict()["cells"]
         check.equal(f"{scope} heatmap {metric} (day items)", got, oracle.heat_cells(days.values(), kind))
+        # Days of October from day items, the whole of November from its month item.
+        got = read.heatmap(*scope, DAYS[0], date(2026, 11, 30), metric).to_dict()["cells"]
+        check.equal(f"{scope} heatmap {metric} (days and a month)", got, oracle.heat_cells(days.values(), kind))
         for month in sorted({_month(d) for d in DAYS}):
             first = date.fromisoformat(month + "-01")
             last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)

@@ -84,6 +84,24 @@ def test_heatmap_is_local_time(world: World) -> None:
     assert passers.json_body["grid"][5][9] == 32
 
 
+def test_a_year_reads_its_whole_months_from_month_items(world: World) -> None:
+    """The year's heatmap and the centre's year totals: the same figures as from day items, read from
+    the months and the days around them (a handful of Queries, not 365 day items)."""
+    from bench.awscalls import recording
+
+    week = world.get("/api/kpis/shop/shop-a/heatmap?from=2026-11-14&to=2026-11-21", "merchant").json_body
+    with recording() as rec:
+        year = world.get("/api/kpis/shop/shop-a/heatmap?from=2025-11-22&to=2026-11-21", "merchant").json_body
+    assert year["grid"] == week["grid"] and year["max"] > 0
+    assert rec.calls["dynamodb.Query"] == 3  # days of Nov 2025, months Dec 2025-Oct 2026, days of Nov 2026
+    days = world.get("/api/admin/centre?from=2026-11-10&to=2026-11-25", "admin").json_body["table"]["rows"]
+    with recording() as rec:
+        months = world.get("/api/admin/centre?from=2025-11-20&to=2026-11-30", "admin").json_body["table"]["rows"]
+    assert months == days and any(row["visitors"] for row in days)
+    areas = len(days)  # streets and zones: one Query of days (Nov 2025) and one of months each
+    assert rec.calls["dynamodb.Query"] == 2 * areas
+
+
 def test_csv_export_is_the_table_shown(world: World) -> None:
     response = world.get("/api/kpis/shop/shop-a?from=2026-11-20&to=2026-11-21&format=csv", "merchant")
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")

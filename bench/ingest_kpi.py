@@ -1,9 +1,10 @@
-"""KPI engine benchmarks: write requests per batch vs KPI items, ingest records/s per core, year dashboard.
+"""KPI engine benchmarks: write requests per batch vs KPI items, ingest records/s per core.
 
 ``python -m bench.ingest_kpi [--out bench/results.json]`` prints the figures as JSON and merges them
 into the results file under the stable keys ``ingest.write_requests_per_batch``,
-``ingest.kpi_items_per_batch``, ``ingest.naive_writes_per_batch``, ``ingest.records_per_s``,
-``portal.year_dashboard_requests``. Counts, not timings, except records/s (CPU time of this process).
+``ingest.kpi_items_per_batch``, ``ingest.naive_writes_per_batch``, ``ingest.records_per_s``. Counts,
+not timings, except records/s (CPU time of this process). The year dashboard's requests are measured
+on the portal's routes by :mod:`bench.portal`.
 
 DynamoDB requests are counted with botocore event hooks (``before-call.dynamodb.*``) on the sessions
 PynamoDB creates, on the embedded emulator (moto), through the real adapters.
@@ -19,7 +20,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -165,29 +165,7 @@ def writes_per_batch(rng: random.Random) -> dict[str, Any]:
                     "calls": dict(calls),
                 }
             )
-        dashboard = year_dashboard_requests()
-    return {"batches": rows, **dashboard}
-
-
-def year_dashboard_requests() -> dict[str, Any]:
-    """Seed a year of one shop's rolled items, then count the requests of the dashboard read."""
-    from chalicelib.kpi import read
-    from chalicelib.kpi.calendar import day_key, month_key, week_key
-    from functions.rollup.aws import DynamoRollupStore
-
-    store = DynamoRollupStore()
-    end = date(2026, 11, 21)
-    for i in range(365):
-        d = end - timedelta(days=i)
-        store.put(
-            "shop#vh-mode", day_key(d), {f"p{h}": 10 + h for h in range(9, 19)} | {f"v{h}": 2 for h in range(9, 19)}
-        )
-        store.put("shop#vh-mode", week_key(d), {"p": 700, "v": 140, "hp0_10": 7})
-        store.put("shop#vh-mode", month_key(d), {"p": 3000, "v": 600, "hv5_15": 40, "d12": 30})
-    with dynamodb_calls() as calls:
-        body = read.dashboard("shop", "vh-mode", end)
-    assert len(body["months"]["points"]) == 12 and len(body["weeks"]["points"]) >= 52
-    return {"year_dashboard_requests": sum(calls.values()), "year_dashboard_calls": dict(calls)}
+    return {"batches": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,8 +184,6 @@ def main(argv: list[str] | None = None) -> int:
         "ingest.decode_records_per_s": speed["decode_records_per_s"],
         "ingest.coalesce_records_per_s": speed["coalesce_records_per_s"],
         "ingest.batches": rows,
-        "portal.year_dashboard_requests": writes["year_dashboard_requests"],
-        "portal.year_dashboard_calls": writes["year_dashboard_calls"],
     }
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     results.update(figures)

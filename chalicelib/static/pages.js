@@ -94,6 +94,9 @@ function rangeFields(prefix, from, to) {
       const days = Number(e.target.value); if (!days) { return; }
       const end = localDay(); document.getElementById(`${prefix}-to`).value = end;
       document.getElementById(`${prefix}-from`).value = addDays(end, 1 - days);
+      // 12 months read by month: 12 rolled-up items instead of 365 days (the year dashboard's reads).
+      const granularity = document.getElementById(`${prefix}-granularity`);
+      if (granularity && days >= 365) { granularity.value = "month"; }
     },
   }, el("option", { value: "" }, "Période… / Range…"), PRESETS.map(([v, t]) => el("option", { value: v }, t)));
   return [

@@ -101,6 +101,8 @@ def test_trends_switch_ranges_and_export_csv(browser: Any, demo: Demo, shots: Pa
     assert text.startswith("\ufeffPériode / Period;")
     lines = text.strip().split("\r\n")
     assert len(lines) == len(weeks) + 1 and sum(int(line.split(";")[6]) for line in lines[1:]) == total
+    page.locator("#trends-preset").select_option("365")  # 12 months: read by month
+    assert page.locator("#trends-granularity").input_value() == "month"
 
 
 def test_heatmap_and_sensor_health(browser: Any, demo: Demo, shots: Path) -> None:

@@ -3,8 +3,9 @@
 Set-up, on the embedded emulator: the stack deployed, a small centre in the directory (three shops of
 rue Victor-Hugo, one of rue Ricard, a merchant and an admin signed in through the portal), and a year
 of KPI items written in batches (``BatchWriteItem``, 25 items a request) for what the pages read: the
-merchant's shop (two years, so "previous period" has figures too), its street (the benchmark), the
-other street and the zone (the centre page). Day items have the attributes the ingest writes for a
+merchant's shop (a year of days, weeks and months, and the year before as weeks and months, so
+"previous period" has figures too), its street (the benchmark), the other street and the zone (the
+centre page). Day items have the attributes the ingest writes for a
 shop open 9-19 h with a sensor that sends a batch every 5 minutes all day (hours, 288 occupancy slots,
 the dwell histogram); weeks and months are made from them by the rollup's own code (``combine`` of
 ``summarize_day``), as the rollup function writes them.
@@ -89,7 +90,7 @@ def year_items(end: date) -> Iterator[tuple[str, str, dict[str, int]]]:
     from chalicelib.models.kpi_item import KpiItem
     from chalicelib.models.sensor import slug
 
-    scopes = [  # (pk, days of data, crowd size)
+    scopes = [  # (pk, days of data, crowd size); day items are kept for the last year only
         (KpiItem.key("shop", SHOP), 730, 1),
         (KpiItem.key("street", slug(VH)), 365, 3),
         (KpiItem.key("street", slug(RICARD)), 365, 1),
@@ -100,7 +101,8 @@ def year_items(end: date) -> Iterator[tuple[str, str, dict[str, int]]]:
         for back in range(days):
             day = end - timedelta(days=back)
             counters = day_counters(day, size)
-            yield pk, day_key(day), counters
+            if back < 365:
+                yield pk, day_key(day), counters
             summary = summarize_day(day, counters)
             periods.setdefault(week_key(day), []).append(summary)
             periods.setdefault(month_key(day), []).append(summary)

@@ -113,10 +113,19 @@ class FunctionSpec:
 
 def ingest_permissions(n: Names) -> list[dict[str, Any]]:
     """Read raw batches, move bad ones to quarantine, count into the KPI tables in one transaction; keep
-    the heartbeat a batch carries (schema 2) in the sensor-health table."""
+    consumer pseudonyms only while allowlisted and rewrite counted batches without them (no old version left);
+    keep the heartbeat a batch carries (schema 2) in the sensor-health table."""
     return [
         allow(("s3:GetObject", "s3:DeleteObject"), [n.objects("raw/")], "RawBatches"),
+        allow(("s3:PutObject", "s3:DeleteObjectVersion"), [n.objects("raw/")], "RedactCountedBatches"),
         allow(("s3:PutObject",), [n.objects("quarantine/")], "Quarantine"),
+        {
+            "Sid": "ListBatchVersions",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucketVersions"],
+            "Resource": [n.bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": ["raw/*"]}},
+        },
         allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
         allow(
             ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
@@ -132,6 +141,7 @@ def ingest_permissions(n: Names) -> list[dict[str, Any]]:
                 "device-state": (*TRANSACT_WRITE, "dynamodb:GetItem"),
                 "batch-markers": TRANSACT_WRITE,
                 "sensor-health": ("dynamodb:PutItem", "dynamodb:DescribeTable"),  # heartbeats carried in batches
+                "allowlist-entries": (*GET, "dynamodb:Query"),  # the consumer index, then the entry itself
             },
         ),
     ]
@@ -379,6 +389,9 @@ def optin_permissions(n: Names) -> list[dict[str, Any]]:
         *_consent_tables(n),
         allow(("s3:GetObject", "s3:PutObject"), [n.objects("consent-texts/")], "ConsentTexts"),
         allow(("secretsmanager:GetSecretValue",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
+        # UniFi controllers' API access, one secret per controller registered at run time
+        allow(("secretsmanager:GetSecretValue",),
+              [n.ctx.arn("secretsmanager", f"secret:wifivip/{n.stage}/controllers/*")], "ControllerApi"),
         allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
         allow(("ses:SendEmail",), [n.ctx.arn("ses", f"identity/{sender_identity()}")], "Email"),
         # SMS straight to a phone number: SNS has no resource ARN for it.

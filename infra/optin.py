@@ -28,6 +28,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -218,10 +219,16 @@ def register_controller(
     session_seconds: int = 4 * 3600,
     venue_info_url: str | None = None,
     secret: str | None = None,
+    unifi: str | None = None,
 ) -> str:
-    """Add (or replace) a WiFi controller allowed to send clients to the portal; return its secret (hex)."""
+    """Add (or replace) a WiFi controller allowed to send clients to the portal; return its secret (hex).
+
+    ``unifi``: for a UniFi controller, the JSON of :class:`functions.optin.unifi.UnifiSettings` (its URL,
+    site and the portal's account), stored as its own Secrets Manager secret."""
     from chalicelib.models.captive_controller import CaptiveController
 
+    if unifi is not None:
+        store_controller_credentials(controller_id, unifi)
     secret = secret or secrets.token_hex(32)
     CaptiveController(
         controller_id,
@@ -235,6 +242,22 @@ def register_controller(
     return secret
 
 
+def store_controller_credentials(controller_id: str, settings_json: str, stage: str | None = None) -> None:
+    """Create or update ``wifivip/{stage}/controllers/{id}`` (validated first: a typo fails here, not at a grant)."""
+    import boto3
+
+    from functions.optin.unifi import UnifiSettings, controller_secret_name
+
+    value = UnifiSettings.model_validate_json(settings_json).model_dump_json()
+    sm, name = boto3.client("secretsmanager"), controller_secret_name(controller_id, stage)
+    try:
+        sm.put_secret_value(SecretId=name, SecretString=value)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        sm.create_secret(Name=name, SecretString=value, Description=f"wifivip: UniFi API access of {controller_id}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.optin")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -244,8 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--vendor", default="generic", choices=["generic", "meraki", "unifi", "opennds", "nodogsplash"])
     add.add_argument("--shop", default=None)
     add.add_argument("--session-seconds", type=int, default=4 * 3600)
+    add.add_argument(
+        "--unifi-settings",
+        default=None,
+        help="UniFi: a JSON file {url, site, username, password[, unifi_os, ca_pem]} for the controller's API",
+    )
     args = parser.parse_args(argv)
-    secret = register_controller(args.id, args.venue, args.vendor, args.shop, args.session_seconds)
+    unifi = Path(args.unifi_settings).read_text(encoding="utf-8") if args.unifi_settings else None
+    secret = register_controller(args.id, args.venue, args.vendor, args.shop, args.session_seconds, unifi=unifi)
     print(json.dumps({"controller_id": args.id, "secret": secret}))
     return 0
 

@@ -14,9 +14,9 @@ Held today:
 - the campaigns (issue 7): offers sent (``offer-sends``, by consumer), shop visits (``consumer-visits``)
   and cap / "never twice" counters (``offer-counters``, keyed ``consumer#{person}#...`` and
   ``offer#{campaign}#{person}``, ``person`` being the pseudonym or the keyed contact hash).
-- raw batches in S3 (``raw/``) carry ``consumer`` on the sessions of listed devices; they are not
-  rewritten: the bucket's lifecycle deletes them after 1 day in the consent mode (and their old
-  versions a day later), and no mapping from the pseudonym to anyone survives the erasure.
+- raw batches in S3 (``raw/``) carry ``consumer`` on the sessions of listed devices only until they
+  are counted: the ingest keeps it only for pseudonyms still allowlisted and rewrites the counted
+  object without any (``functions/ingest/redact.py``), so there is nothing to erase there.
 """
 
 from __future__ import annotations

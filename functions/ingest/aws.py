@@ -37,32 +37,81 @@ class S3BatchStore:
     bucket: str
 
     def get(self, key: str) -> bytes | None:
+        """The object's bytes. Reading a batch rewritten without consumer pseudonyms (its own upload
+        event) also deletes its earlier versions: that finishes a redaction cut short by a crash."""
         try:
-            body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            body: bytes = response["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
             raise
+        if response.get("Metadata", {}).get("redacted") and response.get("VersionId"):
+            self._drop_versions(key, keep=response["VersionId"])
         return body
 
-    def quarantine(self, key: str, reason: str, detail: str) -> str:
-        """Copy to quarantine/ with the reason (metadata and a .reason.json), then delete the original.
+    def quarantine(self, key: str, reason: str, detail: str, body: bytes | None = None) -> str:
+        """Copy to quarantine/ with the reason (metadata and a .reason.json), then delete every version
+        of the original. ``body`` (the batch without consumer pseudonyms) replaces the bytes when given.
 
         Each step is idempotent, so a crash between them is repaired by the redelivery.
         """
         rest = key[len(RAW_PREFIX) :] if key.startswith(RAW_PREFIX) else key
         target = QUARANTINE_PREFIX + rest
-        self.client.copy_object(
-            Bucket=self.bucket,
-            Key=target,
-            CopySource={"Bucket": self.bucket, "Key": key},
-            Metadata={"reason": reason},
-            MetadataDirective="REPLACE",
-        )
+        if body is None:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                Metadata={"reason": reason},
+                MetadataDirective="REPLACE",
+            )
+        else:
+            self.client.put_object(
+                Bucket=self.bucket, Key=target, Body=body, Metadata={"reason": reason, "redacted": "consumer"}
+            )
         record = {"key": key, "reason": reason, "detail": detail[:2000], "at": datetime.now(UTC).isoformat()}
         self.client.put_object(Bucket=self.bucket, Key=target + ".reason.json", Body=json.dumps(record).encode())
-        self.client.delete_object(Bucket=self.bucket, Key=key)
+        self._drop_versions(key, keep=None)
         return target
+
+    def redact(self, key: str, blob: bytes) -> None:
+        """Put the batch without consumer pseudonyms at the same key, then delete its earlier versions."""
+        put = self.client.put_object(Bucket=self.bucket, Key=key, Body=blob, Metadata={"redacted": "consumer"})
+        if put.get("VersionId"):  # unversioned: the put replaced the bytes already
+            self._drop_versions(key, keep=put["VersionId"])
+
+    def _drop_versions(self, key: str, keep: str | None) -> None:
+        """Delete every version (and delete marker) of exactly ``key`` but ``keep``: in the versioned
+        bucket a plain delete or overwrite leaves the old bytes behind as a noncurrent version."""
+        doomed = []
+        for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=key):
+            for version in (*page.get("Versions", []), *page.get("DeleteMarkers", [])):
+                if version["Key"] == key and version["VersionId"] != keep:
+                    doomed.append({"Key": key, "VersionId": version["VersionId"]})
+        for version in doomed:
+            self.client.delete_object(Bucket=self.bucket, **version)
+
+
+class DynamoConsentGate:
+    """Allowlisted consumers, read as the opt-in leaves them: the consumer index of the allowlist
+    entries, then a consistent read of each entry (an erased or withdrawn device is gone at once,
+    even while the index still lags)."""
+
+    def live(self, consumer_ids: frozenset[str], now: float) -> frozenset[str]:
+        from chalicelib.models.allowlist_entry import AllowlistEntry
+
+        live = set()
+        for consumer_id in sorted(consumer_ids):
+            for key in AllowlistEntry.by_consumer.query(consumer_id):
+                try:
+                    entry = AllowlistEntry.get(key.device_hash, consistent_read=True)
+                except DoesNotExist:
+                    continue
+                if entry.consumer_id == consumer_id and entry.expires.timestamp() > now:
+                    live.add(consumer_id)
+                    break
+        return frozenset(live)
 
 
 class DynamoSensorDirectory:

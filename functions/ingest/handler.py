@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalicelib.campaigns.dynamo import DynamoVisits, SensorPlaces
 from chalicelib.campaigns.visits import VisitRecorder
 from functions.heartbeat.aws import DynamoHealthStore
-from functions.ingest.aws import RAW_PREFIX, DynamoKpiStore, DynamoSensorDirectory, S3BatchStore
+from functions.ingest.aws import RAW_PREFIX, DynamoConsentGate, DynamoKpiStore, DynamoSensorDirectory, S3BatchStore
 from functions.ingest.events import S3EventSqsRecord
 from functions.ingest.service import IngestOutcome, ingest_object
 from functions.observability import NAMESPACE, SERVICE, logger, metrics, tracer
@@ -69,7 +69,14 @@ def record_handler(record: S3EventSqsRecord) -> list[IngestOutcome]:
             continue
         store = S3BatchStore(_s3(), entry.s3.bucket.name)
         outcome = ingest_object(
-            key, store, DynamoSensorDirectory(), _kpis(), now=clock(), on_batch=_visits(), health=_health()
+            key,
+            store,
+            DynamoSensorDirectory(),
+            _kpis(),
+            now=clock(),
+            on_batch=_visits(),
+            health=_health(),
+            consents=DynamoConsentGate(),
         )
         _report(outcome)
         outcomes.append(outcome)

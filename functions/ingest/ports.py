@@ -21,9 +21,21 @@ class BatchStore(Protocol):
         """The object's bytes, or None when it is gone (already quarantined, or expired)."""
         ...
 
-    def quarantine(self, key: str, reason: str, detail: str) -> str:
-        """Move the object out of the raw prefix with its reason; return the new key."""
+    def quarantine(self, key: str, reason: str, detail: str, body: bytes | None = None) -> str:
+        """Move the object out of the raw prefix with its reason (``body`` instead of its bytes when given:
+        a copy without consumer pseudonyms); no version of the raw object is left. Return the new key."""
         ...
+
+    def redact(self, key: str, blob: bytes) -> None:
+        """Replace a counted batch by ``blob`` (the same batch without consumer pseudonyms), leaving no
+        earlier version of the object."""
+        ...
+
+
+class ConsentGate(Protocol):
+    """Which consumer pseudonyms are still allowlisted (consent to audience measurement in force)."""
+
+    def live(self, consumer_ids: frozenset[str], now: float) -> frozenset[str]: ...
 
 
 class SensorDirectory(Protocol):

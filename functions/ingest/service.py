@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from wifivip_edge.batch import Batch, BatchError, decode_batch
+from wifivip_edge.batch import Batch, BatchError, decode_batch, encode_batch
 from wifivip_edge.heartbeat import HeartbeatError, heartbeat_of
 
 from chalicelib.kpi import hll
@@ -36,7 +36,17 @@ from chalicelib.models.kpi_item import SKETCH_TTL_DAYS, KpiItem
 from chalicelib.models.processed_batch import MAX_BATCH_AGE_DAYS, ProcessedBatch
 from chalicelib.models.sensor import ACTIVE
 from functions.heartbeat.ports import HealthStore
-from functions.ingest.ports import BatchStore, CommitPlan, KpiStore, Marker, SensorDirectory, SetAdd, VersionedWrite
+from functions.ingest.ports import (
+    BatchStore,
+    CommitPlan,
+    ConsentGate,
+    KpiStore,
+    Marker,
+    SensorDirectory,
+    SetAdd,
+    VersionedWrite,
+)
+from functions.ingest.redact import consumers_of, keep_consumers, redact_undecodable, without_consumers
 
 MAX_CLOCK_AHEAD_SECONDS = 3600
 MAX_SESSION_AGE_DAYS = 7
@@ -79,28 +89,41 @@ def ingest_object(
     now: float | None = None,
     on_batch: Callable[[Batch], object] | None = None,
     health: HealthStore | None = None,
+    consents: ConsentGate | None = None,
 ) -> IngestOutcome:
     """Count one uploaded batch, or quarantine it with a reason; never raise for bad input.
 
     ``on_batch`` sees every valid batch once counted, again on a redelivery (campaigns record the
     visits of consented consumers from it; its writes must be idempotent). ``health`` keeps the
     heartbeat a batch carries as its sensor's latest (newer ones win; a bad one is skipped, the
-    batch's counts stand)."""
+    batch's counts stand). With ``consents``, consumer pseudonyms no longer allowlisted are dropped
+    before anything is counted, and the raw object is rewritten without any once counted
+    (:mod:`functions.ingest.redact`); the rewrite's own upload event then finds the batch counted
+    (``duplicate``)."""
     moment = time.time() if now is None else now
     blob = store.get(key)
     if blob is None:
         return IngestOutcome(key, "missing")
     try:
         batch = decode_batch(blob)
-        check_batch(batch, key, sensors, moment)
-    except (BatchError, RejectedBatch) as exc:
-        store.quarantine(key, exc.reason, exc.detail)
+    except BatchError as exc:
+        store.quarantine(key, exc.reason, exc.detail, redact_undecodable(blob))
         return IngestOutcome(key, "quarantined", reason=exc.reason)
+    carried = consumers_of(batch)
+    try:
+        check_batch(batch, key, sensors, moment)
+    except RejectedBatch as exc:
+        store.quarantine(key, exc.reason, exc.detail, encode_batch(without_consumers(batch)) if carried else None)
+        return IngestOutcome(key, "quarantined", reason=exc.reason)
+    if consents is not None and carried:
+        batch = keep_consumers(batch, consents.live(carried, moment))
     contrib = contribution(batch)
     status, plan = commit_exactly_once(key, batch, contrib, kpis, moment)
     if on_batch is not None:
         on_batch(batch)
     beat = _record_health(batch, key, health, moment) if health is not None and status == "counted" else None
+    if consents is not None and carried:
+        store.redact(key, encode_batch(without_consumers(batch)))
     return IngestOutcome(
         key, status, sessions=len(batch.sessions), items=contrib.item_count, actions=plan.actions, health=beat
     )

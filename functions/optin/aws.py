@@ -204,6 +204,7 @@ class DynamoControllers:
             int(m.session_seconds),
             m.shop_id,
             m.status == "active",
+            m.vendor or "generic",
         )
 
 

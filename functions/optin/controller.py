@@ -28,6 +28,19 @@ CONTROLLER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
 
 
+#: Vendors whose controller opens the network only when the portal calls its API (see functions.optin.unifi);
+#: the others open it when the browser follows their grant URL.
+API_GRANT_VENDORS = frozenset({"unifi"})
+
+
+class GrantError(RuntimeError):
+    """The controller could not be told to let the device through; ``reason`` is a stable code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
 class RedirectError(ValueError):
     """A redirect the portal must not trust; ``reason`` is a stable code."""
 
@@ -45,6 +58,11 @@ class ControllerRecord:
     session_seconds: int = 4 * 3600
     shop_id: str | None = None
     active: bool = True
+    vendor: str = "generic"
+
+    @property
+    def grants_by_api(self) -> bool:
+        return self.vendor in API_GRANT_VENDORS
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from functions.optin.service import (
     RateLimited,
 )
 from functions.optin.triggers import allowlist_trigger
+from functions.optin.unifi import SecretsControllerApi
 
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -104,6 +105,7 @@ def service() -> OptinService:
         archive=S3TextArchive(boto3.client("s3"), s.bucket or os.environ.get("WIFIVIP_BUCKET", "")),
         allowlist=allowlist_trigger(),
         holders=consumer_data_holders(),
+        controller_api=SecretsControllerApi(boto3.client("secretsmanager")),
     )
     return OptinService(deps, keys(), s)
 
@@ -234,9 +236,9 @@ def portal_submit(
     session = svc.session(s)
     lang = session.lang
     if choice != "accept" or not purpose:
-        svc.refuse(session)
+        granted = svc.refuse(session)
         metrics.add_metric(name="PortalRefused", unit=MetricUnit.Count, value=1)
-        return html(pages.done_page(lang, (), False, None, session.next_url))
+        return _done(svc, session, (), False, None, granted)
     chosen = frozenset(p for p in purpose if p in PURPOSES)
     result = svc.submit(session, Choices(chosen, email, phone, first_name), client_ip())
     if result.errors:
@@ -246,11 +248,28 @@ def portal_submit(
     token = result.session.seal(svc.keys, svc.clock())
     if result.needs_sms_code:
         return html(pages.sms_code_page(lang, token))
+    notice = pages.t(lang, "send_failed") if result.undelivered else None
+    return _done(svc, result.session, result.consented, result.email_sent, result.manage_token, result.granted, notice)
+
+
+def _done(
+    svc: OptinService,
+    session: PortalSession,
+    consented: tuple[str, ...],
+    email_sent: bool,
+    manage_token: str | None,
+    granted: bool,
+    notice: str | None = None,
+) -> Response[str]:
+    """The end page; when the controller could not be told (UniFi unreachable), 503 and "try again"."""
+    if not granted:
+        metrics.add_metric(name="ControllerGrantFailed", unit=MetricUnit.Count, value=1)
+    retry = None if granted else session.seal(svc.keys, svc.clock())
     page = pages.done_page(
-        lang, result.consented, result.email_sent, _manage_url(result.manage_token), session.next_url,
-        notice=pages.t(lang, "send_failed") if result.undelivered else None,
+        session.lang, consented, email_sent, _manage_url(manage_token), session.next_url, notice=notice,
+        retry_token=retry,
     )  # fmt: skip
-    return html(page)
+    return html(page, 200 if granted else 503)
 
 
 def _manage_url(token: str | None) -> str | None:
@@ -266,13 +285,24 @@ def portal_sms(
     svc = request_service()
     session = svc.session(s)
     if action == "skip":
-        svc.skip_sms_code(session)
-    elif svc.confirm_sms_code(session, code, client_ip()).status != "confirmed":
-        return html(pages.sms_code_page(session.lang, s, wrong=True), 400)
+        granted = svc.skip_sms_code(session)
+    else:
+        checked = svc.confirm_sms_code(session, code, client_ip())
+        if checked.status != "confirmed":
+            return html(pages.sms_code_page(session.lang, s, wrong=True), 400)
+        granted = checked.granted
     done = svc.summary(session)
-    return html(
-        pages.done_page(session.lang, done.consented, done.email_sent, _manage_url(done.manage_token), session.next_url)
-    )
+    return _done(svc, session, done.consented, done.email_sent, done.manage_token, granted)
+
+
+@app.post("/portal/grant", responses=answers(403, 429))
+def portal_grant(s: Annotated[str, Form(max_length=4096)]) -> Response[str]:
+    """ "Try again" when the WiFi controller could not be told to let the device through."""
+    svc = request_service()
+    session = svc.session(s)
+    granted = svc.retry_grant(session, client_ip())
+    done = svc.summary(session)
+    return _done(svc, session, done.consented, done.email_sent, done.manage_token, granted)
 
 
 @app.get("/portal/sms", responses=answers(403))

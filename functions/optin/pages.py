@@ -66,6 +66,10 @@ T: dict[str, dict[str, str]] = {
         "done_some": "Vos choix sont enregistrés :",
         "email_sent": "Un email de confirmation a été envoyé : aucune offre avant votre confirmation.",
         "continue": "Accéder à Internet",
+        "grant_title": "Connexion en attente",
+        "grant_failed": "Vos choix sont enregistrés, mais le réseau WiFi n'a pas encore ouvert votre accès "
+        "(le boîtier WiFi ne répond pas). Réessayez dans un instant.",
+        "grant_retry": "Réessayer la connexion",
         "manage": "Votre lien personnel pour consulter, retirer ou effacer vos données (gardez-le, par exemple "
         "en capture d'écran) :",
         "audience": "mesure d'audience de cet appareil",
@@ -161,6 +165,10 @@ T: dict[str, dict[str, str]] = {
         "done_some": "Your choices are saved:",
         "email_sent": "A confirmation email has been sent: no offer before you confirm.",
         "continue": "Go to the Internet",
+        "grant_title": "Connection pending",
+        "grant_failed": "Your choices are saved, but the WiFi network has not opened your access yet (the WiFi "
+        "box does not answer). Try again in a moment.",
+        "grant_retry": "Try the connection again",
         "manage": "Your personal link to see, withdraw or erase your data (keep it, e.g. as a screenshot):",
         "audience": "audience measurement of this device",
         "offers_email": "offers by email",
@@ -326,7 +334,10 @@ def done_page(
     next_url: str | None,
     other_url: str | None = None,
     notice: str | None = None,
+    retry_token: str | None = None,
 ) -> str:
+    """The end page; with ``retry_token`` (the controller could not be told to let the device through)
+    it says so first and offers to try again with the same sealed session."""
     if consented:
         items = "".join(f"<li>{t(lang, p)}</li>" for p in PURPOSES if p in consented)
         body = f'<div class="ok"><p>{t(lang, "done_some")}</p><ul>{items}</ul></div>'
@@ -336,12 +347,17 @@ def done_page(
         body += f"<p>{t(lang, 'email_sent')}</p>"
     if notice:
         body += f'<p class="error" role="alert">{escape(notice)}</p>'
-    if next_url:
+    if retry_token:
+        body = (
+            f'<p class="error" role="alert">{t(lang, "grant_failed")}</p><form method="post" action="/portal/grant">'
+            f'{_hidden("s", retry_token)}<button type="submit">{t(lang, "grant_retry")}</button></form>{body}'
+        )
+    elif next_url:
         body += f'<p><a class="button" href="{escape(next_url)}">{t(lang, "continue")}</a></p>'
     if manage_url:
         body += f'<div class="card fine"><p>{t(lang, "manage")}</p><p><a href="{escape(manage_url)}"><code>'
         body += f"{escape(manage_url)}</code></a></p></div>"
-    return layout(lang, t(lang, "done_title"), body, other_url)
+    return layout(lang, t(lang, "grant_title" if retry_token else "done_title"), body, other_url)
 
 
 def message_page(lang: str, title_key: str, text: str, ok: bool = True, other_url: str | None = None) -> str:

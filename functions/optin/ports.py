@@ -50,6 +50,12 @@ class Controllers(Protocol):
     def get(self, controller_id: str) -> ControllerRecord | None: ...
 
 
+class ControllerApi(Protocol):
+    """Tells a WiFi controller to let a device through (UniFi); raises ``GrantError`` when it cannot."""
+
+    def authorize(self, controller: ControllerRecord, mac: bytes, seconds: int) -> None: ...
+
+
 class Grants(Protocol):
     """WiFi access granted per (controller, device) key, until an epoch time."""
 

@@ -53,13 +53,15 @@ from chalicelib.consent.records import (
 from chalicelib.consent.settings import OptinSettings
 from chalicelib.consent.texts import consent_screen
 from chalicelib.portal.errors import is_outage
+from functions.observability import logger
 from functions.optin import messages
 from functions.optin.contacts import normalize_email, normalize_phone
-from functions.optin.controller import ControllerRecord, RedirectError, verify_redirect
+from functions.optin.controller import ControllerRecord, GrantError, RedirectError, verify_redirect
 from functions.optin.ports import (
     AllowlistTrigger,
     ConsentStore,
     ConsumerDataHolder,
+    ControllerApi,
     Controllers,
     DeliveryError,
     Grants,
@@ -88,7 +90,10 @@ LIMITS: dict[str, tuple[int, int]] = {
     "rights-contact": (3, 3600),
     "confirm-ip": (30, 600),
     "manage-ip": (60, 600),
+    "grant-ip": (20, 600),
 }
+GRANT_ATTEMPTS = 2  # in the request; then the page offers "try again"
+GRANT_BACKOFF_S = 0.5
 
 
 class OptinError(Exception):
@@ -123,6 +128,9 @@ class PortalSession:
     session_seconds: int
     lang: str = "fr"
     consumer_id: str | None = None
+    #: the client MAC (hex), only for a controller that grants over its API (UniFi): sealed (encrypted)
+    #: in the page for the session's 30 minutes, never stored or logged
+    mac: str | None = None
 
     def seal(self, keys: OptinKeys, now: float) -> str:
         payload = {
@@ -133,13 +141,14 @@ class PortalSession:
             "t": self.session_seconds,
             "l": self.lang,
             "u": self.consumer_id,
+            **({"m": self.mac} if self.mac else {}),
         }
         return tokens.seal(keys, payload, now)
 
     @classmethod
     def unseal(cls, keys: OptinKeys, token: str, now: float) -> PortalSession:
         p = tokens.unseal(keys, token, now, SESSION_TTL_S)
-        return cls(p["d"], p["c"], p["v"], p.get("n"), int(p["t"]), p.get("l", "fr"), p.get("u"))
+        return cls(p["d"], p["c"], p["v"], p.get("n"), int(p["t"]), p.get("l", "fr"), p.get("u"), p.get("m"))
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,7 @@ class SubmitResult:
     manage_token: str | None = None
     errors: tuple[str, ...] = ()
     undelivered: tuple[str, ...] = ()  # channels whose confirmation message the provider refused
+    granted: bool = True  # False: the controller could not be reached; the page offers to try again
 
     @property
     def needs_sms_code(self) -> bool:
@@ -169,6 +179,7 @@ class SubmitResult:
 class ConfirmResult:
     status: str  # confirmed | already | invalid
     purpose: str | None = None
+    granted: bool = True
 
 
 @dataclass
@@ -181,6 +192,7 @@ class OptinDeps:
     archive: TextArchive
     allowlist: AllowlistTrigger
     holders: Sequence[ConsumerDataHolder] = ()
+    controller_api: ControllerApi | None = None  # controllers that grant over an API (UniFi)
 
 
 @dataclass
@@ -202,9 +214,11 @@ class OptinService:
             raise OptinError(f"redirect_{exc.reason}", 403) from None
         device = self.keys.device_hash(verified.mac)
         ctrl = verified.controller
+        mac = verified.mac.hex() if ctrl.grants_by_api else None
         return PortalSession(
-            device, ctrl.controller_id, ctrl.venue_name, verified.continuation.next_url, ctrl.session_seconds, lang
-        )
+            device, ctrl.controller_id, ctrl.venue_name, verified.continuation.next_url, ctrl.session_seconds, lang,
+            mac=mac,
+        )  # fmt: skip
 
     def session(self, token: str) -> PortalSession:
         try:
@@ -212,9 +226,9 @@ class OptinService:
         except (tokens.TokenError, KeyError, ValueError):
             raise OptinError("session_expired", 403) from None
 
-    def refuse(self, session: PortalSession) -> None:
+    def refuse(self, session: PortalSession) -> bool:
         """ "Continue without consenting": WiFi access, and nothing stored about the person."""
-        self._grant(session)
+        return self._grant(session)
 
     def submit(self, session: PortalSession, choices: Choices, ip: str) -> SubmitResult:
         """Record the ticked purposes, send the confirmations, grant WiFi access (after an SMS code)."""
@@ -222,8 +236,7 @@ class OptinService:
         self._limit("submit-ip", ip, now)
         purposes = tuple(p for p in PURPOSES if p in choices.purposes)
         if not purposes:
-            self.refuse(session)
-            return SubmitResult(session, ())
+            return SubmitResult(session, (), granted=self.refuse(session))
         email = normalize_email(choices.email) if OFFERS_EMAIL in purposes else None
         phone = normalize_phone(choices.phone) if OFFERS_SMS in purposes else None
         errors = _form_errors(purposes, choices, email, phone)
@@ -266,10 +279,11 @@ class OptinService:
             sms_sent = self._send_sms_confirmation(consumer, sends) if phone else False
         except DeliveryError:
             undelivered.append("sms")
-        if not sms_sent:
-            self._grant(session)
+        granted = True if sms_sent else self._grant(session)
         manage = tokens.sign(self.keys, "manage", {"c": [consumer.consumer_id]}, now, MANAGE_TTL_S)
-        return SubmitResult(session, purposes, email_sent, sms_sent, manage, undelivered=tuple(undelivered))
+        return SubmitResult(
+            session, purposes, email_sent, sms_sent, manage, undelivered=tuple(undelivered), granted=granted
+        )
 
     def confirm_sms_code(self, session: PortalSession, code: str, ip: str) -> ConfirmResult:
         """The code typed in the portal; five wrong tries end the pending confirmation."""
@@ -286,8 +300,7 @@ class OptinService:
             self.deps.store.commit(consumer)
             return ConfirmResult("invalid", OFFERS_SMS)
         result = self._confirm(consumer, "sms", VIA_SMS_CODE, {"code": "matched", "ip": self.keys.fingerprint(ip)})
-        self._grant(session)
-        return result
+        return replace(result, granted=self._grant(session))
 
     def summary(self, session: PortalSession) -> SubmitResult:
         """What the end page shows after the SMS step: the choices in force, the email pending, the link."""
@@ -298,9 +311,14 @@ class OptinService:
         manage = tokens.sign(self.keys, "manage", {"c": [consumer.consumer_id]}, self.clock(), MANAGE_TTL_S)
         return SubmitResult(session, consented, consumer.email_status == PENDING, False, manage)
 
-    def skip_sms_code(self, session: PortalSession) -> None:
+    def skip_sms_code(self, session: PortalSession) -> bool:
         """Go online now; the link in the SMS can still confirm later."""
-        self._grant(session)
+        return self._grant(session)
+
+    def retry_grant(self, session: PortalSession, ip: str) -> bool:
+        """ "Try again" after the controller could not be reached (the choices are already recorded)."""
+        self._limit("grant-ip", ip, self.clock())
+        return self._grant(session)
 
     def confirm_link(self, token: str, ip: str) -> ConfirmResult:
         """The link of a confirmation email or SMS (a page with a button, so mail scanners confirm nothing)."""
@@ -576,9 +594,33 @@ class OptinService:
         if left > 0:
             self.sleep(left)
 
-    def _grant(self, session: PortalSession) -> None:
+    def _grant(self, session: PortalSession) -> bool:
+        """Let the device through: tell the controller when it grants over an API (retried once), then
+        record the grant (RFC 8908's seconds-remaining). False when the controller could not be told."""
+        controller = self._controller(session.controller_id)
+        if controller is not None and controller.grants_by_api and not self._grant_by_api(controller, session):
+            return False
         until = self.clock() + session.session_seconds
         self.deps.grants.grant(self.keys.grant_key(session.controller_id, session.device), session.controller_id, until)
+        return True
+
+    def _grant_by_api(self, controller: ControllerRecord, session: PortalSession) -> bool:
+        api = self.deps.controller_api
+        if api is None or not session.mac:
+            logger.warning("controller grant impossible", extra={"controller": controller.controller_id})
+            return False
+        for attempt in range(GRANT_ATTEMPTS):
+            try:
+                api.authorize(controller, bytes.fromhex(session.mac), session.session_seconds)
+                return True
+            except GrantError as exc:  # the reason and the controller only: never the MAC
+                logger.warning(
+                    "controller grant failed",
+                    extra={"controller": controller.controller_id, "reason": exc.reason, "attempt": attempt + 1},
+                )
+                if attempt + 1 < GRANT_ATTEMPTS:
+                    self.sleep(GRANT_BACKOFF_S)
+        return False
 
     def _url(self, path: str, token: str) -> str:
         return f"{self.settings.base_url}{path}?t={token}"

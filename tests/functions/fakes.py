@@ -35,17 +35,26 @@ class FakeStore:
     objects: dict[str, bytes]
     quarantined: dict[str, tuple[str, str]] = field(default_factory=dict)
     crashes: CrashPlan = field(default_factory=CrashPlan)
+    #: what quarantine/ holds, by quarantined key (the redacted body when one was given)
+    quarantine_bodies: dict[str, bytes] = field(default_factory=dict)
+    redactions: int = 0
 
     def get(self, key: str) -> bytes | None:
         self.crashes.tick()
         return self.objects.get(key)
 
-    def quarantine(self, key: str, reason: str, detail: str) -> str:
+    def quarantine(self, key: str, reason: str, detail: str, body: bytes | None = None) -> str:
         self.crashes.tick()
         self.quarantined[key] = (reason, detail)
+        self.quarantine_bodies[key] = body if body is not None else self.objects.get(key, b"")
         self.crashes.tick()
         self.objects.pop(key, None)
         return "quarantine/" + key
+
+    def redact(self, key: str, blob: bytes) -> None:
+        self.crashes.tick()
+        self.objects[key] = blob
+        self.redactions += 1
 
 
 @dataclass

@@ -20,6 +20,8 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
     (r"logs:(CreateLogStream|PutLogEvents)", r"arn:aws:logs:[^:]+:\d+:log-group:/aws/lambda/wifivip-[^:*]+:\*",
      "the streams of the function's own log group: Lambda names each stream at run time"),
     (r"s3:(GetObject|DeleteObject)", r"arn:aws:s3:::wifivip-[^/*]+/raw/\*", "ingest reads and removes raw batches"),
+    (r"s3:(PutObject|DeleteObjectVersion)", r"arn:aws:s3:::wifivip-[^/*]+/raw/\*",
+     "ingest rewrites a counted batch without consumer pseudonyms and deletes its earlier version (erasure)"),
     (r"s3:PutObject", r"arn:aws:s3:::wifivip-[^/*]+/quarantine/\*", "ingest moves bad batches to quarantine"),
     (r"s3:DeleteObjectVersion", r"arn:aws:s3:::wifivip-[^/*]+/(raw|quarantine)/\*",
      "the retention sweep deletes every version of the batches of ended key epochs, whichever sensor sent them"),
@@ -37,6 +39,8 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
      "offers read presence events of any sensor and delete each once decided"),
     (r"sns:(Publish|CheckIfPhoneNumberIsOptedOut)", r"\*",
      "SMS to a phone number: SNS has no resource ARN for a number"),
+    (r"secretsmanager:GetSecretValue", r"arn:aws:secretsmanager:[^:]+:\d+:secret:wifivip/[^/*]+/controllers/\*",
+     "the opt-in reads the API access of a UniFi controller: one secret per controller, added at run time"),
     (r"s3:(GetObject|PutObject)", r"arn:aws:s3:::wifivip-[^/*]+/consent-texts/\*",
      "the opt-in archives each consent text once, named by its SHA-256"),
 )  # fmt: skip

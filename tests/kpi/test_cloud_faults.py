@@ -26,7 +26,7 @@ import random
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,15 +34,17 @@ import boto3
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from wifivip_edge.batch import Batch, SessionRecord, encode_batch
+from wifivip_edge.batch import Batch, SessionRecord, decode_batch, encode_batch
 from wifivip_edge.batching import batch_key
 
 from chalicelib.kpi import hll
 from chalicelib.kpi.rollup import ROLLUP_SET_ATTRS
+from chalicelib.models.allowlist_entry import AllowlistEntry
 from chalicelib.models.consumer_visit import ConsumerVisit
 from chalicelib.models.sensor import Sensor
 from functions.ingest import handler as ingest_handler
 from functions.ingest import service as ingest_service
+from functions.ingest.redact import consumers_of
 from functions.local_pump import LocalContext, sqs_event
 from functions.rollup.aws import DynamoRollupStore
 from functions.rollup.handler import lambda_handler as rollup_handler
@@ -99,10 +101,32 @@ def wipe(stack: StackOutputs) -> None:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket):
         for obj in page.get("Contents", []):
             s3.delete_object(Bucket=stack.bucket, Key=obj["Key"])
+    drain(stack)
+
+
+def drain(stack: StackOutputs) -> None:
+    """Drop the upload events of the batches the ingest rewrote without consumer pseudonyms (the
+    deliveries here are simulated: the real queue only collects them)."""
+    sqs = boto3.client("sqs")
+    while got := sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.delete_message_batch(
+            QueueUrl=stack.queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)],
+        )
+
+
+def allowlist(made: list[Batch]) -> None:
+    """Every consumer pseudonym of the batches allowlisted (ingest counts only those in force)."""
+    now = datetime.now(UTC)
+    consumers = {s.consumer for b in made for s in b.sessions if s.consumer is not None}
+    for consumer in sorted(consumers):
+        AllowlistEntry(f"dev-{consumer}", consumer_id=consumer, consent_key_id="k1", consented_at=now,
+                       expires=now + timedelta(days=30)).save()  # fmt: skip
 
 
 def upload(stack: StackOutputs, objects: dict[str, bytes]) -> list[str]:
     """Put the objects as sensors do; return the S3 notification bodies SQS received (one per object)."""
+    drain(stack)
     s3, sqs = boto3.client("s3"), boto3.client("sqs")
     for key, blob in objects.items():
         s3.put_object(Bucket=stack.bucket, Key=key, Body=blob)
@@ -266,6 +290,15 @@ def assert_oracle(stack: StackOutputs, made: list[Batch], poison: dict[str, tupl
         for p in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket)
         for o in p.get("Contents", [])
     }
+    raw_versions = [
+        v
+        for p in s3.get_paginator("list_object_versions").paginate(Bucket=stack.bucket, Prefix="raw/")
+        for v in p.get("Versions", [])
+    ]
+    for version in raw_versions:  # counted batches are kept without consumer pseudonyms, no older version left
+        blob = s3.get_object(Bucket=stack.bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"].read()
+        assert not consumers_of(decode_batch(blob)), version["Key"]
+    assert len(raw_versions) == len({v["Key"] for v in raw_versions})
     quarantined = {k for k in keys if k.startswith("quarantine/") and not k.endswith(".reason.json")}
     assert quarantined == {"quarantine/" + k.removeprefix("raw/") for k in poison}
     for key, (reason, _) in poison.items():
@@ -314,6 +347,7 @@ def run_with_faults(
     """Upload ``made`` and 3 poison batches, deliver them with the faults, redrive dead letters, check
     the oracle."""
     wipe(cloud)
+    allowlist(made)
     poison = dict(rng.sample(sorted(poison_objects().items()), 3))
     objects = {batch_key(b.header): encode_batch(b) for b in made} | {k: blob for k, (_, blob) in poison.items()}
     bodies = upload(cloud, objects)
@@ -408,6 +442,7 @@ def test_a_kill_between_any_two_aws_calls_loses_and_doubles_nothing(
         probe = AwsFaults()
         with probe.installed():
             wipe(cloud)
+            allowlist([good])
             bodies = upload(cloud, objects)
             Delivery(random.Random(0), probe).run(bodies, copies=(1, 1))
     clean = stored_state(cloud)
@@ -418,6 +453,7 @@ def test_a_kill_between_any_two_aws_calls_loses_and_doubles_nothing(
     for when in ("before", "after"):
         for k in range(1, n + 1):
             wipe(cloud)
+            allowlist([good])
             bodies = upload(cloud, objects)
             plan = {"kill_before": {k}} if when == "before" else {"kill_after": {k}}
             faults = AwsFaults(**plan)  # type: ignore[arg-type]
@@ -439,6 +475,7 @@ def test_a_poison_message_fails_alone_in_the_middle_of_an_sqs_batch(
     invocation, only the poison is reported failed, and after ``MAX_RECEIVES`` it is a dead letter."""
     made = [make_batch(offset=300 * i, batch_id=f"20261121T1{i:01d}0000Z-{i:012x}") for i in range(9)]
     wipe(cloud)
+    allowlist(made)
     bodies = upload(cloud, {batch_key(b.header): encode_batch(b) for b in made})
     poison_body = '{"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {}}}]}'
     messages = [*bodies[:4], poison_body, *bodies[4:]]

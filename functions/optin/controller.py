@@ -3,29 +3,28 @@
 Controllers send the client to the portal with its MAC in their own parameter (Meraki and Cisco
 ``client_mac``, UniFi ``id``, openNDS ``clientmac``, nodogsplash/MikroTik/Aruba ``mac``, Omada
 ``clientMac``, Huawei/Fortinet ``usermac``, Cambium ``ga_cmac``). Anyone can type such a URL, so the
-portal believes it only when signed: the controller (or the small signer on the venue's gateway, see
-:func:`sign_redirect`) adds ``wv_ctrl`` (its id), ``wv_ts`` (epoch seconds) and ``wv_sig``, the
-HMAC-SHA256 under its secret of every parameter. A signature older than :data:`MAX_SKEW_S` is refused.
+portal believes it only when signed: the controller's FAS script or the small signer on the venue's
+gateway (:mod:`wifivip_edge.portal_signer`, which checks the MAC against its ARP table first) adds
+``wv_ctrl`` (its id), ``wv_ts`` (epoch seconds) and ``wv_sig``, the HMAC-SHA256 under its secret of
+every parameter. A signature older than :data:`MAX_SKEW_S` is refused.
 """
 
 from __future__ import annotations
 
 import hmac
 import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
-MAC_PARAMS = ("client_mac", "clientmac", "clientMac", "mac", "id", "usermac", "ga_cmac", "client-mac", "sta_mac")
-CTRL_PARAM = "wv_ctrl"
-TS_PARAM = "wv_ts"
-SIG_PARAM = "wv_sig"
+from wifivip_edge.redirect import CTRL_PARAM, MAC_PARAMS, SIG_PARAM, TS_PARAM, mac_digits, signature
+from wifivip_edge.redirect import canonical as canonical  # re-exported: one definition, shared with the
+from wifivip_edge.redirect import sign_redirect as sign_redirect  # venue's signer (wifivip_edge.portal_signer)
+
 MAX_SKEW_S = 300
 MAX_PARAMS = 40
 MAX_VALUE_LEN = 2048
 CONTROLLER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-_MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
 
 
 #: Vendors whose controller opens the network only when the portal calls its API (see functions.optin.unifi);
@@ -84,36 +83,15 @@ class VerifiedRedirect:
     continuation: Continuation
 
 
-def canonical(params: Mapping[str, str]) -> bytes:
-    """What is signed: every parameter but the signature, percent-encoded, sorted, one per line."""
-    items = sorted((k, v) for k, v in params.items() if k != SIG_PARAM)
-    lines = [f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in items]
-    return ("wifivip-redirect-v1\n" + "\n".join(lines)).encode()
-
-
-def signature(params: Mapping[str, str], secret: bytes) -> str:
-    return hmac.digest(secret, canonical(params), "sha256").hex()
-
-
-def sign_redirect(
-    params: Mapping[str, str], controller_id: str, secret: bytes, now: float | None = None
-) -> dict[str, str]:
-    """What a venue's gateway runs: the controller's parameters plus ``wv_ctrl``, ``wv_ts``, ``wv_sig``."""
-    signed = {**params, CTRL_PARAM: controller_id, TS_PARAM: str(int(time.time() if now is None else now))}
-    signed[SIG_PARAM] = signature(signed, secret)
-    return signed
-
-
 def portal_url(base_url: str, params: Mapping[str, str]) -> str:
     return f"{base_url}/portal?{urlencode(params)}"
 
 
 def parse_mac(text: str) -> bytes:
     """``aa:bb:cc:dd:ee:ff``, ``AA-BB-...``, ``aabb.ccdd.eeff`` or ``aabbccddeeff`` -> 6 bytes."""
-    digits = re.sub(r"[:.\-\s]", "", text.strip().lower())
-    if not _MAC_HEX.match(digits):
+    mac = mac_digits(text)
+    if mac is None:
         raise RedirectError("bad_mac", "not a MAC address")
-    mac = bytes.fromhex(digits)
     if mac[0] & 0x01 or mac == bytes(6):
         raise RedirectError("bad_mac", "not a unicast client address")
     return mac

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
 import pytest
@@ -21,6 +22,7 @@ from wifivip_edge.allowlist import (
 from wifivip_edge.batching import Batcher
 from wifivip_edge.capture.frames import ProbeRequest
 from wifivip_edge.pseudonym import KeyRing, StaticKeySource
+from wifivip_edge.s3lite import Fetched
 
 CONSENT_KEY = b"c" * 32
 LISTED = bytes.fromhex("a4c361123456")
@@ -113,7 +115,7 @@ def test_batcher_emits_the_consumer_only_in_consent_mode_and_only_for_the_listed
 
 
 class FakeS3:
-    """The sensor's S3 client as the fetcher uses it (``get_object(key) -> bytes | None``), counting reads."""
+    """The sensor's S3 client as the fetcher uses it (``get_object``, ``get_object_if_changed``), counting reads."""
 
     def __init__(self, objects: dict[str, bytes]) -> None:
         self.objects = objects
@@ -125,6 +127,13 @@ class FakeS3:
         if self.down:
             raise OSError("network unreachable")
         return self.objects.get(key)
+
+    def get_object_if_changed(self, key: str, etag: str | None) -> Fetched:
+        blob = self.get_object(key)
+        if blob is None:
+            return Fetched("missing")
+        now = hashlib.sha256(blob).hexdigest()[:32]
+        return Fetched("unchanged", etag=etag) if etag == now else Fetched("changed", blob, now)
 
 
 def test_fetcher_installs_refreshes_and_keeps_the_last_good_list(keys: Keys) -> None:

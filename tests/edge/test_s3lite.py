@@ -70,3 +70,22 @@ def test_agent_s3_path_does_not_load_boto3() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_conditional_get_answers_304_while_the_object_is_unchanged(aws_endpoint: str) -> None:
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="eu-west-3")
+    bucket = f"s3lite-etag-{os.getpid()}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    client = S3Client(bucket, "eu-west-3", aws_endpoint, Credentials("testing", "testing"))
+    assert client.get_object_if_changed("allowlist/latest.json", None).status == "missing"
+    s3.put_object(Bucket=bucket, Key="allowlist/latest.json", Body=b'{"v": 1}')
+    first = client.get_object_if_changed("allowlist/latest.json", None)
+    assert first.status == "changed" and first.body == b'{"v": 1}' and first.etag
+    again = client.get_object_if_changed("allowlist/latest.json", first.etag)
+    assert again.status == "unchanged" and again.body == b"" and again.etag == first.etag
+    s3.put_object(Bucket=bucket, Key="allowlist/latest.json", Body=b'{"v": 2}')
+    changed = client.get_object_if_changed("allowlist/latest.json", first.etag)
+    assert changed.status == "changed" and changed.body == b'{"v": 2}' and changed.etag != first.etag
+    with pytest.raises(S3Error) as unreachable:
+        S3Client(bucket, "eu-west-3", "http://127.0.0.1:9", Credentials("t", "t")).get_object_if_changed("k", "e")
+    assert unreachable.value.status == 0

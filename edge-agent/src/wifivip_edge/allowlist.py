@@ -260,9 +260,11 @@ class AllowlistFetcher:
     """Fetches the list (and the consent key when its id changes) every ``refresh_seconds``.
 
     ``client`` is the sensor's S3 client for the list's bucket (:class:`wifivip_edge.s3lite.S3Client`:
-    ``get_object(key) -> bytes | None``). An unchanged list (same bytes) is not verified again. Failures
-    are counted and logged without detail about devices; the matcher keeps the last good list until it
-    expires.
+    ``get_object(key) -> bytes | None`` and ``get_object_if_changed(key, etag) -> Fetched``). The list
+    is polled with its last ETag: an unchanged list (the publisher rewrites it only on a change or
+    every 20 minutes) costs a 304 without body and is not verified again; same bytes under a new ETag
+    are not verified again either. Failures are counted and logged without detail about devices; the
+    matcher keeps the last good list until it expires (which a 304 never extends).
     """
 
     matcher: ConsentMatcher
@@ -271,9 +273,11 @@ class AllowlistFetcher:
     consent_key_key: str = CONSENT_KEY_OBJECT
     refresh_seconds: float = 300.0
     _digest: str | None = None
+    _etag: str | None = None
     _next_fetch: float = 0.0
     _consent_key: tuple[str, bytes] | None = None
     failures: int = 0
+    not_modified: int = 0  # polls answered 304
 
     def maybe_refresh(self, now: float | None = None) -> bool:
         """Fetch if the refresh period has passed; return True when a new list was installed."""
@@ -295,15 +299,21 @@ class AllowlistFetcher:
         return False
 
     def _fetch(self) -> bool:
-        blob: bytes | None = self.client.get_object(self.list_key)
-        if blob is None:
+        active = self.matcher.active()
+        fetched = self.client.get_object_if_changed(self.list_key, self._etag if active else None)
+        if fetched.status == "unchanged":
+            self.not_modified += 1
+            return False
+        if fetched.status == "missing":
             raise AllowlistError("bad_document", "no list published yet")
+        blob: bytes = fetched.body
         digest = hashlib.sha256(blob).hexdigest()
-        if digest == self._digest and self.matcher.active():
+        if digest == self._digest and active:
+            self._etag = fetched.etag
             return False
         key = self._key_for(_peek_key_id(blob))
         self.matcher.install(blob, key)
-        self._digest = digest
+        self._digest, self._etag = digest, fetched.etag
         return True
 
     def _key_for(self, key_id: str | None) -> bytes:

@@ -22,6 +22,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote, urlsplit
 
 SERVICE = "s3"
@@ -99,6 +100,15 @@ def signature_v4(
     return {**signed, "authorization": auth}
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A conditional GET's answer: ``changed`` (``body``, its ``etag``), ``unchanged`` (304) or ``missing``."""
+
+    status: Literal["changed", "unchanged", "missing"]
+    body: bytes = b""
+    etag: str | None = None
+
+
 class S3Client:
     """PutObject and GetObject on one bucket; each call a fresh connection with timeouts.
 
@@ -149,7 +159,27 @@ class S3Client:
                 return None
             raise
 
+    def get_object_if_changed(self, key: str, etag: str | None) -> Fetched:
+        """GET with ``If-None-Match: etag``: S3 answers 304 without the body when the object has not
+        changed, so polling an unchanged object costs a request and no transfer."""
+        headers = {"if-none-match": etag} if etag else {}
+        status, reason, data, etag_now = self._send("GET", key, b"", headers)
+        if status == 304:
+            return Fetched("unchanged", etag=etag)
+        if status == 404:
+            return Fetched("missing")
+        if not 200 <= status < 300:
+            raise S3Error(status, _error_code(data) or reason, f"GET {key}")
+        return Fetched("changed", data, etag_now)
+
     def _request(self, method: str, key: str, body: bytes, headers: dict[str, str]) -> bytes:
+        status, reason, data, _etag = self._send(method, key, body, headers)
+        if not 200 <= status < 300:
+            raise S3Error(status, _error_code(data) or reason, f"{method} {key}")
+        return data
+
+    def _send(self, method: str, key: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes, str | None]:
+        """One signed request: (status, reason, body, ETag)."""
         path = quote(f"{self._prefix}/{key}", safe="/-_.~")
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         signed = signature_v4(
@@ -170,9 +200,7 @@ class S3Client:
             raise S3Error(0, type(exc).__name__, str(exc)) from None
         finally:
             conn.close()
-        if not 200 <= answer.status < 300:
-            raise S3Error(answer.status, _error_code(data) or answer.reason, f"{method} {key}")
-        return data
+        return answer.status, answer.reason, data, answer.getheader("ETag")
 
 
 def _error_code(xml: bytes) -> str:

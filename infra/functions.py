@@ -283,7 +283,16 @@ def offers_permissions(n: Names) -> list[dict[str, Any]]:
     from infra.optin import sender_identity
 
     return [
-        allow(("s3:GetObject", "s3:DeleteObject"), [n.objects("presence/")], "PresenceEvents"),
+        allow(
+            ("s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"), [n.objects("presence/")], "PresenceEvents"
+        ),
+        {
+            "Sid": "ListPresenceVersions",  # to delete every version of a decided event (erasure)
+            "Effect": "Allow",
+            "Action": ["s3:ListBucketVersions"],
+            "Resource": [n.bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": ["presence/*"]}},
+        },
         allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
         allow(
             ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),

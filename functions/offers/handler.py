@@ -37,7 +37,13 @@ class S3Objects:
         return body
 
     def delete(self, bucket: str, key: str) -> None:
-        self.client.delete_object(Bucket=bucket, Key=key)
+        """Every version of the event: in the versioned bucket a plain delete would keep the consumer
+        pseudonym a day longer as a noncurrent version (past an erasure)."""
+        versions = []
+        for page in self.client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+            versions += [v for v in (*page.get("Versions", []), *page.get("DeleteMarkers", [])) if v["Key"] == key]
+        for version in versions:
+            self.client.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
 
 
 @cache

@@ -23,6 +23,8 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
     (r"s3:(PutObject|DeleteObjectVersion)", r"arn:aws:s3:::wifivip-[^/*]+/raw/\*",
      "ingest rewrites a counted batch without consumer pseudonyms and deletes its earlier version (erasure)"),
     (r"s3:PutObject", r"arn:aws:s3:::wifivip-[^/*]+/quarantine/\*", "ingest moves bad batches to quarantine"),
+    (r"s3:DeleteObjectVersion", r"arn:aws:s3:::wifivip-[^/*]+/presence/\*",
+     "offers delete every version of a decided presence event (a consumer pseudonym), whichever sensor sent it"),
     (r"s3:DeleteObjectVersion", r"arn:aws:s3:::wifivip-[^/*]+/(raw|quarantine)/\*",
      "the retention sweep deletes every version of the batches of ended key epochs, whichever sensor sent them"),
     (r"dynamodb:(Query|Scan)", r"arn:aws:dynamodb:[^:]+:\d+:table/wifivip-[^/*]+/index/\*",

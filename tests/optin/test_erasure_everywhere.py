@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ import pytest
 import requests
 from wifivip_edge.batch import Batch, BatchHeader, SessionRecord, decode_batch, encode_batch
 from wifivip_edge.batching import batch_key
+from wifivip_edge.presence import PresenceEvent, encode_presence, presence_key
 from wifivip_edge.pseudonym import epoch_of
 
 from chalicelib.models.consumer import Consumer
@@ -78,6 +80,18 @@ def pump(portal: Portal) -> None:
     assert failed == 0 and handled >= 1
 
 
+def announce(portal: Portal, consumer: str, seen_at: float) -> str:
+    """A presence event as the sensor uploads it, decided by the offers function (then deleted)."""
+    from functions.offers import handler as offers
+
+    event = PresenceEvent(SENSOR, consumer, seen_at)
+    key = presence_key(event)
+    boto3.client("s3").put_object(Bucket=portal.stack.bucket, Key=key, Body=encode_presence(event))
+    handled, failed = SqsPump(boto3.client("sqs"), portal.stack.offers_queue_url, offers.lambda_handler).drain()
+    assert failed == 0 and handled >= 1
+    return key
+
+
 def test_erasure_leaves_no_trace_in_any_object_item_or_log(
     portal: Portal, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -112,6 +126,7 @@ def test_erasure_leaves_no_trace_in_any_object_item_or_log(
     assert any(where.startswith(f"s3:{counted}@") for where in before), before
 
     pump(portal)
+    presence_before = announce(portal, consumer_id, time.time())
     # Counted: the panel and the campaigns' visits have the consumer; the raw batch kept has no pseudonym
     # (one version only), the other consumer's included; the rejected batch went to quarantine without it.
     members = set().union(*(i.members or set() for i in DeviceState.scan() if i.pk.startswith("panel#")))
@@ -131,6 +146,9 @@ def test_erasure_leaves_no_trace_in_any_object_item_or_log(
     # A batch the sensor spooled before its allowlist dropped the device, uploaded after the erasure.
     late = upload(portal, "20260101T000000Z-erasure00003", noon + 600, (consumer_id, OTHER))
     pump(portal)
+    presence_after = announce(portal, consumer_id, time.time())  # its presence tap, before the list dropped it
+    for key in (presence_before, presence_after):  # decided, then deleted with every version
+        assert not s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions")
 
     members = set().union(*(i.members or set() for i in DeviceState.scan() if i.pk.startswith("panel#")))
     assert consumer_id not in members and OTHER in members  # only theirs went

@@ -165,7 +165,13 @@ def test_erasure_reaches_the_consent_panel(portal: Portal) -> None:
     """Ingest puts a visiting consumer in the day's panel set; withdrawing measurement removes them from it,
     and the access export listed it before. (A crafted batch: today's batcher does not qualify visits.)"""
     consumer_id = opt_in(portal, bytes.fromhex("a4c361aabbcc"))
-    other = "f" * 32
+    other = "f" * 32  # another consented consumer (ingest keeps only allowlisted pseudonyms)
+    from chalicelib.consent.keys import keys
+    from chalicelib.models.allowlist_entry import AllowlistEntry
+
+    now = datetime.now(ZoneInfo("UTC"))
+    AllowlistEntry("0" * 32, consumer_id=other, consent_key_id=keys().consent_key_id, consented_at=now,
+                   expires=now + timedelta(days=30)).save()  # fmt: skip
     Sensor(SENSOR, shop_id="vh-mode", shop_name="Mode & Co", street="rue Victor-Hugo", zone="centre").save()
     # Yesterday at noon in Niort: the panel's day (local) and the batch's epoch (UTC) are then the same
     # date whatever the hour the test runs (an hour ago straddled midnight at 00:39 UTC).

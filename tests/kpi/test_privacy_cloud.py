@@ -24,6 +24,7 @@ from wifivip_edge.batch import Batch, BatchHeader, SessionRecord, encode_batch
 from wifivip_edge.batching import batch_key
 
 from chalicelib.models import ALL_MODELS
+from chalicelib.models.allowlist_entry import AllowlistEntry
 from chalicelib.models.device_state import DeviceState
 from chalicelib.models.kpi_item import KpiItem
 from chalicelib.models.sensor import Sensor
@@ -151,6 +152,9 @@ def test_nothing_per_device_survives_the_key_rotation_but_the_consent_panel(
     stack: StackOutputs, sensors: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     during = START + 12 * 3600
+    allowlisted = datetime.fromtimestamp(during, UTC)  # the consented consumer (ingest keeps only allowlisted ones)
+    AllowlistEntry("d" * 32, consumer_id=CONSUMERS[1], consent_key_id="ck-1", consented_at=allowlisted,
+                   expires=allowlisted + timedelta(days=395)).save()  # fmt: skip
     ingest(
         stack,
         [
@@ -178,7 +182,10 @@ def test_nothing_per_device_survives_the_key_rotation_but_the_consent_panel(
 
     # Pseudonyms live in the per-device table only; the one consented consumer (consent mode) also in
     # the campaigns' consumer visits (the consent panel, 13 months); every other item holds none.
-    assert stored_pseudonyms(stack, exclude=DeviceState) == {("ConsumerVisit", CONSUMERS[1])}
+    assert stored_pseudonyms(stack, exclude=DeviceState) == {
+        ("ConsumerVisit", CONSUMERS[1]),
+        ("AllowlistEntry", CONSUMERS[1]),
+    }
 
     # Epoch D ends; the hourly jobs run half an hour later: the key of D destroyed, its per-device items gone.
     after = EPOCH_END + 1800
@@ -204,7 +211,10 @@ def test_nothing_per_device_survives_the_key_rotation_but_the_consent_panel(
     ingest(stack, [redelivered], EPOCH_END + 7200, monkeypatch)
     assert set(device_items()) == {("panel#vh-optique-s1", EPOCH.isoformat())}
 
-    assert stored_pseudonyms(stack, exclude=DeviceState) == {("ConsumerVisit", CONSUMERS[1])}
+    assert stored_pseudonyms(stack, exclude=DeviceState) == {
+        ("ConsumerVisit", CONSUMERS[1]),
+        ("AllowlistEntry", CONSUMERS[1]),
+    }
 
     # The aggregates stay: visits at 10 h, 11 h and 23 h local, and the revisits found while the set
     # existed (P1 at 11 h) and, past the epoch, within the late batch (P1 twice).

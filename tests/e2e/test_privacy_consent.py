@@ -49,7 +49,7 @@ from functions.retention.aws import ModelTable
 from functions.retention.handler import PER_DEVICE_MODELS
 from functions.retention.service import sweep
 from functions.rollup.handler import lambda_handler as rollup_handler
-from tests.e2e.test_privacy_scan import apply_lifecycle, pump
+from tests.e2e.test_privacy_scan import apply_lifecycle, pump, retention_sweep
 from tests.optin.conftest import Portal, portal  # noqa: F401  (the opt-in function served on the stack)
 from tests.optin.test_abuse import call, open_portal
 from tests.privacy_scan import ScanFigures, dynamodb_items, files_under, keyed_hashes, leaks, pseudonyms_in, s3_bodies
@@ -215,13 +215,17 @@ def test_consent_mode_day_leaves_no_mac_and_consent_hashes_only_in_the_allowlist
     later = everything()
     assert leaks(later, macs) == []
     lingering = pseudonyms_in(later, day_hashes, 8)
-    # The current objects hold none; the bucket is versioned, and the lifecycle's expiry of the current
-    # version leaves the previous one until NoncurrentDays (1) later: raw batches' old versions (keyed
-    # with a key destroyed at 24 h) remain until the second midnight after the day (docs/reliability.md).
+    # The lifecycle's expiry of a current version leaves the previous one noncurrent in the versioned bucket
+    # (NoncurrentDays 1): raw batches' old versions keyed with the destroyed key still hold the day's
+    # pseudonyms here. The hourly retention sweep deletes every version of an ended epoch's batches.
     assert lingering and all("?versionId=" in w and w.startswith(("s3://raw/", "s3://quarantine/"))
                              for w in lingering), sorted(lingering)[:5]  # fmt: skip
     latest = latest_versions(stack)
     assert not [w for w in lingering if w.removeprefix("s3://") in latest], "a current object holds them"
+    swept = retention_sweep(stack, after, "consent")
+    assert swept["raw"] >= len([w for w in lingering if w.startswith("s3://raw/")]), swept
+    later = everything()
+    assert pseudonyms_in(later, day_hashes, 8) == {} and leaks(later, macs) == []
     consent_later = pseudonyms_in(later, consent_hashes, 8)
     assert all(w.startswith(ALLOWLIST_PLACES) for w in consent_later), sorted(consent_later)
     expire_noncurrent(stack)  # a day later: the noncurrent versions' own expiry
@@ -235,6 +239,6 @@ def test_consent_mode_day_leaves_no_mac_and_consent_hashes_only_in_the_allowlist
         f"hits: 0 MAC, day pseudonyms in {len(day_found)} places (raw, visitor sets), consent hashes in "
         f"{len(consent_found)} (allowlist); 25 h later {ScanFigures.of(later)}, hits: 0 MAC, 0 day pseudonym in "
         f"current objects and items, consent hashes in {len(consent_later)} (allowlist), "
-        f"day pseudonyms in {len(lingering)} noncurrent versions of raw batches; "
-        f"49 h later {ScanFigures.of(last)}, hits: 0"
+        f"day pseudonyms in {len(lingering)} noncurrent versions of raw batches before the hourly retention "
+        f"sweep ({swept}), none after it; 49 h later {ScanFigures.of(last)}, hits: 0"
     )

@@ -47,9 +47,9 @@ from functions.local_pump import LocalContext, SqsPump
 from functions.privacy.aws import S3KeyStore, SecretsManagerMaster
 from functions.privacy.keys import day_key
 from functions.privacy.service import rotate
-from functions.retention.aws import ModelTable
+from functions.retention.aws import ModelTable, S3Versions
 from functions.retention.handler import PER_DEVICE_MODELS
-from functions.retention.service import sweep
+from functions.retention.service import INGEST_GRACE_S, sweep, sweep_objects
 from functions.rollup.handler import lambda_handler as rollup_handler
 from infra.stack import StackOutputs
 from tests.privacy_scan import ScanFigures, dynamodb_items, files_under, leaks, pseudonyms_in, s3_bodies
@@ -89,7 +89,19 @@ def pump(queue_url: str, handler: Any, logs: io.StringIO) -> None:
 
 def everything_stored(stack: StackOutputs) -> dict[str, bytes]:
     """Every S3 object's body (decompressed) and every DynamoDB item (as its JSON), by where it is."""
-    return {**s3_bodies(stack.bucket), **dynamodb_items(stack.tables)}
+    return {**s3_bodies(stack.bucket, versions=True), **dynamodb_items(stack.tables)}
+
+
+def retention_sweep(stack: StackOutputs, after: float, mode: str) -> dict[str, int]:
+    """The hourly retention function's sweep of the data bucket's object versions, as it runs at ``after``.
+
+    The versions' LastModified is this machine's clock, days after the simulated day, so the sweep runs
+    at the later of ``after`` and the ingest grace past now: the first hourly run once the day's key
+    epoch is over and the ingest had its time (the rule's timing is tested with a fake clock in
+    tests/functions/test_retention.py). It deletes every version, noncurrent ones included.
+    """
+    now = max(after, datetime.now(UTC).timestamp() + INGEST_GRACE_S)
+    return sweep_objects(S3Versions(boto3.client("s3"), stack.bucket), now, mode)
 
 
 def apply_lifecycle(stack: StackOutputs, created: float, now: float) -> int:
@@ -171,6 +183,7 @@ def test_no_mac_anywhere_and_no_pseudonym_of_a_day_over_24_hours_ago(
     assert EPOCH in report.destroyed and keys.get(EPOCH) is None
     sweep([ModelTable(m) for m in PER_DEVICE_MODELS], after)
     assert apply_lifecycle(stack, created=EVENING, now=after) >= raw_objects  # uploaded by the evening
+    assert retention_sweep(stack, after, "pseudonymous-24h")["raw"] >= raw_objects  # the noncurrent versions too
 
     later = {**everything_stored(stack), **logs, "log cloud": cloud_logs.getvalue().encode(), **agent_files()}
     found = leaks(later, macs)

@@ -39,9 +39,10 @@ bench: install system-deps
 # the fuzz, cloud-fault and schemathesis runs with many more examples (docs/reliability.md).
 soak: install system-deps
 	WIFIVIP_KILL_LOOPS=100 $(BIN)/python -m pytest -q -s tests/edge/test_spool_faults.py
-	WIFIVIP_SOAK=1 $(BIN)/python -m pytest -q -s tests/edge/test_fuzz_capture.py \
+	WIFIVIP_SOAK=1 $(BIN)/python -m pytest -q -s --timeout 7200 tests/edge/test_fuzz_capture.py \
 		tests/functions/test_fuzz_batch.py tests/kpi/test_cloud_faults.py tests/portal/test_schemathesis.py \
-		tests/optin/test_schemathesis_optin.py tests/optin/test_optin_faults.py
+		tests/optin/test_schemathesis_optin.py tests/optin/test_optin_faults.py \
+		tests/e2e/test_privacy_consent.py
 
 # Deploy to AWS (or an emulator with ENDPOINT=http://...): make deploy STAGE=prod REGION=eu-west-3
 STAGE ?= dev

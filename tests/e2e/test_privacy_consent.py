@@ -22,8 +22,6 @@ The figures (places, objects, items, log lines, files, hits) are printed and kep
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
@@ -39,17 +37,13 @@ from wifivip_edge.simulate.city import simulate_city, write_city
 from wifivip_edge.simulate.niort import NIORT_CENTRE, NIORT_DEMO_SLICE
 
 from chalicelib.models.sensor import Sensor
-from functions.heartbeat.handler import lambda_handler as heartbeat_handler
-from functions.ingest import handler as ingest_handler
-from functions.local_pump import LocalContext
 from functions.privacy.aws import S3KeyStore, SecretsManagerMaster
 from functions.privacy.keys import day_key
 from functions.privacy.service import rotate
 from functions.retention.aws import ModelTable
 from functions.retention.handler import PER_DEVICE_MODELS
 from functions.retention.service import sweep
-from functions.rollup.handler import lambda_handler as rollup_handler
-from tests.e2e.test_privacy_scan import apply_lifecycle, pump, retention_sweep
+from tests.e2e.test_privacy_scan import apply_lifecycle, retention_sweep, run_cloud
 from tests.optin.conftest import Portal, portal  # noqa: F401  (the opt-in function served on the stack)
 from tests.optin.test_abuse import call, open_portal
 from tests.privacy_scan import ScanFigures, dynamodb_items, files_under, keyed_hashes, leaks, pseudonyms_in, s3_bodies
@@ -167,13 +161,7 @@ def test_consent_mode_day_leaves_no_mac_and_consent_hashes_only_in_the_allowlist
     uploaded = s3_bodies(stack.bucket, versions=True)
     consented_sessions = sum(blob.count(b'"consumer":"') for w, blob in uploaded.items() if w.startswith("s3://raw/"))
     assert consented_sessions > 0, "the opted-in phones were heard under their consumer pseudonym"
-    cloud_logs = io.StringIO()
-    monkeypatch.setattr(ingest_handler, "clock", lambda: INGESTED)
-    pump(stack.queue_url, ingest_handler.lambda_handler, cloud_logs)
-    if stack.heartbeat_queue_url:
-        pump(stack.heartbeat_queue_url, heartbeat_handler, cloud_logs)
-    with contextlib.redirect_stdout(cloud_logs):
-        rollup_handler({"from": EPOCH, "to": EPOCH}, LocalContext())
+    cloud_logs = run_cloud(stack, monkeypatch, INGESTED, EPOCH)
 
     day_hashes = keyed_hashes(macs, day_keys.values())
     consent_hashes = {device_hash(consent_key, mac) for mac in macs}

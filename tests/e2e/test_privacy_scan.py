@@ -104,6 +104,18 @@ def retention_sweep(stack: StackOutputs, after: float, mode: str) -> dict[str, i
     return sweep_objects(S3Versions(boto3.client("s3"), stack.bucket), now, mode)
 
 
+def run_cloud(stack: StackOutputs, monkeypatch: pytest.MonkeyPatch, at: float, epoch: str) -> io.StringIO:
+    """The cloud after the agents uploaded: ingest (its clock at ``at``), heartbeats, the day's rollup; their logs."""
+    cloud_logs = io.StringIO()
+    monkeypatch.setattr(ingest_handler, "clock", lambda: at)
+    pump(stack.queue_url, ingest_handler.lambda_handler, cloud_logs)
+    if stack.heartbeat_queue_url:
+        pump(stack.heartbeat_queue_url, heartbeat_handler, cloud_logs)
+    with contextlib.redirect_stdout(cloud_logs):
+        rollup_handler({"from": epoch, "to": epoch}, LocalContext())
+    return cloud_logs
+
+
 def apply_lifecycle(stack: StackOutputs, created: float, now: float) -> int:
     """Delete what the bucket's own lifecycle rules have expired by ``now`` for objects created at
     ``created`` (S3 expires an object at the first midnight UTC after creation + Days)."""
@@ -152,13 +164,7 @@ def test_no_mac_anywhere_and_no_pseudonym_of_a_day_over_24_hours_ago(
         state = tmp_path / "agents" / capture.stem
         logs[f"log agent {capture.stem}"] = run_agent(capture, capture.stem, stack, state).encode()
         states.append(state)
-    cloud_logs = io.StringIO()
-    monkeypatch.setattr(ingest_handler, "clock", lambda: EVENING)
-    pump(stack.queue_url, ingest_handler.lambda_handler, cloud_logs)
-    if stack.heartbeat_queue_url:
-        pump(stack.heartbeat_queue_url, heartbeat_handler, cloud_logs)
-    with contextlib.redirect_stdout(cloud_logs):
-        rollup_handler({"from": EPOCH, "to": EPOCH}, LocalContext())
+    cloud_logs = run_cloud(stack, monkeypatch, EVENING, EPOCH)
 
     def agent_files() -> dict[str, bytes]:
         return files_under(*states)

@@ -176,6 +176,14 @@ def invalid(_exc: RequestValidationError) -> Response[str]:
     return html(pages.error_page(_lang(), "bad_request"), 400)
 
 
+@app.exception_handler(RecursionError)
+def nested_too_deep(_exc: RecursionError) -> Response[str]:
+    """A JSON body thousands of levels deep stops Powertools' body parser before validation can refuse it:
+    the same 400 as any other malformed request, rather than a crashed invocation (502)."""
+    logger.info("request refused", extra={"reason": "nested_too_deep"})
+    return html(pages.error_page(_lang(), "bad_request"), 400)
+
+
 def _lang() -> str:
     params = app.current_event.query_string_parameters or {}
     return pick_lang(params.get("lang"))

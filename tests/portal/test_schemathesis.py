@@ -14,7 +14,6 @@ operation, and an error carries a JSON body with a message (Chalice's ``Message`
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -34,6 +33,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, status_code_conformance
 
 from app import app
+from tests.hostile_inputs import HOSTILE_PATH, hostile_bodies
 from tests.portal.conftest import World
 
 SOAK = bool(os.environ.get("WIFIVIP_SOAK"))
@@ -129,37 +129,6 @@ def test_no_route_answers_5xx_or_an_undocumented_status(served: str, world: Worl
     assert sum(n for k, n in seen.items() if k.isdigit()) > 200, seen
     print("slowest operations:", [(k, round(v, 1)) for k, v in spent.most_common(5)])
     print(f"schemathesis: {operations} operations, {sum(seen.values())} requests, statuses {dict(seen)}")
-
-
-DEEP = "[" * 5000 + "]" * 5000
-HOSTILE_VALUES: list[Any] = [
-    None,
-    True,
-    -1,
-    2**64,
-    1e308,
-    "",
-    "x" * 100_000,
-    "\u202e\u0000\ud83d",
-    "🙂" * 500,
-    "../../../etc/passwd",
-    "' OR '1'='1",
-    "=cmd|' /C calc'!A0",
-    [],
-    {"$ne": None},
-]
-HOSTILE_PATH = ["x" * 2000, "%00", "%2e%2e%2f%2e%2e", "%F0%9F%99%82", "shop-a%2Fshop-b", "NaN", "-1"]
-
-
-def hostile_bodies() -> Iterator[bytes]:
-    yield b""
-    yield b"{"
-    yield b"\xff\xfe\x00"
-    yield DEEP.encode()
-    yield json.dumps({"a": "x" * 1_000_000}).encode()  # 1 MB
-    for value in HOSTILE_VALUES:
-        yield json.dumps(value).encode()
-        yield json.dumps({"email": value, "password": value, "name": value, "shop_id": value}).encode()
 
 
 def test_hostile_inputs_on_every_route_get_a_clear_4xx(served: str, world: World) -> None:

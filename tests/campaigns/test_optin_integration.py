@@ -22,8 +22,7 @@ from chalicelib.models.consent_event import ConsentEvent
 from chalicelib.models.consumer import Consumer
 from tests.campaigns.aws import html_of, seed_sensors, sent_emails, sent_sms, sns_envelope, text_of
 from tests.campaigns.test_offers_function import NO_QUIET, launch, pump, todays_spec
-from tests.optin.conftest import Portal
-from tests.optin.test_portal_http import session_token
+from tests.optin.conftest import Portal, session_token
 
 EMAIL = "lea.martin@example.fr"
 PHONE = "06 98 76 54 32"
@@ -31,16 +30,7 @@ PHONE = "06 98 76 54 32"
 
 def register(portal: Portal, mac: str = "a4:c3:61:12:34:56") -> str:
     """A consumer who accepts every purpose and confirms both contacts; returns their pseudonym."""
-    page = requests.get(f"{portal.url}/portal", params=portal.signed(mac), timeout=30)
-    form = {
-        "s": session_token(page.text),
-        "choice": "accept",
-        "purpose": ["audience", "offers_email", "offers_sms"],
-        "email": EMAIL,
-        "phone": PHONE,
-        "first_name": "Léa",
-    }
-    code_page = requests.post(f"{portal.url}/portal/submit", data=form, timeout=30)
+    code_page = portal.accept_everything(mac, EMAIL, PHONE, "Léa")
     code = re.search(r"code (\d{6})", portal.sms()[-1]["message"]).group(1)  # type: ignore[union-attr]
     requests.post(f"{portal.url}/portal/sms", data={"s": session_token(code_page.text), "code": code}, timeout=30)
     token = portal.link(portal.emails()[-1]["body"], "/confirm")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 
 from functions.local_http import LambdaHttpServer, serve_lambda
 from functions.optin.controller import sign_redirect
@@ -40,6 +41,20 @@ class Portal:
         params = {"client_mac": mac, "base_grant_url": "http://gw.local/grant", "user_continue_url": "http://a.b/"}
         return sign_redirect({**params, **extra}, CONTROLLER_ID, self.secret)
 
+    def accept_everything(self, mac: str, email: str, phone: str, first_name: str) -> requests.Response:
+        """Open the captive portal as the device ``mac`` and accept every purpose with these contacts:
+        the page that follows (the SMS code page when a phone is given)."""
+        page = requests.get(f"{self.url}/portal", params=self.signed(mac), timeout=30)
+        form = {
+            "s": session_token(page.text),
+            "choice": "accept",
+            "purpose": ["audience", "offers_email", "offers_sms"],
+            "email": email,
+            "phone": phone,
+            "first_name": first_name,
+        }
+        return requests.post(f"{self.url}/portal/submit", data=form, timeout=30)
+
     def emails(self) -> list[dict[str, Any]]:
         """What moto's SES sent, read in-process (the server runs in this process; its data.json view
         fails once Lambda functions exist, as it asks Docker about them)."""
@@ -64,6 +79,13 @@ class Portal:
         match = re.search(rf"{re.escape(self.url)}{path}\?t=([A-Za-z0-9_\-.]+)", text)
         assert match, f"no {path} link in the message"
         return match.group(1)
+
+
+def session_token(page: str) -> str:
+    """The sealed portal session ``s`` a page carries in its form."""
+    match = re.search(r'name="s" value="([^"]+)"', page)
+    assert match, "no portal session in the page"
+    return match.group(1)
 
 
 @pytest.fixture

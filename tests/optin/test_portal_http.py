@@ -23,7 +23,7 @@ from chalicelib.models.consent_event import AppendOnlyError, ConsentEvent
 from chalicelib.models.consumer import Consumer
 from functions.optin.aws import S3TextArchive
 from functions.optin.captive import CAPTIVE_JSON, PROBES
-from tests.optin.conftest import Portal
+from tests.optin.conftest import Portal, session_token
 
 MAC = "a4:c3:61:12:34:56"
 EMAIL = "marie.dupont@example.fr"
@@ -37,12 +37,6 @@ RFC8908_KEYS = {
     "seconds-remaining": int,
     "bytes-remaining": int,
 }
-
-
-def session_token(page: str) -> str:
-    match = re.search(r'name="s" value="([^"]+)"', page)
-    assert match, "no portal session in the page"
-    return match.group(1)
 
 
 def check_rfc8908(response: requests.Response) -> dict[str, Any]:
@@ -157,16 +151,7 @@ def test_whole_consent_life_ledger_withdrawal_access_erasure(
     portal: Portal, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = portal.url
-    page = requests.get(f"{url}/portal", params=portal.signed(MAC), timeout=30)
-    form = {
-        "s": session_token(page.text),
-        "choice": "accept",
-        "purpose": ["audience", "offers_email", "offers_sms"],
-        "email": EMAIL,
-        "phone": PHONE,
-        "first_name": "Marie",
-    }
-    code_page = requests.post(f"{url}/portal/submit", data=form, timeout=30)
+    code_page = portal.accept_everything(MAC, EMAIL, PHONE, "Marie")
     assert code_page.status_code == 200 and 'name="code"' in code_page.text
 
     # SMS double opt-in: the code moto's SNS recorded, typed in the portal.

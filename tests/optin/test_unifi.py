@@ -14,9 +14,8 @@ import requests
 
 from functions.optin.controller import ControllerRecord, GrantError, sign_redirect
 from functions.optin.unifi import SecretsControllerApi, UnifiClient, UnifiSettings, controller_secret_name
-from tests.optin.conftest import Portal
+from tests.optin.conftest import Portal, session_token
 from tests.optin.fake_unifi import CSRF, PASSWORD, SESSION, SITE, USER, Call, fake_unifi
-from tests.optin.test_portal_http import session_token
 
 MAC = bytes.fromhex("a4c361123456")
 UNIFI_ID = "vh-cafe-unifi"

@@ -57,6 +57,8 @@ class Usage:
     alarms_count: float = 0.0
     secrets_count: float = 0.0
     secrets_calls: float = 0.0
+    parameters_count: float = 0.0
+    parameters_calls: float = 0.0
     kms_keys_count: float = 0.0
     kms_requests: float = 0.0
     apigateway_requests: float = 0.0
@@ -84,6 +86,8 @@ PRICE_OF: dict[str, str] = {
     "alarms_count": "cloudwatch_alarm_month",
     "secrets_count": "secrets_secret_month",
     "secrets_calls": "secrets_api_call",
+    "parameters_count": "ssm_standard_parameter_month",
+    "parameters_calls": "ssm_standard_api_call",
     "kms_keys_count": "kms_key_month",
     "kms_requests": "kms_request",
     "apigateway_requests": "apigateway_rest_request",
@@ -161,11 +165,12 @@ class MeasuredDay:
     s3_put_bytes: int  # raw batches uploaded (stored for the raw retention)
     sqs_messages: int  # S3 notifications sent to queues (S3 makes these requests: not seen by botocore)
     sqs_requests: int  # ReceiveMessage, DeleteMessageBatch... counted on the wire (the local pump = the ESM)
-    secrets_calls: int
+    secrets_calls: int  # Secrets Manager
     dynamodb_storage_gb: float  # GB the day adds for good (KPI items are kept: storage grows by this a day)
     emails: int = 0
     sms: int = 0
     dynamodb_held_gb: float = 0.0  # GB held whatever the month (items with a TTL, registries)
+    parameter_calls: int = 0  # SSM Parameter Store (the stage's secrets)
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,7 @@ class Stack:
     """Resources held all month, read from the deployed stack."""
 
     alarms: int
-    secrets: int
+    secrets: int  # Secrets Manager secrets
     kms_keys: int
     custom_metrics: int
     queues_with_mappings: int
@@ -181,6 +186,7 @@ class Stack:
     raw_retention_days: float
     log_retention_days: float
     shops: int
+    parameters: int = 0  # SSM SecureString parameters (standard tier)
 
 
 def monthly_usage(
@@ -213,6 +219,8 @@ def monthly_usage(
         alarms_count=stack.alarms,
         secrets_count=stack.secrets,
         secrets_calls=day.secrets_calls * d,
+        parameters_count=stack.parameters,
+        parameters_calls=day.parameter_calls * d,
         kms_keys_count=stack.kms_keys,
         kms_requests=stack.kms_users * a["kms_requests_per_key_user_day"] * d,
         apigateway_requests=dashboards * a["portal_requests_per_dashboard"] * d,

@@ -951,6 +951,9 @@ def stack_resources(shops: int) -> tuple[cost.Stack, dict[str, int]]:
     stack = cost.Stack(
         alarms=len(boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]),
         secrets=len(boto3.client("secretsmanager").list_secrets()["SecretList"]),
+        parameters=sum(
+            len(page["Parameters"]) for page in boto3.client("ssm").get_paginator("describe_parameters").paginate()
+        ),
         kms_keys=len(boto3.client("kms").list_keys()["Keys"]),
         custom_metrics=0,
         queues_with_mappings=len({m["EventSourceArn"] for m in mappings}),
@@ -1090,6 +1093,7 @@ def day_usage(parts: list[Part], storage: tuple[float, float]) -> tuple[cost.Mea
         sqs_messages=total("s3.", {"PutObject"}),  # each object under raw/ and heartbeat/ notifies a queue
         sqs_requests=total("sqs."),
         secrets_calls=total("secretsmanager."),
+        parameter_calls=total("ssm."),
         dynamodb_storage_gb=storage[0],
         dynamodb_held_gb=storage[1],
     )

@@ -26,5 +26,6 @@ def bucket_name(account_id: str, region: str, stage_name: str | None = None) -> 
 
 
 def master_secret_name(stage_name: str | None = None) -> str:
-    """The Secrets Manager name of the pseudonym master secret (deploy creates it, the key job reads it)."""
-    return f"wifivip/{stage_name or stage()}/pseudonym-master"
+    """The SSM parameter (SecureString) holding the pseudonym master secret (deploy creates it, the key
+    job reads it)."""
+    return f"/wifivip/{stage_name or stage()}/pseudonym-master"

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.consent.keys import secret_name
 from chalicelib.naming import master_secret_name, resource_name
 from infra.core import Context
+from infra.resources.parameters import SecureParameter, parameter_arn
 
 # DynamoDB action sets, narrowest first. PynamoDB reads a table's description before its first call.
 GET = ("dynamodb:GetItem", "dynamodb:DescribeTable")
@@ -223,8 +225,8 @@ def privacy_permissions(n: Names) -> list[dict[str, Any]]:
     """Read the master secret; publish, read, list and destroy (every version of) the day keys."""
     return [
         allow(
-            ("secretsmanager:GetSecretValue",),
-            [str(n.ctx.ref(f"secret:{master_secret_name(n.stage)}", "arn"))],
+            ("ssm:GetParameter",),
+            [str(n.ctx.ref(f"{SecureParameter.kind}:{master_secret_name(n.stage)}", "arn"))],
             "MasterSecret",
         ),
         allow(("s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"), [n.objects("keys/")], "DayKeys"),
@@ -313,7 +315,7 @@ def offers_permissions(n: Names) -> list[dict[str, Any]]:
             },
         ),
         *_consent_tables(n),
-        allow(("secretsmanager:GetSecretValue",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
+        allow(("ssm:GetParameter",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
         allow(("lambda:InvokeFunction",), [n.ctx.arn("lambda", f"function:{resource_name('allowlist', n.stage)}")],
               "RepublishAllowlist"),
     ]  # fmt: skip
@@ -397,10 +399,10 @@ def optin_permissions(n: Names) -> list[dict[str, Any]]:
     return [
         *_consent_tables(n),
         allow(("s3:GetObject", "s3:PutObject"), [n.objects("consent-texts/")], "ConsentTexts"),
-        allow(("secretsmanager:GetSecretValue",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
+        allow(("ssm:GetParameter",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
         # UniFi controllers' API access, one secret per controller registered at run time
-        allow(("secretsmanager:GetSecretValue",),
-              [n.ctx.arn("secretsmanager", f"secret:wifivip/{n.stage}/controllers/*")], "ControllerApi"),
+        allow(("ssm:GetParameter",),
+              [parameter_arn(n.ctx, secret_name("controllers/*", n.stage))], "ControllerApi"),
         allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
         allow(("ses:SendEmail",), [n.ctx.arn("ses", f"identity/{sender_identity()}")], "Email"),
         # SMS straight to a phone number: SNS has no resource ARN for it.
@@ -440,11 +442,7 @@ def allowlist_permissions(n: Names) -> list[dict[str, Any]]:
             "Resource": [n.bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": ["allowlist/*"]}},
         },
-        allow(
-            ("secretsmanager:GetSecretValue",),
-            [_secret(n, "consent-key"), _secret(n, "allowlist-signing-key")],
-            "Keys",
-        ),
+        allow(("ssm:GetParameter",), [_secret(n, "consent-key"), _secret(n, "allowlist-signing-key")], "Keys"),
         allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
     ]
 
@@ -464,7 +462,7 @@ def expiry_permissions(n: Names) -> list[dict[str, Any]]:
     """Scan consumers and devices, end lapsed consents (ledger, erasure) and ask for a republish."""
     return [
         *_consent_tables(n, scan=True),
-        allow(("secretsmanager:GetSecretValue",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
+        allow(("ssm:GetParameter",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
         allow(("kms:Decrypt",), [n.key_arn()], "DataKey"),
         allow(("lambda:InvokeFunction",), [n.ctx.arn("lambda", f"function:{resource_name('allowlist', n.stage)}")],
               "RepublishAllowlist"),

@@ -3,7 +3,7 @@
 Listed by :func:`optin_resources`, which :func:`infra.stack.stage_resources` appends after the data
 bucket and the tables:
 
-- Secrets Manager, each generated once and never rewritten by a redeploy, encrypted with the stage key:
+- SSM SecureString parameters (standard tier), each generated once and never rewritten by a redeploy:
   the consent key (shared with the sensors: it hashes MACs into allowlist entries), the opt-in root
   secret (contact lookups, grants, signed links), and the allowlist's Ed25519 signing key (its public
   half is an output: the trust anchor written into each sensor's config).
@@ -42,37 +42,20 @@ from chalicelib.consent.keys import (
     secret_name,
 )
 from chalicelib.consent.settings import OptinSettings
+from chalicelib.parameters import read_secret
 from infra.core import UNKNOWN, Context, Observed, Resource
-from infra.resources.secrets import GeneratedSecret
+from infra.resources.parameters import SecureParameter, check_size
 
 
-class JsonSecret(GeneratedSecret):
-    """A secret whose JSON value is generated here once; ``public`` fields of it become outputs."""
-
-    def __init__(
-        self,
-        name: str,
-        kms_key: str,
-        description: str,
-        generate: Callable[[], dict[str, str]],
-        public: tuple[str, ...] = (),
-    ) -> None:
-        super().__init__(name, kms_key, description)
-        self.generate = generate
-        self.public = public
-
-    def public_outputs(self, sm: Any) -> dict[str, Any]:
-        if not self.public:
-            return {}
-        value = json.loads(sm.get_secret_value(SecretId=self.name)["SecretString"])
-        return {k: value.get(k) for k in self.public}
-
-    def secret_string(self, sm: Any) -> str:
-        return json.dumps(self.generate())
+def json_secret(
+    name: str, description: str, generate: Callable[[], dict[str, str]], public: tuple[str, ...] = ()
+) -> SecureParameter:
+    """A secret parameter whose JSON value is generated here once; ``public`` fields of it become outputs."""
+    return SecureParameter(name, description, lambda: json.dumps(generate()), public)
 
 
 class SecretCopyObject(Resource):
-    """An S3 object holding a secret's value for the sensors (their credentials read only ``allowlist/``)."""
+    """An S3 object holding a secret parameter's value for the sensors (their credentials read only ``allowlist/``)."""
 
     kind: ClassVar[str] = "s3-object"
 
@@ -81,10 +64,9 @@ class SecretCopyObject(Resource):
         self.bucket, self.object_key, self.secret_name = bucket, key, secret_name_
 
     def _body(self, ctx: Context) -> bytes | None:
-        sm = ctx.client("secretsmanager")
         try:
-            value = json.loads(sm.get_secret_value(SecretId=self.secret_name)["SecretString"])
-        except ClientError:  # absent, or scheduled for deletion
+            value = json.loads(read_secret(ctx.client("ssm"), self.secret_name))
+        except ClientError:  # absent (ParameterNotFound)
             return None
         return json.dumps(value, sort_keys=True).encode()
 
@@ -171,28 +153,26 @@ def sender_identity() -> str:
 
 def signing_secret_key(stage: str) -> str:
     """The ref key of the signing secret: its ``public_key`` output is the sensors' trust anchor."""
-    return f"{JsonSecret.kind}:{secret_name(SIGNING_KEY_SECRET, stage)}"
+    return secret_ref(stage, SIGNING_KEY_SECRET)
 
 
 def secret_ref(stage: str, what: str) -> str:
-    return f"{JsonSecret.kind}:{secret_name(what, stage)}"
+    return f"{SecureParameter.kind}:{secret_name(what, stage)}"
 
 
-def optin_resources(stage: str, bucket: str, kms_key: str) -> list[Resource]:
+def optin_resources(stage: str, bucket: str) -> list[Resource]:
     """The opt-in's secrets, the sensors' copy of the consent key, and the SES sender."""
-    consent = JsonSecret(
+    consent = json_secret(
         secret_name(CONSENT_KEY_SECRET, stage),
-        kms_key,
         "wifivip: consent key (HMAC of MACs into allowlist entries; shared with sensors)",
         new_consent_key,
         public=("key_id",),
     )
-    root = JsonSecret(
-        secret_name(OPTIN_SECRET, stage), kms_key, "wifivip: opt-in root secret (lookups, links)", new_root_secret
+    root = json_secret(
+        secret_name(OPTIN_SECRET, stage), "wifivip: opt-in root secret (lookups, links)", new_root_secret
     )
-    signing = JsonSecret(
+    signing = json_secret(
         secret_name(SIGNING_KEY_SECRET, stage),
-        kms_key,
         "wifivip: Ed25519 key signing the sensors' allowlist",
         new_signing_key,
         public=("public_key",),
@@ -203,9 +183,8 @@ def optin_resources(stage: str, bucket: str, kms_key: str) -> list[Resource]:
 
 def allowlist_public_key(target: Any) -> str:
     """The deployed stage's allowlist verification key (base64), for a sensor's config; "" before deploy."""
-    sm = target.client("secretsmanager")
     try:
-        secret = sm.get_secret_value(SecretId=secret_name(SIGNING_KEY_SECRET, target.stage))["SecretString"]
+        secret = read_secret(target.client("ssm"), secret_name(SIGNING_KEY_SECRET, target.stage))
     except ClientError:
         return ""
     return str(json.loads(secret).get("public_key", ""))
@@ -224,7 +203,7 @@ def register_controller(
     """Add (or replace) a WiFi controller allowed to send clients to the portal; return its secret (hex).
 
     ``unifi``: for a UniFi controller, the JSON of :class:`functions.optin.unifi.UnifiSettings` (its URL,
-    site and the portal's account), stored as its own Secrets Manager secret."""
+    site and the portal's account), stored as its own SecureString parameter."""
     from chalicelib.models.captive_controller import CaptiveController
 
     if unifi is not None:
@@ -243,19 +222,22 @@ def register_controller(
 
 
 def store_controller_credentials(controller_id: str, settings_json: str, stage: str | None = None) -> None:
-    """Create or update ``wifivip/{stage}/controllers/{id}`` (validated first: a typo fails here, not at a grant)."""
+    """Create or update ``/wifivip/{stage}/controllers/{id}`` (validated first: a typo fails here, not at a
+    grant), a standard-tier SecureString like the stage's other secrets."""
     import boto3
 
     from functions.optin.unifi import UnifiSettings, controller_secret_name
 
     value = UnifiSettings.model_validate_json(settings_json).model_dump_json()
-    sm, name = boto3.client("secretsmanager"), controller_secret_name(controller_id, stage)
-    try:
-        sm.put_secret_value(SecretId=name, SecretString=value)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise
-        sm.create_secret(Name=name, SecretString=value, Description=f"wifivip: UniFi API access of {controller_id}")
+    name = controller_secret_name(controller_id, stage)
+    boto3.client("ssm").put_parameter(
+        Name=name,
+        Value=check_size(name, value),
+        Type="SecureString",
+        Tier="Standard",
+        Description=f"wifivip: UniFi API access of {controller_id}",
+        Overwrite=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ removes. See :mod:`infra.core` for the engine.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -31,8 +32,8 @@ from infra.resources import (
     kms,
     lambda_,
     logs,
+    parameters,
     s3,
-    secrets,
     sns,
     sqs,
 )
@@ -240,12 +241,14 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
         dynamodb.Table(resource_name(model.Meta.suffix, stage), model, data_key.key) for model in ALL_MODELS
     ]
     alarm_topic = sns.Topic(resource_name("alarms", stage), data_key.key, target.admin_email)
-    master = secrets.GeneratedSecret(
-        master_secret_name(stage), data_key.key, "wifivip: master secret of the daily pseudonym keys (HKDF)"
+    master = parameters.SecureParameter(
+        master_secret_name(stage),
+        "wifivip: master secret of the daily pseudonym keys (HKDF)",
+        lambda: secrets.token_hex(32),  # 32 random bytes, written as the derivation expects (64 hex)
     )
     queues = [dlq, queue, heartbeat_dlq, heartbeat_queue, offers_dlq, offers_queue]
     out: list[Resource] = [data_key, *queues, data_bucket, *tables, alarm_topic, master]
-    out.extend(optin_resources(stage, bucket, data_key.key))  # consent secrets, sensors' key copy, SES sender
+    out.extend(optin_resources(stage, bucket))  # consent secrets, sensors' key copy, SES sender
     out.append(sns.SmsSettings(monthly_spend_limit_usd=SMS_MONTHLY_LIMIT_USD, sender_id=SMS_SENDER_ID))
 
     names = Names(ctx, stage, bucket, data_key.key)
@@ -436,7 +439,7 @@ def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> St
         kms_key_arn=o[_data_key(stage)]["arn"],
         portal_url=o.get(f"rest-api:{resource_name('portal', stage)}", {}).get("url", ""),
         alarm_topic_arn=o[f"sns-topic:{resource_name('alarms', stage)}"]["arn"],
-        master_secret_arn=o[f"secret:{master_secret_name(stage)}"]["arn"],
+        master_secret_arn=o[f"{parameters.SecureParameter.kind}:{master_secret_name(stage)}"]["arn"],
         heartbeat_queue_url=o[f"sqs-queue:{resource_name('heartbeat', stage)}"]["url"],
         user_pool_id=pool.get("id") or "",
         user_pool_client_id=pool.get("client_id") or "",

@@ -6,7 +6,7 @@
   contact lookups, WiFi grants, rate-limit keys, signed links, sealed portal sessions. None of them
   lets anyone match what a sensor hears.
 
-Both live in Secrets Manager (``wifivip/{stage}/consent-key``, ``wifivip/{stage}/optin-secret``),
+Both are SSM SecureString parameters (``/wifivip/{stage}/consent-key``, ``/wifivip/{stage}/optin-secret``),
 created by the deploy (:mod:`infra.optin`), read once per Lambda container.
 """
 
@@ -23,8 +23,9 @@ from typing import Any
 from wifivip_edge.allowlist import device_hash
 
 from chalicelib.naming import stage as current_stage
+from chalicelib.parameters import read_secret
 
-# Names of Secrets Manager entries (not secrets themselves).
+# Names of the stage's secret parameters (not secrets themselves).
 CONSENT_KEY_SECRET = "consent-key"  # noqa: S105
 OPTIN_SECRET = "optin-secret"  # noqa: S105
 SIGNING_KEY_SECRET = "allowlist-signing-key"  # noqa: S105
@@ -78,12 +79,12 @@ def generate_consent_key() -> tuple[str, bytes]:
 
 
 def secret_name(what: str, stage: str | None = None) -> str:
-    """``wifivip/{stage}/{what}``, the stage's naming of its secrets."""
-    return f"wifivip/{stage or current_stage()}/{what}"
+    """``/wifivip/{stage}/{what}``, the stage's naming of its secrets (SSM parameter names)."""
+    return f"/wifivip/{stage or current_stage()}/{what}"
 
 
 def _secret_json(client: Any, name: str) -> dict[str, Any]:
-    value: dict[str, Any] = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
+    value: dict[str, Any] = json.loads(read_secret(client, name))
     return value
 
 
@@ -98,4 +99,4 @@ def keys() -> OptinKeys:
     """The deployed stage's keys, read once per process."""
     import boto3
 
-    return load_keys(boto3.client("secretsmanager"))
+    return load_keys(boto3.client("ssm"))

@@ -1,4 +1,4 @@
-"""The AWS side of the publisher: lease and version in DynamoDB, the list in S3, the key in Secrets Manager."""
+"""The AWS side of the publisher: lease and version in DynamoDB, the list in S3, the key in SSM Parameter Store."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.consent.keys import SIGNING_KEY_SECRET, secret_name
 from chalicelib.models.allowlist_state import AllowlistState
+from chalicelib.parameters import read_secret
 
 STATE_ITEM = "publisher"
 
@@ -80,7 +81,7 @@ class S3ListStore:
 
 
 class Ed25519Signer:
-    """The allowlist signing key (Secrets Manager); sensors verify with its public half."""
+    """The allowlist signing key (an SSM SecureString); sensors verify with its public half."""
 
     def __init__(self, private_key_raw: bytes) -> None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -94,5 +95,5 @@ class Ed25519Signer:
 
 
 def load_signer(client: Any, stage: str | None = None) -> Ed25519Signer:
-    secret = json.loads(client.get_secret_value(SecretId=secret_name(SIGNING_KEY_SECRET, stage))["SecretString"])
+    secret = json.loads(read_secret(client, secret_name(SIGNING_KEY_SECRET, stage)))
     return Ed25519Signer(base64.b64decode(secret["private_key"]))

@@ -28,7 +28,7 @@ def publisher() -> Publisher:
         entries=DynamoConsentStore().all_devices,
         state=DynamoPublisherState(),
         store=S3ListStore(boto3.client("s3"), os.environ["WIFIVIP_BUCKET"]),
-        signer=load_signer(boto3.client("secretsmanager")),
+        signer=load_signer(boto3.client("ssm")),
         consent_key_id=k.consent_key_id,
         consent_key=k.consent_key,
     )

@@ -50,7 +50,7 @@ from functions.optin.service import (
     RateLimited,
 )
 from functions.optin.triggers import allowlist_trigger
-from functions.optin.unifi import SecretsControllerApi
+from functions.optin.unifi import ParameterControllerApi
 
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -105,7 +105,7 @@ def service() -> OptinService:
         archive=S3TextArchive(boto3.client("s3"), s.bucket or os.environ.get("WIFIVIP_BUCKET", "")),
         allowlist=allowlist_trigger(),
         holders=consumer_data_holders(),
-        controller_api=SecretsControllerApi(boto3.client("secretsmanager")),
+        controller_api=ParameterControllerApi(boto3.client("ssm")),
     )
     return OptinService(deps, keys(), s)
 
@@ -154,7 +154,7 @@ def erasure_unfinished(_exc: ErasureUnfinished) -> Response[str]:
 
 @app.exception_handler(Exception)
 def outage(exc: Exception) -> Response[str]:
-    """DynamoDB, S3 or Secrets Manager down or throttling us (after botocore's retries): 503, not a crash."""
+    """DynamoDB, S3 or SSM down or throttling us (after botocore's retries): 503, not a crash."""
     if not is_outage(exc):
         raise exc
     metrics.add_metric(name="OptinUnavailable", unit=MetricUnit.Count, value=1)

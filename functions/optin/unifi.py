@@ -5,7 +5,7 @@ controller waits for ``authorize-guest`` from the portal: log in (``POST /api/lo
 ``/api/auth/login`` on UniFi OS consoles, whose Network API sits under ``/proxy/network``), then
 ``POST /api/s/{site}/cmd/stamgr`` with ``{"cmd": "authorize-guest", "mac": ..., "minutes": ...}``
 carrying the session cookie (and the CSRF token the login handed out, which recent versions
-require). Each controller's URL, site and portal account are a Secrets Manager secret
+require). Each controller's URL, site and portal account are an SSM SecureString parameter
 (:func:`controller_secret_name`), never in the table or the code.
 
 Standard library only (urllib with a cookie jar). Every failure becomes :class:`GrantError`:
@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from chalicelib.consent.keys import secret_name
+from chalicelib.parameters import read_secret
 from functions.optin.controller import ControllerRecord, GrantError
 
 TIMEOUT_S = 4.0
@@ -36,7 +37,7 @@ SECRET_CACHE_S = 300
 
 
 def controller_secret_name(controller_id: str, stage: str | None = None) -> str:
-    """``wifivip/{stage}/controllers/{id}``: one secret per controller that grants over an API."""
+    """``/wifivip/{stage}/controllers/{id}``: one parameter per controller that grants over an API."""
     return secret_name(f"controllers/{controller_id}", stage)
 
 
@@ -115,10 +116,10 @@ def _cookie(jar: http.cookiejar.CookieJar, name: str) -> str | None:
 
 
 @dataclass
-class SecretsControllerApi:
-    """The grant port in AWS: the controller's settings from Secrets Manager (cached a few minutes)."""
+class ParameterControllerApi:
+    """The grant port in AWS: the controller's settings from Parameter Store (cached a few minutes)."""
 
-    secrets: Any  # boto3 secretsmanager client
+    ssm: Any  # boto3 ssm client
     stage: str | None = None
     clock: Callable[[], float] = time.monotonic
     _cache: dict[str, tuple[float, UnifiSettings]] = field(default_factory=dict)
@@ -134,11 +135,11 @@ class SecretsControllerApi:
             return cached[1]
         name = controller_secret_name(controller_id, self.stage)
         try:
-            raw = self.secrets.get_secret_value(SecretId=name)["SecretString"]
+            raw = read_secret(self.ssm, name)
             settings = UnifiSettings.model_validate_json(raw)
         except ValidationError as exc:
             raise GrantError("not_configured", f"secret {name}: {exc.error_count()} invalid field(s)") from None
-        except Exception as exc:  # ResourceNotFound, AccessDenied, throttling: no grant now, a retry may do
+        except Exception as exc:  # ParameterNotFound, AccessDenied, throttling: no grant now, a retry may do
             raise GrantError("not_configured", f"secret {name}: {type(exc).__name__}") from None
         self._cache[controller_id] = (self.clock(), settings)
         return settings

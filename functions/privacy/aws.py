@@ -1,4 +1,4 @@
-"""The AWS side of key rotation: the master in Secrets Manager, day keys in S3 (SSE-KMS, versioned bucket)."""
+"""The AWS side of key rotation: the master in Parameter Store (SecureString), day keys in S3 (versioned bucket)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ from botocore.exceptions import ClientError
 from wifivip_edge.batch import EPOCH_RE
 from wifivip_edge.daykeys import key_object_key
 
+from chalicelib.parameters import read_secret
+
 
 @dataclass
-class SecretsManagerMaster:
+class ParameterMaster:
+    """The master secret: 64 hex characters (32 bytes) in a SecureString parameter (``client``: boto3 ssm)."""
+
     client: Any
-    secret_id: str
+    name: str
 
     def get(self) -> bytes:
-        value = self.client.get_secret_value(SecretId=self.secret_id)["SecretString"].strip()
+        value = read_secret(self.client, self.name).strip()
         try:
             return bytes.fromhex(value)
         except ValueError:

@@ -16,29 +16,28 @@ import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chalicelib.naming import master_secret_name
 from functions.observability import logger, metrics, tracer
-from functions.privacy.aws import S3KeyStore, SecretsManagerMaster
+from functions.privacy.aws import ParameterMaster, S3KeyStore
 from functions.privacy.service import rotate
 
 BUCKET = os.environ.get("WIFIVIP_BUCKET", "")
-MASTER_SECRET = (
-    os.environ.get("WIFIVIP_MASTER_SECRET") or f"wifivip/{os.environ.get('WIFIVIP_STAGE', 'dev')}/pseudonym-master"
-)
+MASTER_SECRET = os.environ.get("WIFIVIP_MASTER_SECRET") or master_secret_name(os.environ.get("WIFIVIP_STAGE", "dev"))
 KMS_KEY_ID = os.environ.get("WIFIVIP_KMS_KEY_ID") or None
 
 
 @cache
 def _clients() -> tuple[Any, Any]:
-    return boto3.client("secretsmanager"), boto3.client("s3")
+    return boto3.client("ssm"), boto3.client("s3")
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    secrets, s3 = _clients()
+    ssm, s3 = _clients()
     report = rotate(
-        datetime.now(UTC), SecretsManagerMaster(secrets, MASTER_SECRET), S3KeyStore(s3, BUCKET, kms_key_id=KMS_KEY_ID)
+        datetime.now(UTC), ParameterMaster(ssm, MASTER_SECRET), S3KeyStore(s3, BUCKET, kms_key_id=KMS_KEY_ID)
     )
     metrics.add_metric(name="DayKeysPublished", unit=MetricUnit.Count, value=len(report.published))
     metrics.add_metric(name="DayKeysDestroyed", unit=MetricUnit.Count, value=len(report.destroyed))

@@ -1,7 +1,7 @@
 """Daily pseudonym keys derived from the master secret: HKDF-SHA256 (RFC 5869) over the date.
 
 Every sensor of the deployment (the city) gets the same key for a day, so pseudonyms of one device
-match across sensors that day and never across days. The master secret stays in Secrets Manager;
+match across sensors that day and never across days. The master secret stays in Parameter Store;
 only derived day keys leave this function, and each is destroyed once its day is over.
 """
 

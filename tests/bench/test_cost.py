@@ -37,7 +37,11 @@ def test_the_repository_price_table_is_complete_and_dated() -> None:
     prices = cost.PriceTable.load()
     assert raw["region"] == "eu-west-3" and len(raw["as_of"]) == 10
     assert set(cost.PRICE_OF.values()) <= set(prices.unit_usd)
-    assert all(v > 0 for v in prices.unit_usd.values())
+    # Only Parameter Store's standard tier is free (its lines say so); every other price is positive.
+    free = {k for k, v in prices.unit_usd.items() if v == 0}
+    assert free == {"ssm_standard_parameter_month", "ssm_standard_api_call"}
+    assert all("no charge" in raw["prices"][k]["unit"] for k in free)
+    assert all(v > 0 for k, v in prices.unit_usd.items() if k not in free)
 
 
 def test_a_table_missing_a_price_is_refused() -> None:
@@ -78,10 +82,11 @@ def test_month_from_a_day() -> None:
         secrets_calls=2,
         dynamodb_storage_gb=0.001,
         dynamodb_held_gb=0.25,
+        parameter_calls=7,
     )
     stack = cost.Stack(
         alarms=5, secrets=1, kms_keys=1, custom_metrics=4, queues_with_mappings=2, kms_users=3,
-        raw_retention_days=1, log_retention_days=30, shops=10,
+        raw_retention_days=1, log_retention_days=30, shops=10, parameters=4,
     )  # fmt: skip
     u = cost.monthly_usage(day, stack, storage_months=12, a=a)
     d = cost.DAYS_PER_MONTH
@@ -97,6 +102,16 @@ def test_month_from_a_day() -> None:
     assert (u.alarms_count, u.metrics_count, u.secrets_count, u.kms_keys_count) == (5, 4, 1, 1)
     assert u.kms_requests == pytest.approx(3 * 288 * d)
     assert u.apigateway_requests == pytest.approx(10 * 3 * 4 * d)
+    assert (u.parameters_count, u.parameters_calls) == (4, pytest.approx(7 * d))
+
+
+def test_parameter_store_standard_tier_is_free_where_secrets_manager_is_not() -> None:
+    """The stage's secrets moved to SSM standard parameters: held and read at no charge (price table)."""
+    prices = cost.PriceTable.load()
+    as_parameters = cost.bill(cost.Usage(parameters_count=4, parameters_calls=10_000), prices)
+    as_secrets = cost.bill(cost.Usage(secrets_count=4, secrets_calls=10_000), prices)
+    assert as_parameters == {"total": 0.0}  # zero lines are left out
+    assert as_secrets["secrets_count"] == pytest.approx(1.60) and as_secrets["total"] == pytest.approx(1.65)
 
 
 def test_naive_design_writes_once_per_detection() -> None:

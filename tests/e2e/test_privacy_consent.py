@@ -37,7 +37,7 @@ from wifivip_edge.simulate.city import simulate_city, write_city
 from wifivip_edge.simulate.niort import NIORT_CENTRE, NIORT_DEMO_SLICE
 
 from chalicelib.models.sensor import Sensor
-from functions.privacy.aws import S3KeyStore, SecretsManagerMaster
+from functions.privacy.aws import ParameterMaster, S3KeyStore
 from functions.privacy.keys import day_key
 from functions.privacy.service import rotate
 from functions.retention.aws import ModelTable
@@ -125,7 +125,7 @@ def test_consent_mode_day_leaves_no_mac_and_consent_hashes_only_in_the_allowlist
 ) -> None:
     stack = portal.stack
     keys = S3KeyStore(boto3.client("s3"), stack.bucket, kms_key_id=stack.kms_key_arn)
-    master = SecretsManagerMaster(boto3.client("secretsmanager"), stack.master_secret_arn)
+    master = ParameterMaster(boto3.client("ssm"), stack.master_secret_arn)
     assert EPOCH in rotate(datetime.fromtimestamp(DAY_START + 3600, UTC), master, keys).published
     day_keys = {epoch: day_key(master.get(), epoch) for epoch in EPOCHS}  # expired epochs' keys too
 

@@ -44,7 +44,7 @@ from chalicelib.models.sensor import Sensor
 from functions.heartbeat.handler import lambda_handler as heartbeat_handler
 from functions.ingest import handler as ingest_handler
 from functions.local_pump import LocalContext, SqsPump
-from functions.privacy.aws import S3KeyStore, SecretsManagerMaster
+from functions.privacy.aws import ParameterMaster, S3KeyStore
 from functions.privacy.keys import day_key
 from functions.privacy.service import rotate
 from functions.retention.aws import ModelTable, S3Versions
@@ -144,7 +144,7 @@ def test_no_mac_anywhere_and_no_pseudonym_of_a_day_over_24_hours_ago(
     # The key job publishes the day's key (from the master secret); the test keeps a copy to look for
     # the day's pseudonyms once the system has destroyed it.
     keys = S3KeyStore(boto3.client("s3"), stack.bucket, kms_key_id=stack.kms_key_arn)
-    master = SecretsManagerMaster(boto3.client("secretsmanager"), stack.master_secret_arn)
+    master = ParameterMaster(boto3.client("ssm"), stack.master_secret_arn)
     assert EPOCH in rotate(datetime.fromtimestamp(DAY_START + 3600, UTC), master, keys).published
     known_key = day_key(master.get(), EPOCH)
 

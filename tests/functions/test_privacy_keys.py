@@ -1,5 +1,5 @@
 """Day pseudonym keys: HKDF derivation, rotation (publish today and tomorrow, destroy the past), and the
-whole chain on the emulator: master in Secrets Manager -> keys/{epoch} (SSE-KMS) -> every sensor."""
+whole chain on the emulator: master in Parameter Store (SecureString) -> keys/{epoch} (SSE-KMS) -> every sensor."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from wifivip_edge.pseudonym import CloudKeySource, KeyRing, s3_key_fetcher
 from wifivip_edge.s3lite import S3Client
 
 from functions.local_pump import LocalContext
-from functions.privacy.aws import S3KeyStore, SecretsManagerMaster
+from functions.privacy.aws import ParameterMaster, S3KeyStore
 from functions.privacy.keys import day_key, hkdf_sha256
 from functions.privacy.service import rotate
 from infra.stack import StackOutputs
@@ -101,7 +101,7 @@ def test_key_job_on_the_emulator_and_sensors_share_the_day_key(stack: StackOutpu
     assert not versions.get("Versions") and not versions.get("DeleteMarkers"), "every version destroyed"
     head = s3.head_object(Bucket=stack.bucket, Key=f"keys/{expected[0]}")
     assert head["ServerSideEncryption"] == "aws:kms"
-    master = SecretsManagerMaster(boto3.client("secretsmanager"), stack.master_secret_arn).get()
+    master = ParameterMaster(boto3.client("ssm"), stack.master_secret_arn).get()
     assert len(master) == 32
 
     rings = []

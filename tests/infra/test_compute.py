@@ -10,7 +10,7 @@ import zipfile
 
 import boto3
 
-from chalicelib.naming import resource_name
+from chalicelib.naming import master_secret_name, resource_name
 from infra import packaging
 from infra.functions import FUNCTIONS, PORTAL
 from infra.policy_eval import allows
@@ -127,17 +127,22 @@ def test_alarms_watch_the_dlq_ingest_errors_and_silent_sensors(stack: StackOutpu
 
 
 def test_topic_sms_and_master_secret(stack: StackOutputs) -> None:
-    sns, sm = boto3.client("sns"), boto3.client("secretsmanager")
+    sns, ssm = boto3.client("sns"), boto3.client("ssm")
     topic = sns.get_topic_attributes(TopicArn=stack.alarm_topic_arn)["Attributes"]
     assert topic["KmsMasterKeyId"] == stack.kms_key_arn
     sms = sns.get_sms_attributes()["attributes"]
     assert sms["DefaultSMSType"] == "Transactional" and int(sms["MonthlySpendLimit"]) > 0
-    secret = sm.describe_secret(SecretId=stack.master_secret_arn)
-    assert secret["KmsKeyId"] == stack.kms_key_arn
-    value = sm.get_secret_value(SecretId=stack.master_secret_arn)["SecretString"]
+    name = master_secret_name(stack.stage)
+    (meta,) = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}])[
+        "Parameters"
+    ]
+    # A standard SecureString under the AWS-managed key: free to hold, free to read at standard throughput.
+    assert (meta["Type"], meta["Tier"], meta["KeyId"]) == ("SecureString", "Standard", "alias/aws/ssm")
+    assert ssm.get_parameter(Name=name)["Parameter"]["ARN"] == stack.master_secret_arn
+    value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     assert re.fullmatch(r"[0-9a-f]{64}", value)  # 32 random bytes, hex
     again = deploy(StackTarget(stack.stage, stack.region, stack.endpoint_url), progress=lambda _m: None)
-    assert sm.get_secret_value(SecretId=stack.master_secret_arn)["SecretString"] == value  # never regenerated
+    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == value  # never regenerated
     assert again.mutating_calls == 0
 
 
@@ -163,7 +168,7 @@ def test_ingest_role_reaches_only_what_ingest_needs(stack: StackOutputs) -> None
     assert not allows(policies, "s3:PutObject", f"{b}/allowlist/latest.json")
     assert not allows(policies, "s3:GetObject", f"{b}/keys/current.json")
     assert not allows(policies, "s3:ListBucket", b)
-    assert not allows(policies, "secretsmanager:GetSecretValue", stack.master_secret_arn)
+    assert not allows(policies, "ssm:GetParameter", stack.master_secret_arn)
     table = f"arn:aws:dynamodb:{stack.region}:{stack.account_id}:table/"
     assert allows(policies, "dynamodb:GetItem", table + stack.tables["Sensor"])
     assert not allows(policies, "dynamodb:PutItem", table + stack.tables["Sensor"])
@@ -174,7 +179,7 @@ def test_ingest_role_reaches_only_what_ingest_needs(stack: StackOutputs) -> None
 def test_portal_role_cannot_touch_raw_data_or_keys(stack: StackOutputs) -> None:
     policies = role_policies(f"{resource_name('portal', stack.stage)}-fn")
     assert not allows(policies, "s3:GetObject", f"arn:aws:s3:::{stack.bucket}/raw/s1/a.gz")
-    assert not allows(policies, "secretsmanager:GetSecretValue", stack.master_secret_arn)
+    assert not allows(policies, "ssm:GetParameter", stack.master_secret_arn)
     assert not allows(policies, "kms:Decrypt", stack.kms_key_arn)
     table = f"arn:aws:dynamodb:{stack.region}:{stack.account_id}:table/{stack.tables['KpiItem']}"
     assert allows(policies, "dynamodb:Query", table)

@@ -41,8 +41,8 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
      "offers read presence events of any sensor and delete each once decided"),
     (r"sns:(Publish|CheckIfPhoneNumberIsOptedOut)", r"\*",
      "SMS to a phone number: SNS has no resource ARN for a number"),
-    (r"secretsmanager:GetSecretValue", r"arn:aws:secretsmanager:[^:]+:\d+:secret:wifivip/[^/*]+/controllers/\*",
-     "the opt-in reads the API access of a UniFi controller: one secret per controller, added at run time"),
+    (r"ssm:GetParameter", r"arn:aws:ssm:[^:]+:\d+:parameter/wifivip/[^/*]+/controllers/\*",
+     "the opt-in reads the API access of a UniFi controller: one parameter per controller, added at run time"),
     (r"s3:(GetObject|PutObject)", r"arn:aws:s3:::wifivip-[^/*]+/consent-texts/\*",
      "the opt-in archives each consent text once, named by its SHA-256"),
 )  # fmt: skip

@@ -102,7 +102,7 @@ def test_sensor_credentials_reach_only_its_prefix_the_keys_and_the_allowlist(
         ("s3:GetObject", "arn:aws:s3:::another-bucket/keys/2026-11-21", {}),
         ("kms:Decrypt", stack.kms_key_arn, {}),  # the key only through S3
         ("kms:Decrypt", stack.kms_key_arn, {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}),
-        ("secretsmanager:GetSecretValue", stack.master_secret_arn, {}),
+        ("ssm:GetParameter", stack.master_secret_arn, {}),
         ("dynamodb:GetItem", f"arn:aws:dynamodb:{stack.region}:{stack.account_id}:table/{stack.tables['Sensor']}", {}),
         ("sqs:SendMessage", f"arn:aws:sqs:{stack.region}:{stack.account_id}:wifivip-{stack.stage}-ingest", {}),
         ("iam:CreateAccessKey", f"arn:aws:iam::{stack.account_id}:user/{sensor_user_name(stack.stage, SENSOR)}", {}),

@@ -189,7 +189,7 @@ def test_destroy_keeps_data_unless_asked(stack: StackOutputs) -> None:
         "s3-bucket",
         "dynamodb-table",
         "kms-key",
-        "secret",
+        "ssm-parameter",
         "cognito-user-pool",
     }  # the pool holds the users
     deleted = {c.kind for c in kept if c.action == "delete"}
@@ -198,8 +198,8 @@ def test_destroy_keeps_data_unless_asked(stack: StackOutputs) -> None:
 
     destroy(target(stack), delete_data=True, progress=lambda _m: None)
     left = {(c.kind, c.action) for c in plan(target(stack)) if c.action != "create"}
-    # Account-wide SMS settings stay; the secret waits out its 7-day recovery window, restored by deploy.
-    assert left == {("sns-sms-settings", "keep"), ("secret", "update")}
+    # Account-wide SMS settings stay; the secret parameters are gone at once (no recovery window).
+    assert left == {("sns-sms-settings", "keep")}
     names = boto3.client("dynamodb").list_tables()["TableNames"]
     assert not [n for n in names if n.startswith(resource_name("", stack.stage))]
     # The stage comes back whole from nothing, including a key scheduled for deletion.

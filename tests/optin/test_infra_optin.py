@@ -27,8 +27,8 @@ def table_arn(stack: StackOutputs, name: str) -> str:
 
 
 def secret_arn(stack: StackOutputs, what: str) -> str:
-    sm = boto3.client("secretsmanager")
-    return str(sm.describe_secret(SecretId=secret_name(what, stack.stage))["ARN"])
+    ssm = boto3.client("ssm")
+    return str(ssm.get_parameter(Name=secret_name(what, stack.stage))["Parameter"]["ARN"])
 
 
 def test_the_portal_api_routes_to_the_optin_function(stack: StackOutputs) -> None:
@@ -61,7 +61,7 @@ def test_optin_function_may_do_its_job_and_nothing_more(stack: StackOutputs) -> 
         ("dynamodb:Query", ledger),
         ("dynamodb:PutItem", consumers),
         ("s3:PutObject", f"{bucket}/consent-texts/abc.json"),
-        ("secretsmanager:GetSecretValue", secret_arn(stack, "consent-key")),
+        ("ssm:GetParameter", secret_arn(stack, "consent-key")),
         ("lambda:InvokeFunction", stack.functions["allowlist"]),
     ]
     may_not = [
@@ -70,7 +70,7 @@ def test_optin_function_may_do_its_job_and_nothing_more(stack: StackOutputs) -> 
         ("dynamodb:Scan", consumers),  # no listing of who is registered
         ("s3:GetObject", f"{bucket}/raw/s1/batch.json.gz"),
         ("s3:PutObject", f"{bucket}/allowlist/latest.json"),  # only the publisher writes the list
-        ("secretsmanager:GetSecretValue", secret_arn(stack, "allowlist-signing-key")),  # ... and signs it
+        ("ssm:GetParameter", secret_arn(stack, "allowlist-signing-key")),  # ... and signs it
         ("dynamodb:PutItem", table_arn(stack, "AllowlistState")),
     ]
     assert [m for m in may if not allows(p, *m)] == []
@@ -82,7 +82,7 @@ def test_allowlist_publisher_sees_devices_not_people(stack: StackOutputs) -> Non
     bucket = f"arn:aws:s3:::{stack.bucket}"
     assert allows(p, "dynamodb:Scan", table_arn(stack, "AllowlistEntry"))
     assert allows(p, "s3:PutObject", f"{bucket}/allowlist/latest.json")
-    assert allows(p, "secretsmanager:GetSecretValue", secret_arn(stack, "allowlist-signing-key"))
+    assert allows(p, "ssm:GetParameter", secret_arn(stack, "allowlist-signing-key"))
     for action, resource in (
         ("dynamodb:GetItem", table_arn(stack, "Consumer")),  # emails and numbers stay out of its reach
         ("dynamodb:Query", table_arn(stack, "ConsentEvent")),

@@ -31,7 +31,7 @@ from tests.privacy_scan import dynamodb_items, leaks, s3_bodies
 
 SOAK = bool(os.environ.get("WIFIVIP_SOAK"))
 STRIDE = 5  # make test: every fifth kill point, before and after (make soak: every one)
-SERVICES = ("dynamodb", "s3", "ses", "sns", "secretsmanager", "kms")
+SERVICES = ("dynamodb", "s3", "ses", "sns", "ssm", "kms")
 FR_UNAVAILABLE = "Le service est momentanément indisponible"
 EN_UNAVAILABLE = "The service is temporarily unavailable"
 

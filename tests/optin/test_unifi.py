@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from functions.optin.controller import ControllerRecord, GrantError, sign_redirect
-from functions.optin.unifi import SecretsControllerApi, UnifiClient, UnifiSettings, controller_secret_name
+from functions.optin.unifi import ParameterControllerApi, UnifiClient, UnifiSettings, controller_secret_name
 from tests.optin.conftest import Portal, session_token
 from tests.optin.fake_unifi import CSRF, PASSWORD, SESSION, SITE, USER, Call, fake_unifi
 
@@ -61,18 +61,20 @@ def test_wrong_credentials_unreachable_and_down_are_told_apart() -> None:
     assert "a4:c3" not in str(unreachable.value) and "a4c3" not in str(unreachable.value)
 
 
-def test_credentials_come_from_secrets_manager(stack: object) -> None:
-    sm = boto3.client("secretsmanager")
+def test_credentials_come_from_parameter_store(stack: object) -> None:
+    ssm = boto3.client("ssm")
     controller = ControllerRecord(UNIFI_ID, b"k" * 32, "Café", vendor="unifi")
-    api = SecretsControllerApi(sm)
+    api = ParameterControllerApi(ssm)
     with pytest.raises(GrantError) as missing:
         api.authorize(controller, MAC, 3600)
     assert missing.value.reason == "not_configured"
     with fake_unifi() as fake:
-        sm.create_secret(Name=controller_secret_name(UNIFI_ID), SecretString=fake.secret())
+        ssm.put_parameter(Name=controller_secret_name(UNIFI_ID), Value=fake.secret(), Type="SecureString")
         api.authorize(controller, MAC, 3600)
         assert fake.calls[-1].body == {"cmd": "authorize-guest", "mac": "a4:c3:61:12:34:56", "minutes": 60}
-    sm.create_secret(Name=controller_secret_name("vh-bad-unifi"), SecretString=json.dumps({"url": "ftp://x"}))
+    ssm.put_parameter(
+        Name=controller_secret_name("vh-bad-unifi"), Value=json.dumps({"url": "ftp://x"}), Type="SecureString"
+    )
     with pytest.raises(GrantError) as invalid:
         api.authorize(ControllerRecord("vh-bad-unifi", b"k" * 32, "X", vendor="unifi"), MAC, 60)
     assert invalid.value.reason == "not_configured" and "password" not in str(invalid.value).lower()

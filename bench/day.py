@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import json
 import os
 import re
@@ -44,6 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -111,15 +113,24 @@ FIGURES = {
     "cost.sensors_curve": "sensors -> USD/month at 5, 50, 500 sensors (peak window measured at each: sensors_curve())",
     "cost.sensors_fit": "least-squares line through those: USD fixed + USD per sensor",
     "cost.sensors_curve_extrapolated": "that line at 5,000 and 50,000 sensors (100 and 1,000 cities)",
-    "cost.data_age_s": "worst case over the day, s, from a detection to the shop's 'visitors now' (cost.data_age)",
-    "cost.data_age": "its parts: the longest wait from a live window's start to the batch carrying it (measured, "
-    "live ticks), S3 -> SQS -> Lambda (assumed), the longest ingest invocation (measured)",
+    "cost.data_age_s": "worst case over the day, s, of 'visitors now': the larger of cost.data_age's "
+    "figure_age_s and detection_to_figure_s (docs/kpis.md, data age)",
+    "cost.data_age": "figure_age_s: the age of the live figure the read API returns, worst case while the sensor "
+    "counts anyone (the longest gap between two live figures leaving + latency); detection_to_figure_s: from a "
+    "detection to the first live figure reflecting it (+ latency); latency: S3 -> SQS -> Lambda (assumed) + the "
+    "longest ingest invocation (measured); edge parts from the agents' departure times (live ticks)",
     "cost.data_age_counts_s": "the same for visits and passers-by (final a session gap after their window; rollup)",
     "cost.data_age_counts": "its parts: window start to batch (measured), S3 -> Lambda, ingest, the rollup period",
-    "day.live_delay_s": "from the start of the window a batch's live figures describe to its departure, s",
+    "day.live_delay_s": "from a detection to the first live figure reflecting it leaving the sensor, s: median, "
+    "p95, max over the day's frames (50 sensors)",
+    "day.live_gap_s": "between two live figures leaving a sensor while it counts anyone, s: median, p95, max",
+    "day.live_objects": "live figures sent as objects of their own (no batch due to carry them), 50 sensors",
+    "day.frames_in_no_live_figure": "share of the frames no live figure reflects (heard while the sensor counted "
+    "nobody: equipment, below the floor)",
     "day.item_bytes_max": "largest item of each kind (table:key prefix:sort prefix) at the day's end, bytes",
     "day.batch_delay_s": "from a window's start to its batch leaving the sensor, s: median, p95, max over the day",
-    "day.heartbeat_objects": "heartbeat objects of the day, 50 sensors (only after 420 s without a batch)",
+    "day.heartbeat_objects": "heartbeat objects of the day, 50 sensors (after 420 s without a batch or live "
+    "object), live objects included",
 }
 
 
@@ -221,10 +232,23 @@ class EdgeDay:
     seconds: float
     city: Any  # wifivip_edge.simulate.city.CityResult
     emitted: dict[str, list[float]] = field(default_factory=dict)  # when each batch left the sensor
+    #: live figures' departures per sensor (batches and objects): (time, counted anyone, as an object)
+    live: dict[str, list[tuple[float, bool, bool]]] = field(default_factory=dict)
+    heard: dict[str, array[float]] = field(default_factory=dict)  # frame times per sensor (data age)
 
     @property
     def records(self) -> int:
         return sum(len(b.sessions) for bs in self.batches.values() for b in bs)
+
+    def departures(self) -> dict[str, list[float]]:
+        """When each sensor sent something (a batch or a live object): each carries its heartbeat."""
+        return {
+            s: sorted([*times, *(t for t, _a, o in self.live.get(s, []) if o)]) for s, times in self.emitted.items()
+        }
+
+    def live_objects(self, day: date) -> int:
+        start = datetime.combine(day, datetime.min.time(), TZ).timestamp()
+        return sum(1 for ds in self.live.values() for t, _a, o in ds if o and start <= t < start + 86400)
 
 
 def simulate(day: date, scale: float, folder: Path) -> tuple[Any, dict[str, Path], dict[str, Path]]:
@@ -243,11 +267,15 @@ def edge(city: Any, captures: dict[str, Path], warm: dict[str, Path]) -> EdgeDay
     """Each sensor's day through the agent (its registry warmed on the day before): every batch."""
     from wifivip_edge.batching import Batcher
     from wifivip_edge.capture.reader import CaptureSet
+    from wifivip_edge.config import BatchingConfig
     from wifivip_edge.occupancy import warm_registry
     from wifivip_edge.pseudonym import KeyRing, StaticKeySource
 
     out: dict[str, list[Batch]] = {}
     emitted: dict[str, list[float]] = {}
+    live: dict[str, list[tuple[float, bool, bool]]] = {}
+    heard: dict[str, array[float]] = {}
+    agent = BatchingConfig()  # the agent's default live cadence and hold
     seconds = 0.0
     for sensor_id, path in sorted(captures.items()):
         registry = warm_registry([warm[sensor_id]], THRESHOLDS) if sensor_id in warm else None
@@ -258,34 +286,57 @@ def edge(city: Any, captures: dict[str, Path], warm: dict[str, Path]) -> EdgeDay
             thresholds=THRESHOLDS,
             registry=registry,
             batch_seconds=BATCH_SECONDS,
+            live_every_s=agent.live_every_s,
+            live_hold_s=agent.live_hold_s,
         )
         made: list[Batch] = []
         times: list[float] = []
+        objects: list[tuple[float, bool, bool]] = []
+        frames: array[float] = array("d")
         next_tick = 0.0
         for probe in CaptureSet([path]).probe_requests():
-            next_tick = _ticks(batcher, next_tick or probe.ts, probe.ts, made, times)
+            next_tick = _ticks(batcher, next_tick or probe.ts, probe.ts, made, times, objects)
             got = list(batcher.add(probe))
             made += got
             times += [probe.ts] * len(got)
+            frames.append(probe.ts)
         if next_tick:  # live, the agent goes on ticking after the day's last frame
-            _ticks(batcher, next_tick, next_tick + 6 * 3600, made, times, until_empty=True)
+            _ticks(batcher, next_tick, next_tick + 6 * 3600, made, times, objects, until_empty=True)
         rest = list(batcher.flush())
         made += rest
         times += [float("inf")] * len(rest)
         seconds += time.process_time() - start
-        out[sensor_id], emitted[sensor_id] = made, times
-    return EdgeDay(out, city.truth["frames"], seconds, city, emitted)
+        out[sensor_id], emitted[sensor_id], heard[sensor_id] = made, times, frames
+        live[sensor_id] = sorted(
+            [(t, _active(b.header.live), False) for b, t in zip(made, times, strict=True) if b.header.live and t < 1e12]
+            + objects
+        )
+    return EdgeDay(out, city.truth["frames"], seconds, city, emitted, live, heard)
+
+
+def _active(live: dict[str, float]) -> bool:
+    return bool(live["visitors_present"] or live.get("passersby"))
 
 
 def _ticks(
-    batcher: Any, t: float, until: float, made: list[Batch], times: list[float], until_empty: bool = False
+    batcher: Any,
+    t: float,
+    until: float,
+    made: list[Batch],
+    times: list[float],
+    objects: list[tuple[float, bool, bool]],
+    until_empty: bool = False,
 ) -> float:
-    """The agent's live ticks from ``t`` to ``until``: batches leave when their window settles, not at the
-    next frame (quiet hours). Returns the next tick time."""
+    """The agent's live ticks from ``t`` to ``until``: batches leave when their window settles (held up
+    to the live hold), not at the next frame (quiet hours); a live figure due with no batch to carry it
+    leaves as an object (``objects``). Returns the next tick time."""
     while t <= until:
         got = list(batcher.tick(t))
         made += got
         times += [t] * len(got)
+        live = batcher.live_due(t)
+        if live is not None:
+            objects.append((t, _active(live), True))
         t += TICK_S
         if until_empty and not batcher._pending:
             break
@@ -358,7 +409,8 @@ def with_health(batch: Batch) -> Batch:
     from wifivip_edge.heartbeat import Heartbeat
 
     h = batch.header
-    beat = Heartbeat(h.sensor_id, "bench", h.window_end + 1, 86400.0, h.frames, 3.5, 0, 0, key_epoch=h.key_epoch)
+    sent = h.live["window_end"] if h.live else h.window_end + 1  # when it left (the live figure's time)
+    beat = Heartbeat(h.sensor_id, "bench", sent, 86400.0, h.frames, 3.5, 0, 0, key_epoch=h.key_epoch)
     return Batch(replace(h, health=asdict(beat)), batch.sessions)
 
 
@@ -376,15 +428,48 @@ def heartbeat_objects(emitted: dict[str, list[float]], day: date) -> int:
     return total
 
 
-def delay_stats(edge_day: EdgeDay, live: bool = False) -> dict[str, float]:
-    """From a window's start (its oldest detection) to its batch leaving the sensor, over the day; with
-    ``live``, from the start of the window whose live figures the batch carries (schema 2)."""
-    delays = sorted(
-        t - (b.header.live["window_start"] if live and b.header.live else b.header.window_start)
-        for sensor, batches in edge_day.batches.items()
-        for b, t in zip(batches, edge_day.emitted.get(sensor, []), strict=True)
-        if t != float("inf") and (b.header.live or not live)
+def delay_stats(edge_day: EdgeDay) -> dict[str, float]:
+    """From a window's start (its oldest detection) to its batch leaving the sensor, over the day."""
+    return _stats(
+        [
+            t - b.header.window_start
+            for sensor, batches in edge_day.batches.items()
+            for b, t in zip(batches, edge_day.emitted.get(sensor, []), strict=True)
+            if t != float("inf")
+        ]
     )
+
+
+def live_stats(edge_day: EdgeDay) -> tuple[dict[str, float], dict[str, float], float]:
+    """The live figures at the edge, from the agents' departure times: (from a detection to the first
+    live figure reflecting it, the gaps between two live figures after one that counted anyone, share
+    of frames no live figure reflects). A figure leaving at ``t`` reflects the frames of
+    ``[t - BATCH_SECONDS, t]``; the frame at ``t`` itself is not in it (the batcher counts it after)."""
+    delays: Counter[int] = Counter()  # per whole second (2.7 million frames: no list of floats)
+    longest = 0.0
+    gaps: list[float] = []
+    missed = 0
+    for sensor, departures in edge_day.live.items():
+        times = [t for t, _a, _o in departures]
+        gaps += [b[0] - a[0] for a, b in itertools.pairwise(departures) if a[1]]
+        frames = edge_day.heard.get(sensor, array("d"))
+        k = 0
+        for ts in frames:
+            while k < len(times) and times[k] <= ts:
+                k += 1
+            if k < len(times) and times[k] - ts <= BATCH_SECONDS:
+                delays[int(times[k] - ts)] += 1
+                longest = max(longest, times[k] - ts)
+            else:
+                missed += 1
+    total = sum(len(f) for f in edge_day.heard.values())
+    seen = sorted(delays.elements())  # whole seconds (at most 300 distinct values)
+    stats = {**_stats([float(x) for x in seen[:: max(1, len(seen) // 100_000)]]), "max": round(longest, 1)}
+    return stats if seen else {}, _stats(gaps), round(missed / total, 4) if total else 0.0
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    delays = sorted(values)
     if not delays:
         return {}
     return {
@@ -395,7 +480,8 @@ def delay_stats(edge_day: EdgeDay, live: bool = False) -> dict[str, float]:
 
 
 def heartbeats(sensors: list[str], day: date, bucket: str, endpoint: str) -> int:
-    """One hour of heartbeats (every 180 s from every sensor), uploaded as the agent does."""
+    """One hour of heartbeat objects (one every ``HEARTBEAT_INTERVAL_S`` from every sensor), uploaded as the
+    agent does, each with a live figure (most objects of the day are live figures between batches)."""
     import boto3
     from wifivip_edge.heartbeat import Heartbeat, encode_heartbeat, heartbeat_key
 
@@ -404,7 +490,15 @@ def heartbeats(sensors: list[str], day: date, bucket: str, endpoint: str) -> int
     n = 0
     for k in range(3600 // HEARTBEAT_INTERVAL_S):
         for sensor_id in sensors:
-            hb = Heartbeat(sensor_id, "bench", start + k * HEARTBEAT_INTERVAL_S, 86400.0, 1000 * k, 3.5, 0, 0)
+            at = start + k * HEARTBEAT_INTERVAL_S
+            live = {
+                "window_start": at - 300,
+                "window_end": at,
+                "visitors_present": 3.0,
+                "passersby": 14.0,
+                "frames": 880.0,
+            }
+            hb = Heartbeat(sensor_id, "bench", at, 86400.0, 1000 * k, 3.5, 0, 0, live=live)
             s3.put_object(Bucket=bucket, Key=heartbeat_key(hb), Body=encode_heartbeat(hb))
             n += 1
     return n
@@ -554,8 +648,9 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
         seconds["upload_ingest"], seconds["rollup"] = round(t_ingest, 1), round(t_rollup, 1)
         t2, mark = time.monotonic(), rec.snapshot()
         heartbeats(sensors, day, outputs.bucket, outputs.endpoint_url)
-        beat = Metered(handlers["heartbeat"], rec, memory_of(memory, "heartbeat"))
-        SqsPump(sqs, outputs.heartbeat_queue_url, beat).drain()
+        # heartbeat objects notify the ingest queue (no queue of their own): the ingest function runs them
+        beat = Metered(handlers["ingest"], rec, memory_of(memory, "ingest"))
+        SqsPump(sqs, outputs.queue_url, beat).drain()
         hb_calls = rec.snapshot().minus(mark)
         failures: dict[str, str] = {}
         others = scheduled_others(rec, memory, failures)
@@ -563,7 +658,8 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
     rollups_per_day = runs_per_day(_schedule("rollup", "rollup-recent")) / max(1, rollup.invocations)
     periods_per_day = runs_per_day(_schedule("rollup", "rollup-periods")) / max(1, periods.invocations)
     kpi_ratio = max(sensor_ratio, scope_ratio)
-    beats = heartbeat_objects(edge_day.emitted, day)
+    # heartbeat objects after 420 s without a batch or a live object, and the live objects
+    beats = heartbeat_objects(edge_day.departures(), day) + edge_day.live_objects(day)
     beat_factor = beats / max(1, 3600 // HEARTBEAT_INTERVAL_S * len(sensors))
     parts = [
         Part("upload", edge_calls, per_sensor),
@@ -583,7 +679,7 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
             kpi_factor=periods_per_day * kpi_ratio,
         ),
         # one hour of heartbeat objects measured; the day's count from the batches' measured times
-        Part("heartbeat", hb_calls, beat_factor, {"heartbeat": beat.day(beat_factor)}),
+        Part("heartbeat", hb_calls, beat_factor, {"ingest": beat.day(beat_factor)}),
         *[replace(p, factor=p.factor * (per_sensor if p.name.startswith("retention") else 1.0)) for p in others],
     ]
     sinks = [ingest.sink, rollup.sink, beat.sink]
@@ -1173,9 +1269,14 @@ def figures_of(
         _add(measured_calls, part.calls)
     truth = edge_day.city.truth
     batches = sum(len(b) for b in edge_day.batches.values())
-    delays, live_delays = delay_stats(edge_day), delay_stats(edge_day, live=True)
-    age = {  # "visitors now": the live figures, read from the sensor-day items (no rollup on the way)
-        "edge_live_window_to_batch_s": live_delays.get("max", float(BATCH_SECONDS)),
+    delays = delay_stats(edge_day)
+    live_delays, live_gaps, missed = live_stats(edge_day)
+    latency = NOTIFY_S + cloud.ingest_max_s
+    age = {  # "visitors now": the sensors' live figures, read from their sensor-health items (no rollup)
+        "figure_age_s": round(live_gaps.get("max", float(BATCH_SECONDS)) + latency, 1),
+        "detection_to_figure_s": round(live_delays.get("max", float(BATCH_SECONDS)) + latency, 1),
+        "edge_live_gap_s": live_gaps.get("max", float(BATCH_SECONDS)),
+        "edge_detection_to_live_s": live_delays.get("max", float(BATCH_SECONDS)),
         "s3_to_lambda_s_assumed": NOTIFY_S,
         "ingest_invocation_s": cloud.ingest_max_s,
     }
@@ -1221,11 +1322,14 @@ def figures_of(
         "cost.usage_month": {k: round(v, 3) for k, v in usage.__dict__.items() if v},
         "cost.stack": stack.__dict__,
         "cost.assumptions": dict(cost.ASSUMPTIONS),
-        "cost.data_age_s": round(sum(age.values())),
+        "cost.data_age_s": round(max(age["figure_age_s"], age["detection_to_figure_s"])),
         "cost.data_age": age,
         "cost.data_age_counts_s": round(sum(age_counts.values())),
         "cost.data_age_counts": age_counts,
         "day.live_delay_s": live_delays,
+        "day.live_gap_s": live_gaps,
+        "day.live_objects": edge_day.live_objects(day),
+        "day.frames_in_no_live_figure": missed,
         "day.batch_delay_s": delays,
         "day.heartbeat_objects": cloud.heartbeat_objects,
     }

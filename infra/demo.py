@@ -307,7 +307,7 @@ def send_heartbeats(outputs: Any, replays: dict[str, Any], now: float, silent: s
     import boto3
     from wifivip_edge.heartbeat import encode_heartbeat, heartbeat_key
 
-    from functions.heartbeat.handler import lambda_handler
+    from functions.ingest.handler import lambda_handler  # heartbeat objects notify the ingest queue
 
     s3 = boto3.client("s3")
 
@@ -316,12 +316,12 @@ def send_heartbeats(outputs: Any, replays: dict[str, Any], now: float, silent: s
         s3.put_object(Bucket=outputs.bucket, Key=heartbeat_key(hb), Body=encode_heartbeat(hb))
 
     upload(silent, now - SILENT_FOR_S)
-    pump_heartbeats(outputs.heartbeat_queue_url, clocked_heartbeat_handler(now - SILENT_FOR_S + 2), log_path)
+    pump_heartbeats(outputs.queue_url, clocked_heartbeat_handler(now - SILENT_FOR_S + 2), log_path)
     live = [sensor_id for sensor_id in replays if sensor_id != silent]
     for sensor_id in live:
         upload(sensor_id, now)
     fixed = abs(time.time() - now) > 300  # the demo's clock is fixed (--now): heartbeats received then
-    pump_heartbeats(outputs.heartbeat_queue_url, clocked_heartbeat_handler(now) if fixed else lambda_handler, log_path)
+    pump_heartbeats(outputs.queue_url, clocked_heartbeat_handler(now) if fixed else lambda_handler, log_path)
     print(f"    {len(live)} sensors in service, {silent} silent since {clock_text(now - SILENT_FOR_S)}")
 
 
@@ -348,13 +348,14 @@ def demo_heartbeat(sensor_id: str, stats: Any, at: float) -> Any:
 
 
 def clocked_heartbeat_handler(at: float) -> Any:
-    """The heartbeat service with a clock of ``at`` (the handler records heartbeats as received now)."""
+    """The heartbeat service with a clock of ``at`` (the handler records heartbeats as received now), on
+    the ingest queue once its batches are all counted (only heartbeat objects are left in it)."""
     from urllib.parse import unquote_plus
 
     import boto3
 
     from functions.heartbeat.aws import DynamoHealthStore, S3ObjectReader
-    from functions.heartbeat.service import ingest_heartbeat
+    from functions.heartbeat.service import ingest_heartbeat, sensor_of
     from functions.ingest.aws import DynamoSensorDirectory
 
     received = datetime.fromtimestamp(at, ZoneInfo("UTC"))
@@ -364,7 +365,8 @@ def clocked_heartbeat_handler(at: float) -> Any:
             for entry in json.loads(record["body"]).get("Records", []):
                 reader = S3ObjectReader(boto3.client("s3"), entry["s3"]["bucket"]["name"])
                 key = unquote_plus(entry["s3"]["object"]["key"])
-                ingest_heartbeat(key, reader, DynamoSensorDirectory(), DynamoHealthStore(), received)
+                if sensor_of(key) is not None:
+                    ingest_heartbeat(key, reader, DynamoSensorDirectory(), DynamoHealthStore(), received)
         return {"batchItemFailures": []}
 
     return handle

@@ -116,9 +116,11 @@ class FunctionSpec:
 def ingest_permissions(n: Names) -> list[dict[str, Any]]:
     """Read raw batches, move bad ones to quarantine, count into the KPI tables in one transaction; keep
     consumer pseudonyms only while allowlisted and rewrite counted batches without them (no old version left);
-    keep the heartbeat a batch carries (schema 2) in the sensor-health table."""
+    keep the heartbeat a batch carries (schema 2) in the sensor-health table; heartbeat objects come in the
+    same queue (the heartbeat service, run by this function)."""
     return [
         allow(("s3:GetObject", "s3:DeleteObject"), [n.objects("raw/")], "RawBatches"),
+        allow(("s3:GetObject",), [n.objects("heartbeat/")], "Heartbeats"),
         allow(("s3:PutObject", "s3:DeleteObjectVersion"), [n.objects("raw/")], "RedactCountedBatches"),
         allow(("s3:PutObject",), [n.objects("quarantine/")], "Quarantine"),
         {
@@ -142,7 +144,7 @@ def ingest_permissions(n: Names) -> list[dict[str, Any]]:
                 "kpi": (*TRANSACT_WRITE, "dynamodb:GetItem"),
                 "device-state": (*TRANSACT_WRITE, "dynamodb:GetItem"),
                 "batch-markers": TRANSACT_WRITE,
-                "sensor-health": ("dynamodb:PutItem", "dynamodb:DescribeTable"),  # heartbeats carried in batches
+                "sensor-health": ("dynamodb:PutItem", "dynamodb:DescribeTable"),  # heartbeats and live figures
                 "allowlist-entries": (*GET, "dynamodb:Query"),  # the consumer index, then the entry itself
             },
         ),
@@ -190,20 +192,15 @@ ROLLUP = FunctionSpec(
 
 
 def heartbeat_permissions(n: Names) -> list[dict[str, Any]]:
-    """Read sensors' heartbeats, keep the latest per sensor; count silent sensors for the alarm."""
+    """Count silent sensors for the alarm (heartbeat objects reach the sensor-health table through the
+    ingest queue and function, see :func:`ingest_permissions`)."""
     return [
-        allow(("s3:GetObject",), [n.objects("heartbeat/")], "Heartbeats"),
         allow(("kms:Decrypt",), [n.key_arn()], "DataKey"),
-        allow(
-            ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
-            [n.queue("heartbeat")],
-            "HeartbeatQueue",
-        ),
         *tables(
             n,
             {
-                "sensors": ("dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DescribeTable"),
-                "sensor-health": ("dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DescribeTable"),
+                "sensors": ("dynamodb:Scan", "dynamodb:DescribeTable"),
+                "sensor-health": ("dynamodb:Scan", "dynamodb:DescribeTable"),
             },
         ),
     ]
@@ -212,11 +209,10 @@ def heartbeat_permissions(n: Names) -> list[dict[str, Any]]:
 HEARTBEAT = FunctionSpec(
     name="heartbeat",
     handler="functions.heartbeat.handler.lambda_handler",
-    description="Sensor heartbeats via SQS -> sensor-health table; silent sensors counted for the alarm",
+    description="Silent sensors counted for the alarm (heartbeat objects: through the ingest queue)",
     permissions=heartbeat_permissions,
     memory_mb=256,
     timeout_s=60,
-    sqs_queue="heartbeat",
     schedules=(("silent-sensors", "rate(5 minutes)", {"check": "silent"}),),
 )
 

@@ -101,6 +101,7 @@ class StackOutputs:
     alarm_topic_arn: str = ""
     master_secret_arn: str = ""
     functions: dict[str, str] = field(default_factory=dict)
+    #: Empty: heartbeat objects notify the ingest queue (``queue_url``); kept for callers of older stacks.
     heartbeat_queue_url: str = ""
     #: The offers function's queue (presence events from S3; SES feedback and SMS replies via SNS).
     offers_queue_url: str = ""
@@ -206,14 +207,6 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
         max_receives=MAX_RECEIVES_BEFORE_DLQ,
         policy=_queue_policy(bucket),
     )
-    heartbeat_dlq = sqs.Queue(resource_name("heartbeat-dlq", stage), retention_seconds=DLQ_RETENTION_SECONDS)
-    heartbeat_queue = sqs.Queue(
-        resource_name("heartbeat", stage),
-        visibility_seconds=QUEUE_VISIBILITY_SECONDS,
-        dead_letter=heartbeat_dlq.key,
-        max_receives=MAX_RECEIVES_BEFORE_DLQ,
-        policy=_queue_policy(bucket),
-    )
     offers_dlq = sqs.Queue(resource_name("offers-dlq", stage), retention_seconds=DLQ_RETENTION_SECONDS)
     offers_queue = sqs.Queue(
         resource_name("offers", stage),
@@ -228,12 +221,9 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
         lifecycle=bucket_lifecycle(target.privacy_mode),
         queue_notifications=[
             {"Id": "raw-batches", "queue": queue.key, "prefix": RAW_PREFIX, "events": ["s3:ObjectCreated:*"]},
-            {
-                "Id": "heartbeats",
-                "queue": heartbeat_queue.key,
-                "prefix": HEARTBEAT_PREFIX,
-                "events": ["s3:ObjectCreated:*"],
-            },
+            # heartbeats and live figures share the ingest queue: a queue of their own cost its mapping's
+            # idle long polls all month (~0.26 USD); the ingest handler passes them to the heartbeat service
+            {"Id": "heartbeats", "queue": queue.key, "prefix": HEARTBEAT_PREFIX, "events": ["s3:ObjectCreated:*"]},
             {"Id": "presence", "queue": offers_queue.key, "prefix": PRESENCE_PREFIX, "events": ["s3:ObjectCreated:*"]},
         ],
     )
@@ -246,7 +236,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
         "wifivip: master secret of the daily pseudonym keys (HKDF)",
         lambda: secrets.token_hex(32),  # 32 random bytes, written as the derivation expects (64 hex)
     )
-    queues = [dlq, queue, heartbeat_dlq, heartbeat_queue, offers_dlq, offers_queue]
+    queues = [dlq, queue, offers_dlq, offers_queue]
     out: list[Resource] = [data_key, *queues, data_bucket, *tables, alarm_topic, master]
     out.extend(optin_resources(stage, bucket))  # consent secrets, sensors' key copy, SES sender
     out.append(sns.SmsSettings(monthly_spend_limit_usd=SMS_MONTHLY_LIMIT_USD, sender_id=SMS_SENDER_ID))
@@ -440,7 +430,6 @@ def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> St
         portal_url=o.get(f"rest-api:{resource_name('portal', stage)}", {}).get("url", ""),
         alarm_topic_arn=o[f"sns-topic:{resource_name('alarms', stage)}"]["arn"],
         master_secret_arn=o[f"{parameters.SecureParameter.kind}:{master_secret_name(stage)}"]["arn"],
-        heartbeat_queue_url=o[f"sqs-queue:{resource_name('heartbeat', stage)}"]["url"],
         user_pool_id=pool.get("id") or "",
         user_pool_client_id=pool.get("client_id") or "",
         jwks_url=pool.get("jwks_url") or "",

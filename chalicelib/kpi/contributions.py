@@ -13,10 +13,10 @@ side can tell "nobody in" from "no batch yet" for the "visitors now" figure); ``
 ``w`` sessions below the passer-by floor; ``b`` batches; ``l_{cause}`` losses reported by the sensor;
 ``rv`` same-epoch revisits (added at commit time, see :mod:`functions.ingest.service`).
 
-Set rather than added: ``n{s}`` visitors present in slot ``s`` as the sensor saw them when it closed
-that window (the header's ``live`` figures, schema 2), provisional: the slot's ``o{s}`` follows a
-session gap later, with the visitors who qualified meanwhile. "Visitors now" reads ``o`` where it has
-arrived, else ``n``; the same value set twice is the same item (redelivery-proof).
+The header's ``live`` figures ("visitors now", schema 2) are not a KPI item's: the ingest keeps them in
+the sensor-health item with the heartbeat the batch carries (one write unit; an ``n{s}`` attribute per
+slot here made the sensor-day item, written twice in every transaction, KBs larger). Older items may
+still hold ``n{s}`` attributes: nothing reads them.
 """
 
 from __future__ import annotations
@@ -51,12 +51,11 @@ class BatchContribution:
     sketch: dict[int, int] = field(default_factory=dict)
     visits: list[str] = field(default_factory=list)  # devices of closing visits (with repeats): revisits
     panel: dict[date, set[str]] = field(default_factory=dict)  # consent panel: consumers visiting per day
-    sets: dict[date, dict[str, Number]] = field(default_factory=dict)  # values set, not added (``n{s}``)
 
     @property
     def item_count(self) -> int:
         """KPI items this batch touches (day items + the sketch), the denominator of the write benchmark."""
-        return len(set(self.days) | set(self.sets)) + (1 if self.sketch else 0)
+        return len(self.days) + (1 if self.sketch else 0)
 
 
 def contribution(batch: Batch) -> BatchContribution:
@@ -104,19 +103,7 @@ def contribution(batch: Batch) -> BatchContribution:
         sketch=hll.updates_for(header.key_epoch, devices),
         visits=visits,
         panel=dict(panel),
-        sets=live_figures(batch),
     )
-
-
-def live_figures(batch: Batch) -> dict[date, dict[str, Number]]:
-    """The ``n{slot}`` value of the window the header's ``live`` block describes (none without one)."""
-    live = batch.header.live
-    if live is None:
-        return {}
-    day, slot = slot_position(live["window_start"])
-    share = Decimal(str(live["visitors_present"])).quantize(_MILLI)
-    value: Number = int(share) if share == share.to_integral_value() else share
-    return {day: {f"n{slot}": value}}
 
 
 def window_occupancy(batch: Batch, present: int) -> float | int:

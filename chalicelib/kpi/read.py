@@ -23,8 +23,9 @@ Figures of a :class:`Point` (None where a figure has no meaning at that granular
 - ``probe_requests`` and ``quality`` (batches received, sensor-reported losses by cause, fixed-device
   and below-floor sessions excluded): data-quality figures shown beside the KPIs.
 
-Freshness: sensor scope is live (each batch, every 5 minutes); higher scopes, weeks and months
-are as fresh as the last rollup (scheduled every 5 minutes).
+Freshness: sensor scope is live (each batch, every 5 minutes; "visitors now" from the sensor's live
+figure, at most ~4 minutes old while anyone is heard); higher scopes, weeks and months are as fresh
+as the last rollup (scheduled every 5 minutes).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from chalicelib.kpi.contributions import LOSS_PREFIX
 from chalicelib.kpi.definitions import capture_rate, dwell_buckets, dwell_median_minutes, revisit_rate
 from chalicelib.kpi.rollup import summarize_day
 from chalicelib.models.kpi_item import SCOPES, KpiItem
+from chalicelib.models.sensor_health import SensorHealth
 
 Granularity = Literal["hour", "day", "week", "month"]
 GRANULARITIES: tuple[str, ...] = ("hour", "day", "week", "month")
@@ -219,6 +221,8 @@ def heatmap(scope: str, scope_id: str, start: date, end: date, metric: str = "vi
 #: How far back "visitors now" looks for the last batch: a window's batch leaves the sensor a session gap
 #: (5 min by default) after the window ends, and higher scopes wait for the next rollup (5 min).
 NOW_LOOKBACK_SLOTS = 6
+#: A sensor's clock may run this far ahead of the cloud's: a live figure further in the future is ignored.
+LIVE_SKEW_S = 300.0
 
 
 def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
@@ -227,10 +231,10 @@ def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
     ``visitors_now`` is the occupancy of the latest 5-minute slot that has data (every batch writes its
     window's slot, 0 included) among the last :data:`NOW_LOOKBACK_SLOTS` complete slots: the edge's own
     estimate of its last batch per sensor (see :func:`chalicelib.kpi.contributions.window_occupancy`),
-    or for the slots whose batch has not left the sensor yet, the provisional figure of the latest
-    window the sensor closed (``n{slot}``, see :func:`chalicelib.kpi.contributions.live_figures`).
-    Nothing received in that half hour while the day has data: 0 (a sensor sends a batch for every
-    window in which it hears anyone); no data today at all: None.
+    or, at sensor scope, the sensor's live figure (kept in its sensor-health item, one more GetItem)
+    when it is newer than that slot (:func:`visitors_now`). Nothing received in that half hour while
+    the day has data: 0 (a sensor sends a batch for every window in which it hears anyone); no data
+    today at all: None.
     """
     check_scope(scope)
     moment = (now or datetime.now(TZ)).astimezone(TZ)
@@ -243,12 +247,13 @@ def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
     then = datetime.combine(last_week, moment.time().replace(tzinfo=None), TZ)
     last_week_index = int((then.timestamp() - day_start(last_week)) // 3600)
     p, v = _sum_hours(current, "p", hour_index), _sum_hours(current, "v", hour_index)
+    live = live_figure(scope_id) if scope == "sensor" else None
     return Today(
         scope,
         scope_id,
         day.isoformat(),
         moment.isoformat(timespec="seconds"),
-        visitors_now(current, day, moment.timestamp()),
+        visitors_now(current, day, moment.timestamp(), live),
         p,
         v,
         capture_rate(v, p),
@@ -257,18 +262,38 @@ def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
     )
 
 
-def visitors_now(counters: Mapping[str, Any], day: date, at: float) -> float | None:
-    """The occupancy of the latest slot of ``day`` with data in the lookback before ``at`` (see :func:`today`)."""
-    if not counters:
+def visitors_now(
+    counters: Mapping[str, Any], day: date, at: float, live: tuple[float, float] | None = None
+) -> float | None:
+    """The newer of two figures at ``at`` (see :func:`today`): the occupancy of the latest slot of ``day``
+    with data in the lookback (settled: its time is the slot's end), and ``live`` = (time, visitors
+    present), the sensor's live figure, when it lies within the lookback."""
+    lookback = NOW_LOOKBACK_SLOTS * SLOT_SECONDS
+    fresh = live is not None and at - lookback <= live[0] <= at + LIVE_SKEW_S
+    if not counters and not fresh:
         return None
     for back in range(1, NOW_LOOKBACK_SLOTS + 1):
-        slot_day, slot = slot_position(at - back * SLOT_SECONDS)
+        t = at - back * SLOT_SECONDS
+        slot_day, slot = slot_position(t)
         if slot_day != day:
             break
-        for name in (f"o{slot}", f"n{slot}"):  # the settled figure, else the sensor's live one
-            if name in counters:
-                return float(counters[name])
-    return 0.0
+        if f"o{slot}" in counters:
+            slot_end = t - t % SLOT_SECONDS + SLOT_SECONDS
+            if fresh and live is not None and live[0] > slot_end:
+                return float(live[1])
+            return float(counters[f"o{slot}"])
+    return float(live[1]) if fresh and live is not None else 0.0
+
+
+def live_figure(sensor_id: str) -> tuple[float, float] | None:
+    """(time, visitors present) of the sensor's newest live figure, None when it has none."""
+    try:
+        item = SensorHealth.get(sensor_id, attributes_to_get=["live_at", "live_visitors"])
+    except SensorHealth.DoesNotExist:
+        return None
+    if item.live_at is None or item.live_visitors is None:
+        return None
+    return float(item.live_at), float(item.live_visitors)
 
 
 def dashboard(scope: str, scope_id: str, end: date, now: datetime | None = None) -> dict[str, Any]:

@@ -4,6 +4,12 @@ Written by the heartbeat function (``functions/heartbeat``) from the heartbeats 
 ``heartbeat/{sensor}/`` in S3 (format: :mod:`wifivip_edge.heartbeat`); one item per sensor, replaced
 only by a newer heartbeat (S3 events arrive in any order). Figures only: no device identity.
 
+It also keeps the sensor's newest live figure ("visitors now", ``live_*``): every batch and every
+heartbeat object of a current agent carries one (:mod:`wifivip_edge.batching`), and this item is
+written for each of them anyway (one write unit: ~400 bytes), where the sensor-day KPI item (several
+KB, twice in the ingest's transaction) cost four. ``live_at`` is the figure's time (its window's end:
+the newest detection it can reflect), ``live_start`` its window's start.
+
 Reading it: ``silent_for(now)`` is the time since the sensor last reported; a sensor is *silent*
 when it exceeds :data:`SILENT_AFTER_S` (the alarm's 15 minutes), *no frames* when it reports but
 hears nothing (``no_frames_alarm``), and ``status`` lists what else is wrong (``no_key``,
@@ -55,6 +61,11 @@ class SensorHealth(Model):
     privacy_mode = UnicodeAttribute(default="pseudonymous-24h")
     status = ListAttribute(of=UnicodeAttribute, default=list)
     object_key = UnicodeAttribute()  # the heartbeat object this item comes from
+    live_at = NumberAttribute(null=True)  # epoch seconds: the live figure's time (None: no live figure)
+    live_start = NumberAttribute(null=True)
+    live_visitors = NumberAttribute(null=True)  # visitors present over [live_start, live_at]
+    live_passersby = NumberAttribute(null=True)
+    live_frames = NumberAttribute(null=True)
 
     def silent_for(self, now: datetime | None = None) -> float:
         """Seconds since the cloud last heard from the sensor."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +42,9 @@ def _utc(ts: float) -> datetime:
 class DynamoHealthStore:
     """One item per sensor, replaced only by a newer heartbeat (a conditional put)."""
 
-    def record(self, hb: Heartbeat, object_key: str, received_at: datetime) -> bool:
+    def record(
+        self, hb: Heartbeat, object_key: str, received_at: datetime, live: Mapping[str, float] | None = None
+    ) -> bool:
         sent_at = _utc(hb.sent_at)
         item = SensorHealth(
             hb.sensor_id,
@@ -64,6 +67,8 @@ class DynamoHealthStore:
             status=list(hb.status),
             object_key=object_key,
         )
+        for name, value in live_attributes(live).items():
+            setattr(item, name, value)
         try:
             item.save(condition=SensorHealth.sensor_id.does_not_exist() | (SensorHealth.sent_at < sent_at))
         except PutError as exc:
@@ -77,6 +82,19 @@ class DynamoHealthStore:
             item.sensor_id: item.received_at
             for item in SensorHealth.scan(attributes_to_get=["sensor_id", "received_at"])
         }
+
+
+def live_attributes(live: Mapping[str, float] | None) -> dict[str, float | None]:
+    """The sensor-health item's ``live_*`` attributes of a live block (all None without one)."""
+    if live is None:
+        return {"live_at": None, "live_start": None, "live_visitors": None, "live_passersby": None, "live_frames": None}
+    return {
+        "live_at": live["window_end"],
+        "live_start": live["window_start"],
+        "live_visitors": live["visitors_present"],
+        "live_passersby": live.get("passersby"),
+        "live_frames": live.get("frames"),
+    }
 
 
 def active_sensors() -> list[str]:

@@ -1,8 +1,10 @@
-"""Heartbeat Lambda: S3 ``heartbeat/`` objects via SQS -> the sensor-health table; on a schedule, the
-count of silent sensors (metric ``SilentSensors``, which the "sensors silent" alarm watches).
+"""Heartbeat Lambda: on a schedule, the count of silent sensors (metric ``SilentSensors``, which the
+"sensors silent" alarm watches); S3 ``heartbeat/`` objects -> the sensor-health table.
 
-Thin: Powertools parses the records and reports partial failures; the work is in
-:mod:`functions.heartbeat.service`.
+The objects' notifications go to the ingest queue (one queue, one event-source mapping: an idle mapped
+queue costs its long polls all month), whose handler passes each ``heartbeat/`` key to
+:func:`handle_heartbeat`; this handler still takes SQS records of heartbeat objects (a stack deployed
+before, the demo's clocked runs). Thin: the work is in :mod:`functions.heartbeat.service`.
 """
 
 from __future__ import annotations
@@ -32,23 +34,24 @@ def _s3() -> Any:
 
 @tracer.capture_method
 def record_handler(record: S3EventSqsRecord) -> list[HeartbeatOutcome]:
-    outcomes = []
-    for entry in record.body.Records:
-        if not entry.eventName.startswith("ObjectCreated"):
-            continue
-        reader = S3ObjectReader(_s3(), entry.s3.bucket.name)
-        outcome = ingest_heartbeat(
-            entry.s3.object.decoded_key, reader, DynamoSensorDirectory(), DynamoHealthStore(), datetime.now(UTC)
-        )
-        if outcome.status == "rejected":
-            logger.warning("heartbeat rejected", extra={"key": outcome.key, "reason": outcome.reason})
-            metrics.add_metric(name="HeartbeatsRejected", unit=MetricUnit.Count, value=1)
-        else:
-            metrics.add_metric(
-                name="HeartbeatsRecorded", unit=MetricUnit.Count, value=int(outcome.status == "recorded")
-            )
-        outcomes.append(outcome)
-    return outcomes
+    return [
+        handle_heartbeat(entry.s3.bucket.name, entry.s3.object.decoded_key)
+        for entry in record.body.Records
+        if entry.eventName.startswith("ObjectCreated")
+    ]
+
+
+def handle_heartbeat(bucket: str, key: str) -> HeartbeatOutcome:
+    """One heartbeat object (and the live figure it may carry) into the sensor-health table; a bad one is
+    logged and counted, never raised (it must not fail the SQS record it came in)."""
+    reader = S3ObjectReader(_s3(), bucket)
+    outcome = ingest_heartbeat(key, reader, DynamoSensorDirectory(), DynamoHealthStore(), datetime.now(UTC))
+    if outcome.status == "rejected":
+        logger.warning("heartbeat rejected", extra={"key": outcome.key, "reason": outcome.reason})
+        metrics.add_metric(name="HeartbeatsRejected", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="HeartbeatsRecorded", unit=MetricUnit.Count, value=int(outcome.status == "recorded"))
+    return outcome
 
 
 @logger.inject_lambda_context

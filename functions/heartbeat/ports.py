@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -21,8 +22,11 @@ class SensorDirectory(Protocol):
 
 
 class HealthStore(Protocol):
-    def record(self, hb: Heartbeat, object_key: str, received_at: datetime) -> bool:
-        """Keep ``hb`` as the sensor's latest unless a heartbeat as new is already there (False then)."""
+    def record(
+        self, hb: Heartbeat, object_key: str, received_at: datetime, live: Mapping[str, float] | None = None
+    ) -> bool:
+        """Keep ``hb`` (and the live figure that came with it, if any) as the sensor's latest unless a
+        heartbeat as new is already there (False then)."""
         ...
 
     def last_seen(self) -> dict[str, datetime]:

@@ -3,7 +3,8 @@
 A heartbeat object's key names its sensor (``heartbeat/{sensor}/...``): sensors may write only their
 own prefix (IAM), so the key is the authenticated identity and the body must agree with it. Bad
 heartbeats are counted and left where they are (the bucket's lifecycle removes them); they never
-fail the SQS record. Heartbeats arrive in any order: an older one never replaces a newer one.
+fail the SQS record. Heartbeats arrive in any order: an older one never replaces a newer one. A
+heartbeat object may carry the sensor's live figure (schema 2): it is kept with the heartbeat.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def ingest_heartbeat(
     status = sensors.status(sensor)
     if status != ACTIVE:
         return HeartbeatOutcome(key, "rejected", "unknown_sensor" if status is None else "revoked_sensor", sensor)
-    recorded = health.record(hb, key, now)
+    recorded = health.record(hb, key, now, hb.live)
     return HeartbeatOutcome(key, "recorded" if recorded else "stale", None, sensor)
 
 

@@ -156,11 +156,8 @@ class DynamoKpiStore:
         try:
             with TransactWrite(connection=self._connection) as tx:
                 tx.save(marker, condition=ProcessedBatch.batch.does_not_exist())
-                for pk, sk in sorted(set(plan.adds) | set(plan.sets)):  # one update per item: adds and sets
-                    actions: list[Action] = [
-                        Path(name).add(value) for name, value in sorted(plan.adds.get((pk, sk), {}).items())
-                    ]
-                    actions += [Path(name).set(value) for name, value in sorted(plan.sets.get((pk, sk), {}).items())]
+                for (pk, sk), counters in sorted(plan.adds.items()):  # one update per item
+                    actions: list[Action] = [Path(name).add(value) for name, value in sorted(counters.items())]
                     tx.update(KpiItem(pk, sk), actions=actions)
                 if plan.sketch is not None:
                     _versioned(tx, KpiItem, plan.sketch)

@@ -1,7 +1,9 @@
 """Ingest Lambda: SQS records of S3 notifications -> batches counted exactly once.
 
 Thin on purpose: Powertools parses the records (Parser model of the S3 notification inside the SQS
-body) and reports partial batch failures; the work is in :mod:`functions.ingest.service`. A bad batch
+body) and reports partial batch failures; the work is in :mod:`functions.ingest.service`. The queue
+also carries the notifications of ``heartbeat/`` objects (heartbeats, live figures): each goes to
+:func:`functions.heartbeat.handler.handle_heartbeat`, which never fails its record. A bad batch
 is quarantined and its record succeeds; only an infrastructure failure (DynamoDB down, versioned
 items that kept moving) fails the record, so SQS redelivers it alone (then to the dead-letter queue).
 """
@@ -22,6 +24,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalicelib.campaigns.dynamo import DynamoVisits, SensorPlaces
 from chalicelib.campaigns.visits import VisitRecorder
 from functions.heartbeat.aws import DynamoHealthStore
+from functions.heartbeat.handler import handle_heartbeat
+from functions.heartbeat.service import HeartbeatOutcome, sensor_of
 from functions.ingest.aws import RAW_PREFIX, DynamoConsentGate, DynamoKpiStore, DynamoSensorDirectory, S3BatchStore
 from functions.ingest.events import S3EventSqsRecord
 from functions.ingest.service import IngestOutcome, ingest_object
@@ -61,11 +65,16 @@ def _kpis() -> DynamoKpiStore:
 
 
 @tracer.capture_method
-def record_handler(record: S3EventSqsRecord) -> list[IngestOutcome]:
-    outcomes = []
+def record_handler(record: S3EventSqsRecord) -> list[IngestOutcome | HeartbeatOutcome]:
+    outcomes: list[IngestOutcome | HeartbeatOutcome] = []
     for entry in record.body.Records:
         key = entry.s3.object.decoded_key
-        if not entry.eventName.startswith("ObjectCreated") or not key.startswith(RAW_PREFIX):
+        if not entry.eventName.startswith("ObjectCreated"):
+            continue
+        if sensor_of(key) is not None:  # heartbeat/{sensor}/...json
+            outcomes.append(handle_heartbeat(entry.s3.bucket.name, key))
+            continue
+        if not key.startswith(RAW_PREFIX):
             continue
         store = S3BatchStore(_s3(), entry.s3.bucket.name)
         outcome = ingest_object(

@@ -84,12 +84,10 @@ class CommitPlan:
     sketch: VersionedWrite | None = None
     visitors: tuple[VersionedWrite, ...] = ()  # visitor-set shards with new members
     panel: tuple[SetAdd, ...] = ()
-    sets: dict[tuple[str, str], dict[str, int | Decimal]] = field(default_factory=dict)  # (pk, sk) -> SETs
 
     @property
     def actions(self) -> int:
-        items = len(set(self.adds) | set(self.sets))
-        return 1 + items + (self.sketch is not None) + len(self.visitors) + len(self.panel)
+        return 1 + len(self.adds) + (self.sketch is not None) + len(self.visitors) + len(self.panel)
 
 
 class KpiStore(Protocol):

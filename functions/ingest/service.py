@@ -132,7 +132,8 @@ def ingest_object(
 def _record_health(
     batch: Batch, key: str, health: HealthStore, now: float
 ) -> Literal["recorded", "stale", "invalid"] | None:
-    """The carried heartbeat, as the heartbeat function would keep it (its sensor must be the batch's)."""
+    """The carried heartbeat, as the heartbeat function would keep it (its sensor must be the batch's),
+    with the batch's live figure ("visitors now": kept in the sensor-health item, one write unit)."""
     if batch.header.health is None:
         return None
     try:
@@ -141,7 +142,8 @@ def _record_health(
         return "invalid"
     if hb.sensor_id != batch.header.sensor_id:
         return "invalid"
-    return "recorded" if health.record(hb, key, datetime.fromtimestamp(now, UTC)) else "stale"
+    recorded = health.record(hb, key, datetime.fromtimestamp(now, UTC), batch.header.live)
+    return "recorded" if recorded else "stale"
 
 
 def check_batch(batch: Batch, key: str, sensors: SensorDirectory, now: float) -> None:
@@ -217,8 +219,7 @@ def plan_commit(marker: Marker, contrib: BatchContribution, kpis: KpiStore, now:
         )
         for day, members in sorted(contrib.panel.items())
     )
-    sets = {(pk, day_key(day)): dict(values) for day, values in contrib.sets.items()}
-    return CommitPlan(marker, adds, sketch, visitors, panel, sets)
+    return CommitPlan(marker, adds, sketch, visitors, panel)
 
 
 def _sketch_write(contrib: BatchContribution, kpis: KpiStore) -> VersionedWrite | None:

@@ -389,3 +389,22 @@ def test_batches_carry_the_heartbeat_and_postpone_the_heartbeat_object(tmp_path:
     assert not [k for k in store.objects if k.startswith("heartbeat/")]
     sent = agent.heartbeat.maybe_send(now + 10)  # 10 s without a batch: the object goes
     assert sent is not None and [k for k in store.objects if k.startswith("heartbeat/")]
+
+
+def test_a_live_figure_due_between_batches_leaves_at_once_as_a_heartbeat_object(tmp_path: Path) -> None:
+    """The capture thread hands the batcher's due live figure to the reporter; the network thread's next
+    step sends it in a heartbeat object (schema 2), even within the heartbeat interval."""
+    config = load_config(write_config(tmp_path, heartbeat={"interval_s": 420}), environ={})
+    store = FakeStore()
+    agent = build_agent(config, SocketSource(FakePacketSocket([])), store)
+    assert agent.live_due is not None and agent.gate.batcher.live_hold_s == 250  # the configured cadence
+    now = time.time()
+    agent.heartbeat.maybe_send(now, force=True)
+    assert agent.heartbeat.maybe_send(now + 5) is None  # within the interval, nothing due
+    live = {"window_start": now - 290, "window_end": now + 10, "visitors_present": 2.0, "passersby": 5.0}
+    agent.heartbeat.queue_live(live)
+    sent = agent.heartbeat.maybe_send(now + 10)
+    assert sent is not None and sent.live == live
+    objects = sorted(k for k in store.objects if k.startswith("heartbeat/"))
+    assert decode_heartbeat(store.objects[objects[-1]]).live == live
+    assert agent.heartbeat.maybe_send(now + 11) is None  # sent once

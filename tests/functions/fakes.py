@@ -97,8 +97,6 @@ class FakeKpiStore:
             item = self.items[key]
             for name, value in counters.items():
                 item[name] = item.get(name, 0) + value
-        for key, values in plan.sets.items():
-            self.items[key].update(values)
         if plan.sketch is not None and plan.sketch.sketch is not None:
             self.sketches[(plan.sketch.pk, plan.sketch.sk)] = (plan.sketch.sketch, (plan.sketch.expected_rev or 0) + 1)
         for shard in plan.visitors:

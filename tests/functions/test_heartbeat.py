@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -45,6 +46,7 @@ class Fakes:
     objects: dict[str, bytes] = field(default_factory=dict)
     sensors: dict[str, str] = field(default_factory=lambda: {"vh-mode-s1": "active", "old-s1": "revoked"})
     latest: dict[str, tuple[Heartbeat, datetime]] = field(default_factory=dict)
+    live: dict[str, Mapping[str, float] | None] = field(default_factory=dict)
 
     def get(self, key: str, max_bytes: int) -> bytes | None:
         data = self.objects.get(key)
@@ -55,11 +57,14 @@ class Fakes:
     def status(self, sensor_id: str) -> str | None:
         return self.sensors.get(sensor_id)
 
-    def record(self, hb: Heartbeat, object_key: str, received_at: datetime) -> bool:
+    def record(
+        self, hb: Heartbeat, object_key: str, received_at: datetime, live: Mapping[str, float] | None = None
+    ) -> bool:
         current = self.latest.get(hb.sensor_id)
         if current is not None and current[0].sent_at >= hb.sent_at:
             return False
         self.latest[hb.sensor_id] = (hb, received_at)
+        self.live[hb.sensor_id] = live
         return True
 
     def last_seen(self) -> dict[str, datetime]:
@@ -113,21 +118,29 @@ def test_silent_sensors() -> None:
 
 
 def test_heartbeat_path_on_the_emulator(stack: StackOutputs) -> None:
-    """S3 notification -> heartbeat queue -> the real handler -> SensorHealth; then the silent check."""
+    """S3 notification -> the ingest queue (heartbeats have no queue of their own) -> the real ingest
+    handler -> the heartbeat service -> SensorHealth, with the live figure an object carries, which the
+    read API's "visitors now" returns; then the silent check."""
+    from chalicelib.kpi import read
     from functions.heartbeat import handler
+    from functions.ingest import handler as ingest_handler
 
     Sensor("vh-mode-s1", shop_id="s1", shop_name="Shop", street="rue Victor-Hugo", zone="centre").save()
     Sensor("ricard-s1", shop_id="s2", shop_name="Shop 2", street="rue Ricard", zone="centre").save()
     s3 = boto3.client("s3")
     now = time.time()
-    for hb in (beat(sent_at=now - 60), beat(sent_at=now - 240)):  # the older one arrives last
+    live = {"window_start": now - 360, "window_end": now - 60, "visitors_present": 4.0, "passersby": 7.0}
+    for hb in (beat(sent_at=now - 60, live=live), beat(sent_at=now - 240)):  # the older one arrives last
         s3.put_object(Bucket=stack.bucket, Key=heartbeat_key(hb), Body=encode_heartbeat(hb))
+    assert not stack.heartbeat_queue_url
     handler._s3.cache_clear()
-    handled, failed = SqsPump(boto3.client("sqs"), stack.heartbeat_queue_url, handler.lambda_handler).drain()
+    handled, failed = SqsPump(boto3.client("sqs"), stack.queue_url, ingest_handler.lambda_handler).drain()
     assert failed == 0 and handled in (2, 3)  # (+ the s3:TestEvent S3 sends when notifications are set)
     item = SensorHealth.get("vh-mode-s1")
     assert abs(item.sent_at.timestamp() - (now - 60)) < 0.01, "the newest heartbeat is kept"
     assert item.frames_per_s == 3.3 and item.losses.as_dict() == {"no_key": 3} and item.status == ["ok"]
     assert item.key_epoch == "2026-11-21" and not item.is_silent()
+    assert item.live_at == live["window_end"] and item.live_visitors == 4.0 and item.live_passersby == 7.0
+    assert read.today("sensor", "vh-mode-s1").visitors_now == 4.0  # no batch today: the live figure
     result = handler.lambda_handler({"check": "silent"}, LocalContext())
     assert result == {"silent": ["ricard-s1"]}

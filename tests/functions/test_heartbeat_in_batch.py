@@ -100,3 +100,35 @@ def test_no_health_no_write() -> None:
 
 def _at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+def test_the_batch_live_figure_goes_to_the_sensor_health_item_not_to_a_kpi_item() -> None:
+    """ "Visitors now" is written with the carried heartbeat (one small item), and the sensor-day item gets
+    no ``n{slot}`` attribute any more (it is written twice in every transaction, per started KB)."""
+    fakes = Fakes()
+    live = {"window_start": NOW - 300, "window_end": NOW - 10, "visitors_present": 4.0, "passersby": 9.0}
+    batch = make_batch(health=asdict(beat(sent_at=NOW - 10)), live=live)
+    store, kpis = FakeStore({KEY: encode_batch(batch)}), FakeKpiStore()
+    outcome = ingest_object(KEY, store, FakeSensors({"vh-mode-s1": "active"}), kpis, now=NOW, health=fakes)
+    assert (outcome.status, outcome.health) == ("counted", "recorded")
+    assert fakes.live["vh-mode-s1"] == live
+    assert not [name for item in kpis.items.values() for name in item if name.startswith("n")]
+    older = make_batch(offset=-300, health=asdict(beat(sent_at=NOW - 320)), live=live | {"visitors_present": 1.0})
+    ingest(older, fakes)  # a redelivered or late batch: its older live figure does not replace the newer
+    assert fakes.live["vh-mode-s1"] == live
+
+
+def test_a_heartbeat_object_with_a_live_figure_keeps_it(tmp_path: object) -> None:
+    from wifivip_edge.heartbeat import encode_heartbeat
+
+    from functions.heartbeat.service import ingest_heartbeat
+
+    fakes = Fakes()
+    live = {"window_start": NOW - 300, "window_end": NOW, "visitors_present": 2.0, "passersby": 1.0, "frames": 40.0}
+    key = fakes.put(beat(sent_at=NOW, live=live))
+    assert ingest_heartbeat(key, fakes, fakes, fakes, _at(NOW)).status == "recorded"
+    assert fakes.live["vh-mode-s1"] == live
+    bad = json.loads(encode_heartbeat(beat(sent_at=NOW + 1, live=live)))
+    bad["live"]["mac"] = "dc:fb:48:00:11:22"  # an unknown field (a device identity): the object is refused
+    fakes.objects[key] = json.dumps(bad).encode()
+    assert ingest_heartbeat(key, fakes, fakes, fakes, _at(NOW)).status == "rejected"

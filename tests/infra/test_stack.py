@@ -96,7 +96,8 @@ def test_lifecycle_follows_the_privacy_mode(stack: StackOutputs) -> None:
 
 
 def test_raw_batches_heartbeats_and_presence_events_notify_their_queues(stack: StackOutputs) -> None:
-    """Raw batches go to ingest, heartbeats to the heartbeat queue, presence events (campaigns) to offers."""
+    """Raw batches and heartbeats (live figures) go to ingest (no heartbeat queue: its mapping's idle polls
+    cost all month), presence events (campaigns) to offers."""
     sqs = boto3.client("sqs")
 
     def arn(url: str) -> str:
@@ -106,7 +107,7 @@ def test_raw_batches_heartbeats_and_presence_events_notify_their_queues(stack: S
     assert sorted((n["QueueArn"], n["Filter"]["Key"]["FilterRules"][0]["Value"]) for n in found) == sorted(
         [
             (arn(stack.queue_url), "raw/"),
-            (arn(stack.heartbeat_queue_url), "heartbeat/"),
+            (arn(stack.queue_url), "heartbeat/"),
             (arn(stack.offers_queue_url), "presence/"),
         ]
     )

@@ -63,9 +63,6 @@ def recompute(
         present = {r.device for r in b.sessions if r.visitor and not r.fixed}
         sday, slot = slot_position(h.window_start)
         items[(pk, f"D#{sday}")][f"o{slot}"] += as_number(h.estimates.get("visitors_present", len(present)))
-        if h.live is not None:  # schema 2: the latest closed window's provisional figure, set (not added)
-            lday, lslot = slot_position(h.live["window_start"])
-            items[(pk, f"D#{lday}")][f"n{lslot}"] = as_number(h.live["visitors_present"])
         for r in b.sessions:
             if not r.fixed and (r.visitor or (r.rssi_max is not None and r.rssi_max >= floor)):
                 hll.merge_into(sketches[(h.sensor_id, h.key_epoch)], hll.updates_for(h.key_epoch, [r.device]))

@@ -100,6 +100,14 @@ class HeartbeatReporter:
     _last_at: float | None = None
     _last_probes: int = 0
     _alarm: bool = False
+    _live: dict[str, float] | None = None  # a live figure due, waiting for the network thread
+    _live_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def queue_live(self, live: dict[str, float]) -> None:
+        """A live figure due between batches (capture thread): the network thread sends it at once, in a
+        heartbeat object (the newest wins if two wait)."""
+        with self._live_lock:
+            self._live = live
 
     def carry(self, batch: Batch, now: float) -> Batch:
         """``batch`` with this moment's heartbeat in its header (schema 2 ``health``).
@@ -171,10 +179,13 @@ class HeartbeatReporter:
         )
 
     def maybe_send(self, now: float, force: bool = False) -> Heartbeat | None:
-        """A heartbeat object, when no batch carried one for ``interval_s`` (see :meth:`carry`)."""
-        if not force and now < self._next:
+        """A heartbeat object, when no batch carried one for ``interval_s`` (see :meth:`carry`), or at once
+        with a live figure due (:meth:`queue_live`)."""
+        with self._live_lock:
+            live, self._live = self._live, None
+        if not force and live is None and now < self._next:
             return None
-        hb = self._take(now)
+        hb = replace(self._take(now), live=live)
         body = encode_heartbeat(hb)
         try:
             self.store.put(heartbeat_key(hb, self.config.heartbeat.prefix), body, "application/json")
@@ -201,6 +212,8 @@ class Agent:
     clock: Callable[[], float] = time.time
     on_batch: Callable[[str], None] | None = None
     capture_clock: CaptureClock = field(default_factory=lambda: CaptureClock(False))
+    # The batcher's live figure due at a capture time (:meth:`wifivip_edge.batching.Batcher.live_due`).
+    live_due: Callable[[float], dict[str, float] | None] | None = None
     # Consent mode: the opt-in allowlist, refreshed by the network thread (see wifivip_edge.allowlist).
     consent: AllowlistFetcher | None = None
     stats: CaptureStats = field(init=False)
@@ -241,6 +254,7 @@ class Agent:
                     capture_now = self.clock()
                 if capture_now >= next_tick:
                     self._spool(self.gate.tick(capture_now))
+                    self._live(capture_now)
                     next_tick = capture_now + TICK_S
         finally:
             self._spool(self.gate.flush())
@@ -251,6 +265,13 @@ class Agent:
             t.join(timeout=5)
         self._final_drain(drain_timeout_s)
         return self.stats.batches
+
+    def _live(self, now: float) -> None:
+        """A live figure due and no batch to carry it: to the network thread, as a heartbeat object."""
+        live = self.live_due(now) if self.live_due is not None else None
+        if live is not None:
+            self.heartbeat.queue_live(live)
+            self._wake.set()
 
     def _on_probe(self, probe: ProbeRequest) -> None:
         self.stats.probes += 1
@@ -341,6 +362,8 @@ def build_agent(
         batch_seconds=config.batching.batch_seconds,
         thresholds=config.session_thresholds,
         consumer_of=presence_tap(config, consent.matcher.consumer_of if consent else None, store.put, heard_at),
+        live_every_s=config.batching.live_every_s,
+        live_hold_s=config.batching.live_hold_s,
     )
     gate = KeyGate(keyring, batcher, hold_s=config.keys.hold_s)
     spool = Spool(Path(config.spool_dir), config.spool.max_mb * 1024 * 1024, config.spool.max_batches)
@@ -364,5 +387,6 @@ def build_agent(
         clock,
         on_batch,
         capture_clock,
+        live_due=batcher.live_due,
         consent=consent,
     )

@@ -29,12 +29,15 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 #: 2: the header may carry ``health``, the sensor's heartbeat (a sensor that uploads batches sends no
-#: separate heartbeat object), and ``live``, the figures of the latest window the sensor closed (the
-#: batch itself is a window that settled a session gap earlier). Version 1 (neither) is still read.
+#: separate heartbeat object), and ``live``, the sensor's figures over a window ending when the batch
+#: left (the batch itself is a window that settled a session gap earlier). Version 1 (neither) is still
+#: read. Agents before the sliding live figure sent the latest closed 5-minute window as ``live``: the
+#: same fields, the same meaning (figures over ``[window_start, window_end]``), read the same way.
 SCHEMA_VERSION = 2
 SUPPORTED_SCHEMAS = frozenset({1, 2})
 MAX_HEALTH_BYTES = 4096
-#: ``live``: the window's bounds and the sensor's provisional figures for it (see :class:`BatchHeader`).
+#: ``live``: the window's bounds and the sensor's provisional figures for it (see :class:`BatchHeader`);
+#: ``window_end`` is the figure's time ``t`` (the newest detection it can reflect).
 LIVE_FIELDS = frozenset({"window_start", "window_end", "visitors_present", "passersby", "frames"})
 PrivacyMode = Literal["anonymous", "pseudonymous-24h", "consent"]
 PRIVACY_MODES: frozenset[str] = frozenset({"anonymous", "pseudonymous-24h", "consent"})
@@ -144,10 +147,11 @@ class BatchHeader:
     #: Schema 2: the sensor's heartbeat when the batch was made (the fields of
     #: :class:`wifivip_edge.heartbeat.Heartbeat`, validated by the cloud with the heartbeat's own rules).
     health: dict[str, Any] | None = None
-    #: Schema 2: the latest window closed when the batch left (after this batch's window): its bounds
-    #: and provisional ``visitors_present`` (visitors inside so far), ``passersby``, ``frames``. Why: a
-    #: batch leaves a session gap after its window, so that the visits in it are final; the dashboard's
-    #: "visitors now" cannot wait that long (docs/kpis.md, data age).
+    #: Schema 2: the sensor's live figures when the batch left: over the last window (5 minutes) up to
+    #: that moment (``window_end``), ``visitors_present`` (visitors inside so far), ``passersby``,
+    #: ``frames`` (:meth:`wifivip_edge.batching.Batcher.live_figure`). Why: a batch leaves a session gap
+    #: after its window, so that the visits in it are final; the dashboard's "visitors now" cannot wait
+    #: that long (docs/kpis.md, data age). Older agents sent the latest closed window here.
     live: dict[str, float] | None = None
     schema: int = SCHEMA_VERSION
 
@@ -381,15 +385,21 @@ def _header_from(obj: dict[str, Any]) -> BatchHeader:
 
 
 def _live_ok(live: Any, header: BatchHeader) -> bool:
-    """Schema 2, known fields, numbers >= 0, a window of at most an hour at or after the batch's."""
-    if header.schema < 2 or not isinstance(live, dict) or not set(live) <= LIVE_FIELDS:
+    """Schema 2, a valid live block (:func:`live_ok`) whose window starts at or after the batch's."""
+    return header.schema >= 2 and live_ok(live) and header.window_start <= live["window_start"]
+
+
+def live_ok(live: Any) -> bool:
+    """A live block: known fields, numbers >= 0, a window of at most an hour (one check for the batch
+    header and the heartbeat object, which both carry it)."""
+    if not isinstance(live, dict) or not set(live) <= LIVE_FIELDS:
         return False
     if not {"window_start", "window_end", "visitors_present"} <= set(live):
         return False
     if not all(_is_number(v) and v >= 0 for v in live.values()):
         return False
     start, end = live["window_start"], live["window_end"]
-    return _is_time(start) and header.window_start <= start < end <= start + MAX_WINDOW_SECONDS
+    return _is_time(start) and start < end <= start + MAX_WINDOW_SECONDS
 
 
 def _session_from(obj: dict[str, Any], header: BatchHeader, bits: int) -> SessionRecord:

@@ -4,9 +4,15 @@ Each probe request goes through the linker (its device, whatever MAC it used) an
 tracker (its session at this sensor). Batch windows are aligned to multiples of ``batch_seconds``
 in epoch time, so a batch never straddles an hour and two sensors' batches cover the same instants.
 
-Each batch also carries ``live``: the provisional figures of the latest window closed when it leaves
-(visitors present so far, passers-by, frames), so "visitors now" on a dashboard is one window old,
-not a session gap older (schema 2, see :class:`wifivip_edge.batch.BatchHeader`).
+Live figures ("visitors now"): the sensor's figures over the last window up to the moment they leave
+(visitors present so far, passers-by, frames; :meth:`Batcher.live_figure`). Each batch carries the
+figure of its departure (schema 2 ``live``, see :class:`wifivip_edge.batch.BatchHeader`). While the
+sensor counts anyone, a live figure leaves at most every ``live_every_s``: a settled batch may wait
+up to ``live_hold_s`` for the next one due, so that it carries it, and when none is waiting
+:meth:`Batcher.live_due` gives the figure for a small object of its own (the agent sends it as a
+heartbeat object). Why the hold: batches settle every 5 minutes and the figure must leave more often
+than that; without it every 5 minutes would take one more object (an S3 PUT, a queue message and a
+Lambda run), with it about one in six (docs/kpis.md, data age).
 
 A window is *closed* when its time is over (a later frame, or :meth:`Batcher.tick` in live mode)
 and *emitted* once it is settled: the session gap has passed after its end, and the longer gap of a
@@ -69,12 +75,21 @@ class Batcher:
     # Consent mode hook: raw MAC -> consumer pseudonym of an allowlisted device, else None.
     consumer_of: Callable[[bytes], str | None] | None = None
     lost_no_key: int = 0
+    #: At most this long between two live figures leaving while the sensor counts anyone (seconds).
+    live_every_s: float = 250.0
+    #: How long a settled batch may wait to carry the next live figure due (0: it leaves when settled).
+    live_hold_s: float = 0.0
     _window_start: float | None = None
     _pseudonymize: Pseudonymizer | None = None
     _frames: int = 0
     _latest: float = 0.0
     _pending: deque[_Pending] = field(default_factory=deque)
-    _live: dict[str, float] | None = None  # the latest closed window's provisional figures (header.live)
+    _ready: deque[tuple[float, Batch]] = field(default_factory=deque)  # settled batches held (since when)
+    _live_at: float | None = None  # when the last live figure left
+    _live_active: bool = False  # whether it counted anyone
+    _now: float = 0.0  # the latest time the batcher was told (frame or tick)
+    _frames_closed: int = 0  # frames of the closed windows (with ``_frames``: all so far)
+    _marks: deque[tuple[float, int]] = field(default_factory=deque)  # (time, frames so far), for live frames
     _thresholds: Thresholds = field(init=False)
     _linker: Linker = field(init=False)
     _sessions: SessionTracker = field(init=False)
@@ -107,6 +122,7 @@ class Batcher:
         if self._window_start is None or start > self._window_start:
             self._advance(start)
             yield from self._due(probe.ts)
+            self._mark(probe.ts)
         assert self._window_start is not None
         if self._pseudonymize is None:
             # No key for this day: the frame cannot be pseudonymized, so it is dropped and counted.
@@ -140,6 +156,7 @@ class Batcher:
         if self._window_start is not None and now >= self._window_start + self.batch_seconds:
             self._advance(now - now % self.batch_seconds)
         yield from self._due(now)
+        self._mark(now)
 
     def flush(self) -> Iterator[Batch]:
         """End of stream: close the current window and yield every batch still held."""
@@ -147,6 +164,46 @@ class Batcher:
             self._close_current()
             self._window_start = None
         yield from self._due(float("inf"))
+
+    def live_figure(self, now: float) -> dict[str, float]:
+        """The live figures as of ``now``: over ``[now - batch_seconds, now]``, visitors present (visit
+        spans overlapping it, qualified so far: the estimator of ``estimates.visitors_present``),
+        passers-by and frames (to the tick: the frame count is sampled at ticks). No device identity."""
+        start = now - self.batch_seconds
+        counts = self._sessions.live_counts(start, now)
+        total = self._frames_closed + self._frames
+        before = next((n for t, n in reversed(self._marks) if t <= start), self._marks[0][1] if self._marks else 0)
+        return {
+            "window_start": round(start, 3),
+            "window_end": round(now, 3),
+            "visitors_present": float(counts.visitors_present),
+            "passersby": float(counts.passersby),
+            "frames": float(max(0, total - before)),
+        }
+
+    def live_due(self, now: float) -> dict[str, float] | None:
+        """The live figure for an object of its own, when one is due at ``now`` and no batch carries it:
+        ``live_every_s`` after the last one, while the sensor counts anyone (and once more when it
+        stops, so the dashboard shows the shop empty). None otherwise."""
+        if self._ready or (self._live_at is not None and now < self._live_at + self.live_every_s):
+            return None
+        figure = self.live_figure(now)
+        active = bool(figure["visitors_present"] or figure["passersby"])
+        if not active and not self._live_active:
+            return None
+        self._sent_live(now, active)
+        return figure
+
+    def _sent_live(self, now: float, active: bool) -> None:
+        self._live_at, self._live_active = now, active
+
+    def _mark(self, now: float) -> None:
+        """Sample the frame count (every 10 s at most) for the live figure's frames; keep one window."""
+        marks = self._marks
+        if not marks or now >= marks[-1][0] + 10:
+            marks.append((now, self._frames_closed + self._frames))
+            while len(marks) > 1 and marks[1][0] <= now - self.batch_seconds:
+                marks.popleft()
 
     def _advance(self, new_start: float) -> None:
         """Close the current window and any silent windows before ``new_start``; open ``new_start``."""
@@ -165,26 +222,36 @@ class Batcher:
         assert self._window_start is not None
         start = self._window_start
         window = self._sessions.close_window(start, start + self.batch_seconds)
-        if self._pseudonymize is not None:
-            counts = self._sessions.counts(window)  # so far: visitors who qualify later are not in yet
-            self._live = {
-                "window_start": start,
-                "window_end": start + self.batch_seconds,
-                "visitors_present": float(counts.visitors_present),
-                "passersby": float(counts.passersby),
-                "frames": float(self._frames),
-            }
         if self._consented:  # forget consented devices silent for a day (their sessions are long over)
             self._consented = {c: d for c, d in self._consented.items() if d.last_ts > start - 86400}
         if self._pseudonymize is not None and (window.sessions or window.candidates):
             self._pending.append(_Pending(window, self._pseudonymize, self._frames))
+        self._frames_closed += self._frames
         self._frames = 0
 
     def _due(self, now: float) -> Iterator[Batch]:
+        """The settled batches that leave at ``now``, each with the live figure of ``now``: at once when
+        a live figure is due (or none left yet), else held up to ``live_hold_s`` for the next one due."""
+        if now != float("inf"):
+            self._now = max(self._now, now)
         while self._pending and self._sessions.settled(self._pending[0].window, now):
             batch = self._emit(self._pending.popleft())
             if batch is not None:
-                yield batch
+                self._ready.append((now, batch))
+        if not self._ready:
+            return
+        due = self._live_at is None or now >= self._live_at + self.live_every_s
+        if not (due or now >= self._ready[0][0] + self.live_hold_s):
+            return
+        at = self._now
+        figure = self.live_figure(at)
+        self._sent_live(at, bool(figure["visitors_present"] or figure["passersby"]))
+        while self._ready:
+            batch = self._ready.popleft()[1]
+            # At the end of a stream a batch of the current window leaves before a live window can
+            # follow its own (the schema wants the live window at or after the batch's): none then.
+            live = dict(figure) if figure["window_start"] >= batch.header.window_start else None
+            yield Batch(replace(batch.header, live=live), batch.sessions)
 
     def _emit(self, pending: _Pending) -> Batch | None:
         window = pending.window
@@ -209,7 +276,6 @@ class Batcher:
                 "passersby": float(counts.passersby),
                 "devices": float(counts.devices),
             },
-            live=dict(self._live) if self._live and self._live["window_start"] >= window.end else None,
         )
         return Batch(header, sessions)
 

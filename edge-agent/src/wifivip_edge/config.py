@@ -64,6 +64,12 @@ class PrivacyConfig:
 class BatchingConfig:
     batch_seconds: int = 300
     session_gap_seconds: int = 300
+    # "Visitors now": a live figure leaves at most this often while the sensor counts anyone (a batch
+    # carries it, else a heartbeat object): with the cloud's latency (~20 s) under 5 minutes.
+    live_every_s: int = 250
+    # A settled batch waits up to this long to carry the next live figure due (one object fewer each
+    # time); its counts arrive that much later (they are final only a session gap after their window).
+    live_hold_s: int = 250
 
 
 @dataclass(frozen=True)
@@ -289,6 +295,8 @@ def _validate(config: AgentConfig) -> None:
         raise ConfigError(f"[keys] hold_s must be between 0 and {MAX_RAW_HOLD_S} (CNIL: 5 minutes at most)")
     if config.spool.max_mb <= 0 or config.spool.max_batches <= 0:
         raise ConfigError("[spool] max_mb and max_batches must be positive")
+    if not 10 <= config.batching.live_every_s <= 3600 or not 0 <= config.batching.live_hold_s <= 3600:
+        raise ConfigError("[batching] live_every_s must be 10-3600 and live_hold_s 0-3600")
     if config.heartbeat.interval_s < 10:
         raise ConfigError("[heartbeat] interval_s must be at least 10")
     try:

@@ -3,6 +3,11 @@
 One definition for both sides, like the batch: the agent encodes, the cloud's heartbeat function
 decodes and validates (standard library only). A heartbeat holds figures and states, never a device
 identity: no MAC, no pseudonym.
+
+Schema 2 adds ``live``: the sensor's live figures ("visitors now", the batch header's ``live`` block,
+validated by the same :func:`wifivip_edge.batch.live_ok`) when the object carries them: between two
+batches a live figure due leaves as a heartbeat object (:meth:`wifivip_edge.batching.Batcher.live_due`).
+Schema 1 objects (older agents, no ``live``) are still read.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from wifivip_edge.batch import EPOCH_RE, SENSOR_ID_RE
+from wifivip_edge.batch import EPOCH_RE, SENSOR_ID_RE, live_ok
 
-HEARTBEAT_SCHEMA = 1
+HEARTBEAT_SCHEMA = 2
+SUPPORTED_HEARTBEAT_SCHEMAS = frozenset({1, 2})
 HEARTBEAT_PREFIX = "heartbeat"
 MAX_HEARTBEAT_BYTES = 16 * 1024
 _LOSS_KEY_RE = re.compile(r"^[a-z_]{1,40}$")
@@ -39,6 +45,8 @@ class Heartbeat:
     - ``silent_s``: seconds since the last frame; ``no_frames_alarm``: silent longer than allowed.
     - ``status``: ``ok`` or a short machine-readable reason (``no_frames``, ``no_key``,
       ``upload_failing``...), the portal shows it.
+    - ``live`` (schema 2): the live figures this object carries (a live figure due between batches),
+      None in a plain heartbeat and in the ``health`` a batch carries (the batch has its own ``live``).
     """
 
     sensor_id: str
@@ -59,6 +67,7 @@ class Heartbeat:
     privacy_mode: str = "pseudonymous-24h"
     channels: list[int] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
+    live: dict[str, float] | None = None
     schema: int = HEARTBEAT_SCHEMA
 
 
@@ -80,7 +89,8 @@ def decode_heartbeat(data: bytes) -> Heartbeat:
         obj = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise HeartbeatError(f"bad json: {exc}") from None
-    if not isinstance(obj, dict) or obj.get("schema") != HEARTBEAT_SCHEMA:
+    schema = obj.get("schema") if isinstance(obj, dict) else None
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema not in SUPPORTED_HEARTBEAT_SCHEMAS:
         raise HeartbeatError("unknown schema")
     try:
         hb = Heartbeat(**obj)
@@ -131,6 +141,7 @@ def _check(hb: Heartbeat) -> None:
         "status": isinstance(hb.status, list)
         and len(hb.status) <= 16
         and all(isinstance(s, str) and _LOSS_KEY_RE.match(s) for s in hb.status),
+        "live": hb.live is None or (hb.schema >= 2 and live_ok(hb.live)),
     }
     bad = [name for name, ok in checks.items() if not ok]
     if bad:

@@ -234,6 +234,7 @@ class SessionTracker:
         self.stable_gap_s = max(self.thresholds.session_gap_s, STABLE_GAP_S)
         self._touched: list[Session] = []
         self._open: list[Session] = []
+        self._recent: tuple[Session, ...] = ()  # the last closed window's candidates (live figures)
 
     def observe(self, device: Device, ts: float, rssi: int | None, epoch: str, pseudonym: Callable[[], str]) -> Session:
         """Add one frame of ``device`` at ``ts``; ``pseudonym`` is called only when a session starts."""
@@ -278,6 +279,7 @@ class SessionTracker:
             self._pack(s, times, figures)
         candidates = tuple(s for s in self._open if s.last >= start - self.gap_of(s))
         self._open = [s for s in candidates if s.last >= end - self.gap_of(s)]
+        self._recent = candidates
         if self.registry is not None:
             self._note_presence(touched, start, end - start)
         return ClosedWindow(start, end, touched, times, figures, candidates)
@@ -333,16 +335,27 @@ class SessionTracker:
 
     def counts(self, window: ClosedWindow) -> WindowCounts:
         """Visitors present and passers-by in a closed window, from what the sessions show now."""
+        return self._count(window.candidates, window.start, window.end)
+
+    def live_counts(self, start: float, end: float) -> WindowCounts:
+        """The same figures over ``[start, end]`` up to now (the live figure), ``start`` at most one
+        window before the current one: every session heard since is open or was a candidate of the
+        last closed window (a session heard in that window was open when it closed)."""
+        seen = {id(s) for s in self._open}
+        sessions = [*self._open, *(s for s in self._recent if id(s) not in seen)]
+        return self._count(sessions, start, end)
+
+    def _count(self, sessions: Iterable[Session], start: float, end: float) -> WindowCounts:
         visitors = passersby = 0
         floor = self.thresholds.passerby_floor_dbm
         min_visit = self.thresholds.min_visit_s
-        for s in window.candidates:
+        for s in sessions:
             if s.device.fixed:
                 continue
             if s.first_strong is not None and s.dwell_s >= min_visit:
-                if s.first_strong < window.end and s.last_strong >= window.start:  # type: ignore[operator]
+                if s.first_strong < end and s.last_strong >= start:  # type: ignore[operator]
                     visitors += 1
-            elif s.start < window.end and s.last >= window.start and s.rssi_max is not None and s.rssi_max >= floor:
+            elif s.start < end and s.last >= start and s.rssi_max is not None and s.rssi_max >= floor:
                 passersby += 1
         return WindowCounts(visitors, passersby)
 

@@ -116,14 +116,14 @@ FIGURES = {
     "cost.data_age_s": "worst case over the day, s, of 'visitors now': the larger of cost.data_age's "
     "figure_age_s and detection_to_figure_s (docs/kpis.md, data age)",
     "cost.data_age": "figure_age_s: the age of the live figure the read API returns, worst case while the sensor "
-    "counts anyone (the longest gap between two live figures leaving + latency); detection_to_figure_s: from a "
+    "hears anyone (the longest gap between two live figures leaving + latency); detection_to_figure_s: from a "
     "detection to the first live figure reflecting it (+ latency); latency: S3 -> SQS -> Lambda (assumed) + the "
     "longest ingest invocation (measured); edge parts from the agents' departure times (live ticks)",
     "cost.data_age_counts_s": "the same for visits and passers-by (final a session gap after their window; rollup)",
     "cost.data_age_counts": "its parts: window start to batch (measured), S3 -> Lambda, ingest, the rollup period",
     "day.live_delay_s": "from a detection to the first live figure reflecting it leaving the sensor, s: median, "
     "p95, max over the day's frames (50 sensors)",
-    "day.live_gap_s": "between two live figures leaving a sensor while it counts anyone, s: median, p95, max",
+    "day.live_gap_s": "between two live figures leaving a sensor while it hears anyone, s: median, p95, max",
     "day.live_objects": "live figures sent as objects of their own (no batch due to carry them), 50 sensors",
     "day.frames_in_no_live_figure": "share of the frames no live figure reflects (heard while the sensor counted "
     "nobody: equipment, below the floor)",
@@ -232,7 +232,7 @@ class EdgeDay:
     seconds: float
     city: Any  # wifivip_edge.simulate.city.CityResult
     emitted: dict[str, list[float]] = field(default_factory=dict)  # when each batch left the sensor
-    #: live figures' departures per sensor (batches and objects): (time, counted anyone, as an object)
+    #: live figures' departures per sensor (batches and objects): (time, heard anyone, as an object)
     live: dict[str, list[tuple[float, bool, bool]]] = field(default_factory=dict)
     heard: dict[str, array[float]] = field(default_factory=dict)  # frame times per sensor (data age)
 
@@ -315,7 +315,9 @@ def edge(city: Any, captures: dict[str, Path], warm: dict[str, Path]) -> EdgeDay
 
 
 def _active(live: dict[str, float]) -> bool:
-    return bool(live["visitors_present"] or live.get("passersby"))
+    from wifivip_edge.batching import hears_anyone
+
+    return hears_anyone(live)
 
 
 def _ticks(
@@ -442,7 +444,7 @@ def delay_stats(edge_day: EdgeDay) -> dict[str, float]:
 
 def live_stats(edge_day: EdgeDay) -> tuple[dict[str, float], dict[str, float], float]:
     """The live figures at the edge, from the agents' departure times: (from a detection to the first
-    live figure reflecting it, the gaps between two live figures after one that counted anyone, share
+    live figure reflecting it, the gaps between two live figures after one that heard anyone, share
     of frames no live figure reflects). A figure leaving at ``t`` reflects the frames of
     ``[t - BATCH_SECONDS, t]``; the frame at ``t`` itself is not in it (the batcher counts it after)."""
     delays: Counter[int] = Counter()  # per whole second (2.7 million frames: no list of floats)

@@ -103,3 +103,19 @@ def test_batch_delays_from_window_start_to_departure() -> None:
         {"s": [b1.header.window_start + 1500, b2.header.window_start + 1510, float("inf")]},
     )
     assert day.delay_stats(edge_day) == {"median": 1505.0, "p95": 1500.0, "max": 1510.0}
+
+
+def test_live_figures_data_age_from_departures_and_frames() -> None:
+    """A figure leaving at t reflects the frames of [t - 300, t]: each frame's delay is to the first
+    figure after it; gaps count after a figure that heard anyone; frames no figure reflects apart."""
+    from array import array
+
+    t0 = 1795255200.0
+    departures = [(t0, True, False), (t0 + 250, True, True), (t0 + 480, False, False), (t0 + 4000, True, True)]
+    frames = array("d", [t0 + 10, t0 + 200, t0 + 470, t0 + 1000, t0 + 3900])
+    edge_day = day.EdgeDay({"s": []}, 5, 1.0, None, {"s": []}, {"s": departures}, {"s": frames})
+    delays, gaps, missed = day.live_stats(edge_day)
+    assert delays["max"] == 240.0  # the frame of t0 + 10 waits for the figure of t0 + 250
+    assert gaps == {"median": 240.0, "p95": 230.0, "max": 250.0}  # not the 3,520 s after the empty figure
+    assert missed == 0.2  # the frame of t0 + 1000: nobody counted, no figure within 5 minutes
+    assert edge_day.departures() == {"s": [t0 + 250, t0 + 4000]}

@@ -160,3 +160,15 @@ def test_the_live_object_holds_no_device_identity() -> None:
     blobs = {f"object{k}": encode_heartbeat(Heartbeat("vh-mode-s1", "0.1.0", T0, 1.0, 1, 1.0, 0, 0, live=live))
              for k, live in enumerate(objects)}  # fmt: skip
     assert leaks(blobs, macs) == []
+
+
+def test_frames_nobody_counts_still_reach_a_live_figure_within_the_cadence() -> None:
+    """A far phone (below the passer-by floor) or the shop's equipment is in no people figure, but its
+    frames are in the figure's frame count: the sensor hears someone, so figures keep leaving."""
+    b = batcher()
+    far = global_mac(random.Random(4))
+    frames = phone(far, T0 + 3600, T0 + 4800, 20, -95)
+    out = run(b, frames, T0 + 5000)
+    times = [t for t, live, _how in out.departures if live["frames"] and not live["passersby"]]
+    assert times and times[0] <= T0 + 3600 + TICK
+    assert max(b_ - a for a, b_ in itertools.pairwise(times)) <= 250 + TICK

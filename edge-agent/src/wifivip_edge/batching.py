@@ -7,7 +7,7 @@ in epoch time, so a batch never straddles an hour and two sensors' batches cover
 Live figures ("visitors now"): the sensor's figures over the last window up to the moment they leave
 (visitors present so far, passers-by, frames; :meth:`Batcher.live_figure`). Each batch carries the
 figure of its departure (schema 2 ``live``, see :class:`wifivip_edge.batch.BatchHeader`). While the
-sensor counts anyone, a live figure leaves at most every ``live_every_s``: a settled batch may wait
+sensor hears anyone, a live figure leaves at most every ``live_every_s``: a settled batch may wait
 up to ``live_hold_s`` for the next one due, so that it carries it, and when none is waiting
 :meth:`Batcher.live_due` gives the figure for a small object of its own (the agent sends it as a
 heartbeat object). Why the hold: batches settle every 5 minutes and the figure must leave more often
@@ -75,7 +75,7 @@ class Batcher:
     # Consent mode hook: raw MAC -> consumer pseudonym of an allowlisted device, else None.
     consumer_of: Callable[[bytes], str | None] | None = None
     lost_no_key: int = 0
-    #: At most this long between two live figures leaving while the sensor counts anyone (seconds).
+    #: At most this long between two live figures leaving while the sensor hears anyone (seconds).
     live_every_s: float = 250.0
     #: How long a settled batch may wait to carry the next live figure due (0: it leaves when settled).
     live_hold_s: float = 0.0
@@ -86,7 +86,7 @@ class Batcher:
     _pending: deque[_Pending] = field(default_factory=deque)
     _ready: deque[tuple[float, Batch]] = field(default_factory=deque)  # settled batches held (since when)
     _live_at: float | None = None  # when the last live figure left
-    _live_active: bool = False  # whether it counted anyone
+    _live_active: bool = False  # whether it heard anyone (hears_anyone)
     _now: float = 0.0  # the latest time the batcher was told (frame or tick)
     _frames_closed: int = 0  # frames of the closed windows (with ``_frames``: all so far)
     _marks: deque[tuple[float, int]] = field(default_factory=deque)  # (time, frames so far), for live frames
@@ -183,12 +183,12 @@ class Batcher:
 
     def live_due(self, now: float) -> dict[str, float] | None:
         """The live figure for an object of its own, when one is due at ``now`` and no batch carries it:
-        ``live_every_s`` after the last one, while the sensor counts anyone (and once more when it
-        stops, so the dashboard shows the shop empty). None otherwise."""
+        ``live_every_s`` after the last one, while the sensor hears anyone (:func:`hears_anyone`; and
+        once more when it stops, so the dashboard shows the shop empty). None otherwise."""
         if self._ready or (self._live_at is not None and now < self._live_at + self.live_every_s):
             return None
         figure = self.live_figure(now)
-        active = bool(figure["visitors_present"] or figure["passersby"])
+        active = hears_anyone(figure)
         if not active and not self._live_active:
             return None
         self._sent_live(now, active)
@@ -245,7 +245,7 @@ class Batcher:
             return
         at = self._now
         figure = self.live_figure(at)
-        self._sent_live(at, bool(figure["visitors_present"] or figure["passersby"]))
+        self._sent_live(at, hears_anyone(figure))
         while self._ready:
             batch = self._ready.popleft()[1]
             # At the end of a stream a batch of the current window leaves before a live window can
@@ -278,6 +278,13 @@ class Batcher:
             },
         )
         return Batch(header, sessions)
+
+
+def hears_anyone(live: dict[str, float]) -> bool:
+    """Whether a live figure reflects any detection (people counted or frames heard in its window): while
+    it does, the next one is due ``live_every_s`` later, so that every detection reaches the dashboard
+    within that time (docs/kpis.md, data age), the shop's equipment and far phones included."""
+    return bool(live["visitors_present"] or live.get("passersby") or live.get("frames"))
 
 
 def batch_id(sensor_id: str, window_start: float, sessions: Iterable[SessionRecord]) -> str:

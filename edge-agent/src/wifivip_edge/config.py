@@ -64,7 +64,7 @@ class PrivacyConfig:
 class BatchingConfig:
     batch_seconds: int = 300
     session_gap_seconds: int = 300
-    # "Visitors now": a live figure leaves at most this often while the sensor counts anyone (a batch
+    # "Visitors now": a live figure leaves at most this often while the sensor hears anyone (a batch
     # carries it, else a heartbeat object): with the cloud's latency (~20 s) under 5 minutes.
     live_every_s: int = 250
     # A settled batch waits up to this long to carry the next live figure due (one object fewer each

@@ -1046,21 +1046,60 @@ def stack_resources(shops: int) -> tuple[cost.Stack, dict[str, int]]:
     retention = max((g.get("retentionInDays", 30) for g in groups), default=30)
     tables = boto3.client("dynamodb").list_tables()["TableNames"]
     queues = boto3.client("sqs").list_queues().get("QueueUrls", [])
+    keys = customer_keys()
     stack = cost.Stack(
         alarms=len(boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]),
         secrets=len(boto3.client("secretsmanager").list_secrets()["SecretList"]),
         parameters=sum(
             len(page["Parameters"]) for page in boto3.client("ssm").get_paginator("describe_parameters").paginate()
         ),
-        kms_keys=len(boto3.client("kms").list_keys()["Keys"]),
+        kms_keys=len(keys),
         custom_metrics=0,
         queues_with_mappings=len({m["EventSourceArn"] for m in mappings}),
-        kms_users=len(tables) + len(queues) + 1,
+        kms_users=len(customer_key_users(keys, tables, queues)),
         raw_retention_days=float(RAW_RETENTION_DAYS[DEFAULT_PRIVACY_MODE]),
         log_retention_days=float(retention),
         shops=shops,
     )
     return stack, memory
+
+
+def customer_keys() -> set[str]:
+    """ARNs of the enabled customer-managed KMS keys (1 USD a month each; AWS-managed keys cost nothing
+    to hold, and a key pending deletion is not billed)."""
+    import boto3
+
+    kms = boto3.client("kms")
+    metas = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in kms.list_keys()["Keys"]]
+    return {m["Arn"] for m in metas if m.get("KeyManager") == "CUSTOMER" and m.get("KeyState") == "Enabled"}
+
+
+def customer_key_users(keys: set[str], tables: list[str], queues: list[str]) -> list[str]:
+    """What is encrypted with a customer key, as deployed: each makes KMS requests (services cache a data
+    key for 5 minutes). Tables on the AWS owned key, SSE-SQS queues and SSE-S3 buckets make none."""
+    import boto3
+
+    ddb, sqs, s3, sns = (boto3.client(s) for s in ("dynamodb", "sqs", "s3", "sns"))
+    found = []
+    for table in tables:
+        sse = ddb.describe_table(TableName=table)["Table"].get("SSEDescription") or {}
+        if sse.get("KMSMasterKeyArn") in keys:
+            found.append(table)
+    for url in queues:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"])["Attributes"]
+        if attributes.get("KmsMasterKeyId", "alias/aws/sqs") != "alias/aws/sqs":
+            found.append(url)
+    for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"]):
+        try:
+            rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        except s3.exceptions.ClientError:
+            continue
+        if any(r["ApplyServerSideEncryptionByDefault"].get("KMSMasterKeyID") in keys for r in rules):
+            found.append(bucket)
+    for topic in (t["TopicArn"] for t in sns.list_topics()["Topics"]):
+        if sns.get_topic_attributes(TopicArn=topic)["Attributes"].get("KmsMasterKeyId") in keys:
+            found.append(topic)
+    return found
 
 
 def memory_of(memory: dict[str, int], function: str) -> int:

@@ -30,7 +30,7 @@ class Names:
     ctx: Context
     stage: str
     bucket: str
-    data_key: str  # ref key of the KMS key
+    data_key: str  # ref key of the KMS key (the data bucket's and the alarm topic's)
 
     @property
     def bucket_arn(self) -> str:
@@ -86,6 +86,14 @@ def tables(names: Names, access: dict[str, tuple[str, ...]], sid: str = "Tables"
     return [allow(actions, arns, f"{sid}{i}") for i, (actions, arns) in enumerate(sorted(by_actions.items()))]
 
 
+def key_through_s3(n: Names, *actions: str) -> dict[str, Any]:
+    """The stage's customer key, usable only through S3 (the data bucket is its one store of data):
+    tables, queues and parameters are under AWS-owned or AWS-managed keys that need no statement."""
+    statement = allow(actions, [n.key_arn()], "DataKey")
+    statement["Condition"] = {"StringEquals": {"kms:ViaService": f"s3.{n.ctx.region}.amazonaws.com"}}
+    return statement
+
+
 def runtime_statements(names: Names, function: str) -> list[dict[str, Any]]:
     """What every function needs to run: its own log streams and X-Ray traces (Powertools Tracer)."""
     return [
@@ -130,7 +138,7 @@ def ingest_permissions(n: Names) -> list[dict[str, Any]]:
             "Resource": [n.bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": ["raw/*"]}},
         },
-        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
         allow(
             ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
             [n.queue("ingest")],
@@ -195,7 +203,6 @@ def heartbeat_permissions(n: Names) -> list[dict[str, Any]]:
     """Count silent sensors for the alarm (heartbeat objects reach the sensor-health table through the
     ingest queue and function, see :func:`ingest_permissions`)."""
     return [
-        allow(("kms:Decrypt",), [n.key_arn()], "DataKey"),
         *tables(
             n,
             {
@@ -233,7 +240,7 @@ def privacy_permissions(n: Names) -> list[dict[str, Any]]:
             "Resource": [n.bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": ["keys/*"]}},
         },
-        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
     ]
 
 
@@ -291,7 +298,7 @@ def offers_permissions(n: Names) -> list[dict[str, Any]]:
             "Resource": [n.bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": ["presence/*"]}},
         },
-        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
         allow(
             ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
             [n.queue("offers")],
@@ -399,7 +406,7 @@ def optin_permissions(n: Names) -> list[dict[str, Any]]:
         # UniFi controllers' API access, one secret per controller registered at run time
         allow(("ssm:GetParameter",),
               [parameter_arn(n.ctx, secret_name("controllers/*", n.stage))], "ControllerApi"),
-        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
         allow(("ses:SendEmail",), [n.ctx.arn("ses", f"identity/{sender_identity()}")], "Email"),
         # SMS straight to a phone number: SNS has no resource ARN for it.
         allow(("sns:Publish",), ["*"], "Sms"),
@@ -439,7 +446,7 @@ def allowlist_permissions(n: Names) -> list[dict[str, Any]]:
             "Condition": {"StringLike": {"s3:prefix": ["allowlist/*"]}},
         },
         allow(("ssm:GetParameter",), [_secret(n, "consent-key"), _secret(n, "allowlist-signing-key")], "Keys"),
-        allow(("kms:Decrypt", "kms:GenerateDataKey"), [n.key_arn()], "DataKey"),
+        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
     ]
 
 
@@ -459,7 +466,6 @@ def expiry_permissions(n: Names) -> list[dict[str, Any]]:
     return [
         *_consent_tables(n, scan=True),
         allow(("ssm:GetParameter",), [_secret(n, "consent-key"), _secret(n, "optin-secret")], "Keys"),
-        allow(("kms:Decrypt",), [n.key_arn()], "DataKey"),
         allow(("lambda:InvokeFunction",), [n.ctx.arn("lambda", f"function:{resource_name('allowlist', n.stage)}")],
               "RepublishAllowlist"),
     ]  # fmt: skip

@@ -196,7 +196,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     bucket = bucket_name(ctx.account, target.region, stage)
     data_key = kms.Key(
         resource_name("data", stage),
-        f"wifivip {stage}: data bucket, tables, secrets, topics",
+        f"wifivip {stage}: data bucket and alarm topic",
         topic_publishers=("cloudwatch.amazonaws.com",),  # the alarms publish to the encrypted alarm topic
     )
     dlq = sqs.Queue(resource_name("ingest-dlq", stage), retention_seconds=DLQ_RETENTION_SECONDS)
@@ -227,9 +227,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
             {"Id": "presence", "queue": offers_queue.key, "prefix": PRESENCE_PREFIX, "events": ["s3:ObjectCreated:*"]},
         ],
     )
-    tables: list[Resource] = [
-        dynamodb.Table(resource_name(model.Meta.suffix, stage), model, data_key.key) for model in ALL_MODELS
-    ]
+    tables: list[Resource] = [dynamodb.Table(resource_name(model.Meta.suffix, stage), model) for model in ALL_MODELS]
     alarm_topic = sns.Topic(resource_name("alarms", stage), data_key.key, target.admin_email)
     master = parameters.SecureParameter(
         master_secret_name(stage),

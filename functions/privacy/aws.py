@@ -59,9 +59,11 @@ class S3KeyStore:
         return body
 
     def put(self, epoch: str, body: bytes) -> None:
-        kwargs: dict[str, Any] = {"ServerSideEncryption": "aws:kms"}
+        """Under the bucket's default encryption (the stage key, S3 Bucket Key) unless a key is named: a
+        bare ``aws:kms`` header would pick the AWS-managed ``aws/s3`` key instead."""
+        kwargs: dict[str, Any] = {}
         if self.kms_key_id:
-            kwargs["SSEKMSKeyId"] = self.kms_key_id
+            kwargs = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
         self.client.put_object(
             Bucket=self.bucket, Key=self._key(epoch), Body=body, ContentType="application/json", **kwargs
         )

@@ -1,4 +1,4 @@
-"""DynamoDB tables from the PynamoDB models: on-demand, PITR, encrypted with the stage key, TTL where set.
+"""DynamoDB tables from the PynamoDB models: on-demand, PITR, encrypted at rest (AWS owned key), TTL where set.
 
 The model is the one definition of a table: its keys and indexes come from PynamoDB's own schema,
 and its TTL attribute (a ``TTLAttribute``) from the model's attributes.
@@ -10,6 +10,11 @@ from typing import Any, ClassVar
 
 from infra.core import Context, Observed, Resource
 
+#: Encryption at rest of every table: DynamoDB's default, the AWS owned key. Free and without KMS
+#: requests; a customer key (1 USD a month plus a KMS request per table every 5 minutes) would add
+#: only a second lock beside IAM, and each role already reaches only its own tables (docs/privacy.md).
+AT_REST = "AWS owned key"
+
 
 def ttl_attribute(model: Any) -> str | None:
     """The model's ``TTLAttribute`` name (DynamoDB deletes the item after that time), if it has one."""
@@ -20,10 +25,9 @@ class Table(Resource):
     kind: ClassVar[str] = "dynamodb-table"
     holds_data: ClassVar[bool] = True
 
-    def __init__(self, name: str, model: Any, kms_key: str) -> None:
+    def __init__(self, name: str, model: Any) -> None:
         super().__init__(name)
         self.model = model
-        self.kms_key = kms_key
         self.schema = model._get_schema()  # PynamoDB's description: keys, attribute types, indexes
 
     def desired(self, ctx: Context) -> dict[str, Any]:
@@ -31,7 +35,7 @@ class Table(Resource):
             "billing": "PAY_PER_REQUEST",
             "keys": sorted((k["AttributeName"], k["KeyType"]) for k in self.schema["key_schema"]),
             "indexes": sorted(i["index_name"] for i in self._indexes()),
-            "sse": {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": ctx.ref(self.kms_key, "arn")},
+            "sse": AT_REST,
             "pitr": "ENABLED",
             "ttl": ttl_attribute(self.model),
             "deletion_protection": True,
@@ -46,14 +50,14 @@ class Table(Resource):
             table = ddb.describe_table(TableName=self.name)["Table"]
         except ddb.exceptions.ResourceNotFoundException:
             return None
-        sse = table.get("SSEDescription") or {}
+        sse = table.get("SSEDescription") or {}  # present only for a KMS key (AWS managed or customer)
         pitr = ddb.describe_continuous_backups(TableName=self.name)["ContinuousBackupsDescription"]
         ttl = ddb.describe_time_to_live(TableName=self.name)["TimeToLiveDescription"]
         state = {
             "billing": (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"),
             "keys": sorted((k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]),
             "indexes": sorted(i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])),
-            "sse": {k: sse.get(k) for k in ("Status", "SSEType", "KMSMasterKeyArn")},
+            "sse": f"{sse.get('SSEType')} {sse.get('KMSMasterKeyArn')}" if sse.get("Status") else AT_REST,
             "pitr": (pitr.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus"),
             "ttl": ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") else None,
             "deletion_protection": bool(table.get("DeletionProtectionEnabled", False)),
@@ -66,12 +70,7 @@ class Table(Resource):
             "TableName": self.name,
             "AttributeDefinitions": self.schema["attribute_definitions"],
             "KeySchema": self.schema["key_schema"],
-            "BillingMode": "PAY_PER_REQUEST",
-            "SSESpecification": {
-                "Enabled": True,
-                "SSEType": "KMS",
-                "KMSMasterKeyId": desired["sse"]["KMSMasterKeyArn"],
-            },
+            "BillingMode": "PAY_PER_REQUEST",  # no SSESpecification: encrypted at rest with the AWS owned key
             "DeletionProtectionEnabled": True,
             "Tags": [{"Key": "wifivip:stage", "Value": ctx.stage}],
         }
@@ -92,15 +91,8 @@ class Table(Resource):
             )
         if "billing" in fields:
             ddb.update_table(TableName=self.name, BillingMode="PAY_PER_REQUEST")
-        if "sse" in fields:
-            ddb.update_table(
-                TableName=self.name,
-                SSESpecification={
-                    "Enabled": True,
-                    "SSEType": "KMS",
-                    "KMSMasterKeyId": desired["sse"]["KMSMasterKeyArn"],
-                },
-            )
+        if "sse" in fields:  # a table made under a KMS key goes back to the AWS owned key ("Enabled": False)
+            ddb.update_table(TableName=self.name, SSESpecification={"Enabled": False})
         if "deletion_protection" in fields:
             ddb.update_table(TableName=self.name, DeletionProtectionEnabled=True)
         if "indexes" in fields:

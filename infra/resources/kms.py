@@ -1,4 +1,13 @@
-"""A customer-managed KMS key (yearly rotation) found by its alias: encrypts the bucket and the tables."""
+"""A customer-managed KMS key (yearly rotation) found by its alias: the alarm topic's and the data bucket's.
+
+Why one is kept (1 USD a month, docs/privacy.md "Encryption at rest"): CloudWatch alarms publish only
+to a topic encrypted with a customer key (the AWS-managed ``aws/sns`` key's policy cannot let the
+CloudWatch service in), and the alarm topic stays encrypted at rest. Paid for anyway, it encrypts the
+data bucket too, at almost no extra cost with the S3 Bucket Key (KMS is called per bucket key, not
+per object): a second lock on the raw batches (a role needs ``kms:Decrypt`` through S3 besides
+``s3:GetObject``). Tables (AWS owned key), queues (SSE-SQS) and the secret parameters (``aws/ssm``)
+need no customer key and cost no KMS request.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +46,11 @@ def key_policy(ctx: Context, services_publishing_to_topics: tuple[str, ...]) -> 
 def _one_or_list(values: list[str]) -> str | list[str]:
     """AWS's canonical form: a single value is written as a string (so a read-back compares equal)."""
     return values[0] if len(values) == 1 else values
+
+
+def users(resources: list[Resource], key: str) -> list[Resource]:
+    """The resources encrypted with the key of ref key ``key`` (each costs KMS requests: the bill's model)."""
+    return [r for r in resources if getattr(r, "kms_key", None) == key]
 
 
 class Key(Resource):

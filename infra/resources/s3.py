@@ -47,6 +47,11 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
     }
 
 
+#: The S3 Bucket Key: S3 asks KMS for a bucket-level key it reuses, instead of a data key per object
+#: (about 99 % fewer KMS requests for thousands of batches a day).
+BUCKET_KEY = True
+
+
 class Bucket(Resource):
     """A private, encrypted, versioned bucket whose objects expire per prefix and notify a queue."""
 
@@ -76,7 +81,7 @@ class Bucket(Resource):
             "encryption": {
                 "SSEAlgorithm": "aws:kms",
                 "KMSMasterKeyID": ctx.ref(self.kms_key, "arn"),
-                "BucketKeyEnabled": True,
+                "BucketKeyEnabled": BUCKET_KEY,
             },
             "versioning": "Enabled",
             "public_access_block": PUBLIC_ACCESS_BLOCK,

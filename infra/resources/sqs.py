@@ -9,6 +9,9 @@ from infra.core import Context, Observed, Resource
 
 # Attributes holding JSON documents: compared parsed, so formatting never reads as a change.
 _JSON_ATTRIBUTES = ("Policy", "RedrivePolicy")
+#: Encryption at rest of every queue: SQS-managed keys (free, no KMS request; messages hold object keys only).
+AT_REST = "SSE-SQS"
+_AT_REST_ATTRIBUTES = {"SSE-SQS": {"SqsManagedSseEnabled": "true"}}
 
 
 class Queue(Resource):
@@ -40,7 +43,7 @@ class Queue(Resource):
         want: dict[str, Any] = {
             "VisibilityTimeout": str(self.visibility_seconds),
             "MessageRetentionPeriod": str(self.retention_seconds),
-            "SqsManagedSseEnabled": "true",
+            **_AT_REST_ATTRIBUTES[AT_REST],
         }
         if self.dead_letter:
             want["RedrivePolicy"] = {

@@ -100,7 +100,8 @@ def test_key_job_on_the_emulator_and_sensors_share_the_day_key(stack: StackOutpu
     versions = s3.list_object_versions(Bucket=stack.bucket, Prefix=old_key)
     assert not versions.get("Versions") and not versions.get("DeleteMarkers"), "every version destroyed"
     head = s3.head_object(Bucket=stack.bucket, Key=f"keys/{expected[0]}")
-    assert head["ServerSideEncryption"] == "aws:kms"
+    # The bucket's default: the stage key (not the AWS-managed aws/s3 key a bare aws:kms header picks).
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", stack.kms_key_arn)
     master = ParameterMaster(boto3.client("ssm"), stack.master_secret_arn).get()
     assert len(master) == 32
 

@@ -13,6 +13,8 @@ from wifivip_edge.daykeys import KEY_BYTES
 from chalicelib.models import consumer_visit, device_state, kpi_item, offer_send
 from chalicelib.models.device_state import DeviceState
 from infra import functions, stack
+from infra.core import Context
+from infra.resources import dynamodb, kms, parameters, s3, sqs
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "privacy.md"
 
@@ -46,7 +48,22 @@ def code_settings() -> dict[str, Any]:
         "offer sends kept, days": offer_send.OFFER_SEND_TTL_DAYS,
         "function logs kept, days": stack.LOG_RETENTION_DAYS,
         "per-device table TTL attribute": DeviceState.expires.attr_name,
+        "tables encrypted at rest with": dynamodb.AT_REST,
+        "queues encrypted at rest with": sqs.AT_REST,
+        "secret parameters encrypted with": parameters.AWS_MANAGED_KEY,
+        "data bucket uses an S3 Bucket Key": s3.BUCKET_KEY,
+        "resources under the customer KMS key": ", ".join(sorted(r.kind for r in customer_key_users())),
     }
+
+
+def customer_key_users() -> list[Any]:
+    """The stage as declared (no AWS call: the account is set by hand), and what its customer key encrypts."""
+    target = stack.StackTarget("doc", package_dependencies=False)
+    ctx = Context(target.region, None, target.stage, planning=True)
+    ctx._account = "000000000000"
+    resources = stack.stage_resources(ctx, target)
+    (key,) = [r for r in resources if r.kind == kms.Key.kind]
+    return kms.users(resources, key.key)
 
 
 def doc_settings() -> dict[str, str]:

@@ -1086,7 +1086,7 @@ def customer_key_users(keys: set[str], tables: list[str], queues: list[str]) -> 
         if sse.get("KMSMasterKeyArn") in keys:
             found.append(table)
     for url in queues:
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"])["Attributes"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"]).get("Attributes", {})
         if attributes.get("KmsMasterKeyId", "alias/aws/sqs") != "alias/aws/sqs":
             found.append(url)
     for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"]):

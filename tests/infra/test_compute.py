@@ -12,7 +12,7 @@ import boto3
 
 from chalicelib.naming import master_secret_name, resource_name
 from infra import packaging
-from infra.functions import FUNCTIONS, PORTAL
+from infra.functions import FUNCTIONS, OPTIN, PORTAL
 from infra.policy_eval import allows
 from infra.stack import StackOutputs, StackTarget, deploy
 
@@ -200,3 +200,17 @@ def test_schedules_invoke_their_function_with_their_payload(stack: StackOutputs)
         policy = json.loads(lam.get_policy(FunctionName=stack.functions[spec.name])["Policy"])
         grants = {(s["Principal"]["Service"], s["Condition"]["ArnLike"]["AWS:SourceArn"]) for s in policy["Statement"]}
         assert ("events.amazonaws.com", rule["Arn"]) in grants
+
+
+def test_function_roles_use_the_stage_key_only_through_s3(stack: StackOutputs) -> None:
+    """Tables, queues and secret parameters need no customer key: a role may use it for S3 objects only,
+    and a role without S3 objects (the opt-in expiry) not at all."""
+    via = {service: {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"} for service in ("s3", "dynamodb")}
+    for spec in (*ALL_SPECS, OPTIN):
+        policies = role_policies(f"{resource_name(spec.name, stack.stage)}-fn")
+        assert not allows(policies, "kms:Decrypt", stack.kms_key_arn), spec.name
+        assert not allows(policies, "kms:Decrypt", stack.kms_key_arn, **via["dynamodb"]), spec.name
+    ingest = role_policies(f"{resource_name('ingest', stack.stage)}-fn")
+    assert allows(ingest, "kms:Decrypt", stack.kms_key_arn, **via["s3"])
+    expiry = role_policies(f"{resource_name('optin-expiry', stack.stage)}-fn")
+    assert not allows(expiry, "kms:Decrypt", stack.kms_key_arn, **via["s3"])

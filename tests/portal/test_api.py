@@ -337,3 +337,25 @@ def test_adoption_counts_consumers_opted_in_at_each_month_end(world: World) -> N
         ("2026-10", 2),
         ("2026-11", 2),
     ]
+
+
+def test_visitors_now_sums_the_shops_sensors_live_figures(world: World) -> None:
+    """Each sensor's live figure (its sensor-health item, written with the heartbeat a batch or a heartbeat
+    object carries) is its "visitors now" when newer than its settled slots; the shop sums its sensors."""
+    from wifivip_edge.heartbeat import Heartbeat
+
+    from chalicelib.models.sensor import Sensor
+    from functions.heartbeat.aws import DynamoHealthStore
+
+    Sensor("shop-a-s2", shop_id="shop-a", shop_name="shop-a", street="rue-victor-hugo", zone="centre").save()
+    now = datetime.now(UTC)
+    t = now.timestamp() - 30
+    for sensor_id, visitors in (("shop-a-s1", 3.0), ("shop-a-s2", 2.0)):
+        beat = Heartbeat(sensor_id, "0.1.0", t, 3600.0, 0, 0.0, 0, 0)
+        live = {"window_start": t - 300, "window_end": t, "visitors_present": visitors, "passersby": 9.0}
+        assert DynamoHealthStore().record(beat, f"heartbeat/{sensor_id}/x.json", now, live)
+    assert world.get("/api/shops/shop-a/today", "merchant").json_body["occupancy"] == 5.0
+    newer = Heartbeat("shop-a-s2", "0.1.0", t + 10, 3600.0, 0, 0.0, 0, 0)
+    live = {"window_start": t - 290, "window_end": t + 10, "visitors_present": 0.0, "passersby": 4.0}
+    DynamoHealthStore().record(newer, "heartbeat/shop-a-s2/y.json", now, live)
+    assert world.get("/api/shops/shop-a/today", "merchant").json_body["occupancy"] == 3.0  # s2's shop emptied

@@ -1298,8 +1298,11 @@ def figures_of(
     quality: dict[str, Any],
     storage: tuple[float, float],
 ) -> dict[str, Any]:
+    from functions.observability import ALARM_METRICS
+
     measured, whole = day_usage(cloud.parts, storage)
-    stack = replace(cloud.stack, custom_metrics=cloud.metrics)
+    # Every metric an alarm watches exists each month, even when the replayed day did not emit it.
+    stack = replace(cloud.stack, custom_metrics=max(cloud.metrics, len(ALARM_METRICS)))
     prices = cost.PriceTable.load()
     usage = cost.monthly_usage(measured, stack)
     lines = cost.bill(usage, prices)

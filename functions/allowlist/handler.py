@@ -11,13 +11,12 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.consent.keys import keys
 from functions.allowlist.aws import DynamoPublisherState, S3ListStore, load_signer
 from functions.allowlist.service import Publisher
-from functions.observability import logger, metrics, tracer
+from functions.observability import count, logger, metrics, tracer
 from functions.optin.aws import DynamoConsentStore
 
 
@@ -40,7 +39,7 @@ def publisher() -> Publisher:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = publisher().publish(force=bool(event.get("force")))
     if result.published:
-        metrics.add_metric(name="AllowlistPublished", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="AllowlistEntries", unit=MetricUnit.Count, value=result.entries)
+        count("AllowlistPublished")
+        count("AllowlistEntries", result.entries)
     logger.info("allowlist", extra={"published": result.published, "version": result.version, "reason": result.reason})
     return {"published": result.published, "version": result.version, "entries": result.entries}

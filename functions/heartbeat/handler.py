@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -22,7 +21,7 @@ from functions.heartbeat.aws import DynamoHealthStore, S3ObjectReader, active_se
 from functions.heartbeat.service import HeartbeatOutcome, ingest_heartbeat, silent_sensors
 from functions.ingest.aws import DynamoSensorDirectory
 from functions.ingest.events import S3EventSqsRecord
-from functions.observability import logger, metrics, tracer
+from functions.observability import count, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, model=S3EventSqsRecord)
 
@@ -48,9 +47,9 @@ def handle_heartbeat(bucket: str, key: str) -> HeartbeatOutcome:
     outcome = ingest_heartbeat(key, reader, DynamoSensorDirectory(), DynamoHealthStore(), datetime.now(UTC))
     if outcome.status == "rejected":
         logger.warning("heartbeat rejected", extra={"key": outcome.key, "reason": outcome.reason})
-        metrics.add_metric(name="HeartbeatsRejected", unit=MetricUnit.Count, value=1)
+        count("HeartbeatsRejected")
     else:
-        metrics.add_metric(name="HeartbeatsRecorded", unit=MetricUnit.Count, value=int(outcome.status == "recorded"))
+        count("HeartbeatsRecorded", int(outcome.status == "recorded"))
     return outcome
 
 
@@ -60,7 +59,7 @@ def handle_heartbeat(bucket: str, key: str) -> HeartbeatOutcome:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("check") == "silent":
         silent = silent_sensors(active_sensors(), DynamoHealthStore(), datetime.now(UTC))
-        metrics.add_metric(name="SilentSensors", unit=MetricUnit.Count, value=len(silent))
+        count("SilentSensors", len(silent))
         if silent:
             logger.warning("silent sensors", extra={"sensors": silent})
         return {"silent": silent}

@@ -17,7 +17,6 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -29,7 +28,7 @@ from functions.heartbeat.service import HeartbeatOutcome, sensor_of
 from functions.ingest.aws import RAW_PREFIX, DynamoConsentGate, DynamoKpiStore, DynamoSensorDirectory, S3BatchStore
 from functions.ingest.events import S3EventSqsRecord
 from functions.ingest.service import IngestOutcome, ingest_object
-from functions.observability import NAMESPACE, SERVICE, logger, metrics, tracer
+from functions.observability import count, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, model=S3EventSqsRecord)
 
@@ -97,25 +96,16 @@ def _report(outcome: IngestOutcome) -> None:
         logger.warning("batch carries an invalid heartbeat (counts kept)", extra={"key": outcome.key})
     if outcome.status == "quarantined":
         logger.warning("batch quarantined", extra={"key": outcome.key, "reason": outcome.reason})
-        metrics.add_metric(name="BatchesQuarantined", unit=MetricUnit.Count, value=1)
-        with single_metric(
-            name="BatchesQuarantinedByReason",
-            unit=MetricUnit.Count,
-            value=1,
-            namespace=NAMESPACE,
-            default_dimensions={"service": SERVICE, "reason": str(outcome.reason)},
-        ):
-            pass
+        count("BatchesQuarantined", reason=str(outcome.reason))
     elif outcome.status == "duplicate":
         logger.info("batch already counted", extra={"key": outcome.key})
-        metrics.add_metric(name="BatchesDuplicate", unit=MetricUnit.Count, value=1)
+        count("BatchesDuplicate")
     elif outcome.status == "missing":
         logger.info("batch object gone (quarantined or expired)", extra={"key": outcome.key})
-        metrics.add_metric(name="BatchesMissing", unit=MetricUnit.Count, value=1)
+        count("BatchesMissing")
     else:
-        # One custom metric for throughput: each metric name costs 0.30 USD a month whatever its traffic
-        # (docs/scaling.md), so sessions and items counted go to the invocation's log line instead.
-        metrics.add_metric(name="BatchesCounted", unit=MetricUnit.Count, value=1)
+        # Sessions and items counted go to the invocation's log line (functions.observability: counts).
+        count("BatchesCounted")
         _counted.update(batches=1, sessions=outcome.sessions, kpi_items=outcome.items)
 
 

@@ -12,13 +12,12 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.campaigns.service import OfferService, Outcome
 from chalicelib.campaigns.wiring import OfferSettings, build_service
-from functions.observability import logger, metrics, tracer
+from functions.observability import count, logger, metrics, tracer
 from functions.offers.events import OffersSqsRecord
 from functions.offers.intake import IntakeReport, handle_body
 
@@ -62,18 +61,18 @@ def record_handler(record: OffersSqsRecord) -> IntakeReport:
     _report(report.outcomes)
     for reason in report.rejected:
         logger.warning("offers message rejected", extra={"reason": reason, "message_id": record.messageId})
-        metrics.add_metric(name="OffersMessagesRejected", unit=MetricUnit.Count, value=1)
+        count("OffersMessagesRejected")
     if report.feedback:
-        metrics.add_metric(name="OffersFeedback", unit=MetricUnit.Count, value=report.feedback)
+        count("OffersFeedback", report.feedback)
     if report.replies:
-        metrics.add_metric(name="OffersSmsStop", unit=MetricUnit.Count, value=report.replies)
+        count("OffersSmsStop", report.replies)
     return report
 
 
 def _report(outcomes: list[Outcome]) -> None:
     counts = Counter(o.result.split(":")[0] for o in outcomes)
     for result, n in counts.items():
-        metrics.add_metric(name=f"Offers_{result}", unit=MetricUnit.Count, value=n)
+        count(f"Offers_{result}", n)
     for o in outcomes:
         if o.result in ("failed", "suppressed"):
             logger.warning(

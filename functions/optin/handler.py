@@ -19,7 +19,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Form, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.consent.holders import consumer_data_holders
@@ -28,7 +27,7 @@ from chalicelib.consent.records import PURPOSES, VIA_MANAGE_PAGE, VIA_MESSAGE_LI
 from chalicelib.consent.settings import settings
 from chalicelib.consent.texts import consent_screen, pick_lang
 from chalicelib.portal.errors import is_outage
-from functions.observability import logger, metrics, tracer
+from functions.observability import count, logger, metrics, tracer
 from functions.optin import pages
 from functions.optin.aws import (
     ConflictError,
@@ -132,7 +131,7 @@ def single_params() -> dict[str, str]:
 
 @app.exception_handler(OptinError)
 def optin_error(exc: OptinError) -> Response[str]:
-    metrics.add_metric(name="OptinRefused", unit=MetricUnit.Count, value=1)
+    count("OptinRefused")
     logger.info("request refused", extra={"reason": exc.reason})
     return html(pages.error_page(_lang(), exc.reason), exc.status)
 
@@ -140,14 +139,14 @@ def optin_error(exc: OptinError) -> Response[str]:
 @app.exception_handler(RateLimited)
 def rate_limited(exc: RateLimited) -> Response[str]:
     """429 with Retry-After, in French then English whatever language was asked (a flood has no language)."""
-    metrics.add_metric(name="OptinRateLimited", unit=MetricUnit.Count, value=1)
+    count("OptinRateLimited")
     body = pages.bilingual_page("err_title", "rate_limited", "retry_in", minutes=str(-(-exc.retry_after // 60)))
     return _retry_later(429, body, exc.retry_after)
 
 
 @app.exception_handler(ErasureUnfinished)
 def erasure_unfinished(_exc: ErasureUnfinished) -> Response[str]:
-    metrics.add_metric(name="ErasureUnfinished", unit=MetricUnit.Count, value=1)
+    count("ErasureUnfinished")
     logger.warning("erasure stopped by an outage; marked for the daily job")
     return _retry_later(503, pages.bilingual_page("err_title", "erase_unfinished"), 300)
 
@@ -157,7 +156,7 @@ def outage(exc: Exception) -> Response[str]:
     """DynamoDB, S3 or SSM down or throttling us (after botocore's retries): 503, not a crash."""
     if not is_outage(exc):
         raise exc
-    metrics.add_metric(name="OptinUnavailable", unit=MetricUnit.Count, value=1)
+    count("OptinUnavailable")
     logger.warning("AWS outage", extra={"error": type(exc).__name__})
     return _retry_later(503, pages.bilingual_page("err_title", "unavailable"), 60)
 
@@ -205,7 +204,7 @@ def portal(lang: Annotated[str, Query(max_length=5)] = "fr") -> Response[str]:
         return html(pages.home_page(pick_lang(lang)))
     svc = request_service()
     session = svc.open_portal(params, pick_lang(lang))
-    metrics.add_metric(name="PortalOpened", unit=MetricUnit.Count, value=1)
+    count("PortalOpened")
     return _form(svc, session)
 
 
@@ -245,14 +244,14 @@ def portal_submit(
     lang = session.lang
     if choice != "accept" or not purpose:
         granted = svc.refuse(session)
-        metrics.add_metric(name="PortalRefused", unit=MetricUnit.Count, value=1)
+        count("PortalRefused")
         return _done(svc, session, (), False, None, granted)
     chosen = frozenset(p for p in purpose if p in PURPOSES)
     result = svc.submit(session, Choices(chosen, email, phone, first_name), client_ip())
     if result.errors:
         values = {"email": email, "phone": phone, "first_name": first_name}
         return _form(svc, session, result.errors, values, tuple(chosen))
-    metrics.add_metric(name="PortalConsented", unit=MetricUnit.Count, value=1)
+    count("PortalConsented")
     token = result.session.seal(svc.keys, svc.clock())
     if result.needs_sms_code:
         return html(pages.sms_code_page(lang, token))
@@ -271,7 +270,7 @@ def _done(
 ) -> Response[str]:
     """The end page; when the controller could not be told (UniFi unreachable), 503 and "try again"."""
     if not granted:
-        metrics.add_metric(name="ControllerGrantFailed", unit=MetricUnit.Count, value=1)
+        count("ControllerGrantFailed")
     retry = None if granted else session.seal(svc.keys, svc.clock())
     page = pages.done_page(
         session.lang, consented, email_sent, _manage_url(manage_token), session.next_url, notice=notice,
@@ -346,7 +345,7 @@ def confirm(t: Annotated[str, Form(max_length=1024)], lang: Annotated[str, Form(
     result = request_service().confirm_link(t, client_ip())
     if result.status == "invalid":
         return html(pages.message_page(lang, "confirm_title", pages.t(lang, "link_invalid"), ok=False), 400)
-    metrics.add_metric(name="ContactConfirmed", unit=MetricUnit.Count, value=1)
+    count("ContactConfirmed")
     text = pages.t(lang, "confirmed" if result.status == "confirmed" else "already")
     return html(pages.message_page(lang, "confirm_title", text))
 
@@ -453,7 +452,7 @@ def erase(
     svc = request_service()
     svc.limit_ip("manage-ip", client_ip())
     receipts = svc.erase(svc.manage_scope(t))
-    metrics.add_metric(name="ConsumerErased", unit=MetricUnit.Count, value=1)
+    count("ConsumerErased")
     return html(pages.message_page(lang, "manage_title", pages.t(lang, "erased" if receipts else "erased_no_receipt")))
 
 
@@ -534,5 +533,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def expiry_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Daily (EventBridge): end confirmations never made and audience consents older than 13 months."""
     ended = service().expire()
-    metrics.add_metric(name="ConsentsExpired", unit=MetricUnit.Count, value=sum(ended.values()))
+    count("ConsentsExpired", sum(ended.values()))
     return ended

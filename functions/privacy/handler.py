@@ -13,11 +13,10 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.naming import master_secret_name
-from functions.observability import logger, metrics, tracer
+from functions.observability import count, logger, metrics, tracer
 from functions.privacy.aws import ParameterMaster, S3KeyStore
 from functions.privacy.service import rotate
 
@@ -39,8 +38,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     report = rotate(
         datetime.now(UTC), ParameterMaster(ssm, MASTER_SECRET), S3KeyStore(s3, BUCKET, kms_key_id=KMS_KEY_ID)
     )
-    metrics.add_metric(name="DayKeysPublished", unit=MetricUnit.Count, value=len(report.published))
-    metrics.add_metric(name="DayKeysDestroyed", unit=MetricUnit.Count, value=len(report.destroyed))
+    count("DayKeysPublished", len(report.published))
+    count("DayKeysDestroyed", len(report.destroyed))
     result = {"published": report.published, "kept": report.kept, "destroyed": report.destroyed}
     logger.info("key rotation", extra=result)
     return result

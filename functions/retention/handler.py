@@ -11,11 +11,10 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.models.device_state import DeviceState
-from functions.observability import logger, metrics, tracer
+from functions.observability import count, logger, metrics, tracer
 from functions.retention.aws import ModelTable, S3Versions
 from functions.retention.service import sweep, sweep_objects
 
@@ -40,7 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     report = sweep([ModelTable(m) for m in PER_DEVICE_MODELS], now)
     versions, mode = _bucket()
     objects = sweep_objects(versions, now, mode) if versions is not None else {}
-    metrics.add_metric(name="ExpiredItemsDeleted", unit=MetricUnit.Count, value=report.total)
-    metrics.add_metric(name="EndedEpochObjectsDeleted", unit=MetricUnit.Count, value=sum(objects.values()))
+    count("ExpiredItemsDeleted", report.total)
+    count("EndedEpochObjectsDeleted", sum(objects.values()))
     logger.info("retention sweep", extra={"deleted": report.deleted, "renewed": report.renewed, "objects": objects})
     return {"deleted": report.deleted, "renewed": report.renewed, "objects": objects}

@@ -1,16 +1,20 @@
-"""Ingest's CloudWatch metrics are really emitted: the EMF lines Powertools prints, read back.
+"""Ingest's counters are really emitted: the log lines the real handler prints, read back.
 
-The alarms and the operators' dashboards watch these figures (quarantined batches by reason,
-counted, duplicates, objects gone), so the test reads the Embedded Metric Format documents the real
-handler prints on the emulator's S3 -> SQS path, not the service's return values.
+Operators read these figures (quarantined batches by reason, counted, duplicates, objects gone) in
+CloudWatch Logs Insights (``stats sum(value) by counter, reason``): each is a structured log line, not
+a custom metric, since every metric name and dimension set costs 0.30 USD a month
+(:mod:`functions.observability`). The test reads what the real handler prints on the emulator's
+S3 -> SQS path, not the service's return values, and checks that no custom metric is defined but the
+alarms' (the cost model prices exactly those).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from collections import defaultdict
-from typing import Any
+from pathlib import Path
 
 import boto3
 import pytest
@@ -19,35 +23,34 @@ from wifivip_edge.batch import encode_batch
 from chalicelib.models.sensor import Sensor
 from functions.ingest import handler
 from functions.local_pump import SqsPump
-from functions.observability import NAMESPACE, SERVICE
+from functions.observability import ALARM_METRICS, logger
 from infra.stack import StackOutputs
 from tests.edge.test_batch_schema import make_batch
 
 GOOD = "raw/vh-mode-s1/2026/11/21/10/20261121T100000Z-0123456789ab.jsonl.gz"
 BAD = "raw/vh-mode-s1/2026/11/21/10/20261121T100500Z-badbadbadbad.jsonl.gz"
 NOW = 1795255500.0 + 120  # two minutes after the good batch's window ended
+ROOT = Path(__file__).resolve().parents[2]
 
-Metrics = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+Counts = dict[tuple[str, str], float]
 
 
-def emf_metrics(printed: str) -> Metrics:
-    """Sum of every metric in the EMF documents among the printed lines, by (name, dimensions)."""
-    out: Metrics = defaultdict(float)
+def printed_counts(printed: str) -> tuple[Counts, set[str]]:
+    """Sum of every counter among the printed log lines, by (counter, reason), and the EMF metric names."""
+    out: Counts = defaultdict(float)
+    metrics: set[str] = set()
     for line in printed.splitlines():
         try:
             doc = json.loads(line)
         except ValueError:
             continue
-        if not isinstance(doc, dict) or "_aws" not in doc:
+        if not isinstance(doc, dict):
             continue
-        for directive in doc["_aws"]["CloudWatchMetrics"]:
-            assert directive["Namespace"] == NAMESPACE
-            dims = tuple(sorted((d, str(doc[d])) for group in directive["Dimensions"] for d in group))
-            for metric in directive["Metrics"]:
-                assert metric["Unit"] == "Count"
-                value = doc[metric["Name"]]
-                out[(metric["Name"], dims)] += sum(value) if isinstance(value, list) else value
-    return dict(out)
+        for directive in doc.get("_aws", {}).get("CloudWatchMetrics", []):
+            metrics.update(m["Name"] for m in directive["Metrics"])
+        if "counter" in doc:
+            out[(doc["counter"], str(doc.get("reason", "")))] += doc["value"]
+    return dict(out), metrics
 
 
 def notifications(stack: StackOutputs) -> list[str]:
@@ -63,18 +66,25 @@ def notifications(stack: StackOutputs) -> list[str]:
     return bodies
 
 
-def deliver(stack: StackOutputs, bodies: list[str]) -> Metrics:
-    """Send the notifications and run the real handler on them; return the metrics it printed."""
+def deliver(stack: StackOutputs, bodies: list[str]) -> Counts:
+    """Send the notifications and run the real handler on them; return the counters it printed."""
     sqs = boto3.client("sqs")
     for body in bodies:
         sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body)
     printed = io.StringIO()
-    handled, failed = SqsPump(sqs, stack.queue_url, handler.lambda_handler, stdout=printed).drain()
+    log = logger.registered_handler  # the logger holds the stdout of its import time: point it here too
+    previous = log.setStream(printed)  # type: ignore[attr-defined]
+    try:
+        handled, failed = SqsPump(sqs, stack.queue_url, handler.lambda_handler, stdout=printed).drain()
+    finally:
+        log.setStream(previous)  # type: ignore[attr-defined]
     assert (handled, failed) == (len(bodies), 0)
-    return emf_metrics(printed.getvalue())
+    counts, metrics = printed_counts(printed.getvalue())
+    assert metrics <= ALARM_METRICS, metrics  # no custom metric but the alarms'
+    return counts
 
 
-def test_counted_quarantined_duplicate_and_missing_batches_are_counted_in_metrics(
+def test_counted_quarantined_duplicate_and_missing_batches_are_counted(
     stack: StackOutputs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(handler, "clock", lambda: NOW)
@@ -86,16 +96,29 @@ def test_counted_quarantined_duplicate_and_missing_batches_are_counted_in_metric
     bodies = notifications(stack)
     assert len(bodies) == 2
 
-    service: Any = (("service", SERVICE),)
     first = deliver(stack, bodies)
-    assert first[("BatchesCounted", service)] == 1
-    # Sessions and KPI items are in the invocation's log line, not custom metrics (each costs 0.30 USD a month).
-    assert ("SessionsCounted", service) not in first and ("KpiItemsWritten", service) not in first
-    assert first[("BatchesQuarantined", service)] == 1
-    assert first[("BatchesQuarantinedByReason", (("reason", "bad_gzip"), ("service", SERVICE)))] == 1
-    assert ("BatchesDuplicate", service) not in first
+    assert first[("BatchesCounted", "")] == 1
+    assert first[("BatchesQuarantined", "bad_gzip")] == 1
+    assert ("BatchesDuplicate", "") not in first
 
     again = deliver(stack, bodies)  # S3 delivers at least once: the same two notifications again
-    assert again[("BatchesDuplicate", service)] == 1  # the good batch: already counted, nothing added
-    assert again[("BatchesMissing", service)] == 1  # the bad one: moved to quarantine/ the first time
-    assert ("BatchesCounted", service) not in again and ("BatchesQuarantined", service) not in again
+    assert again[("BatchesDuplicate", "")] == 1  # the good batch: already counted, nothing added
+    assert again[("BatchesMissing", "")] == 1  # the bad one: moved to quarantine/ the first time
+    assert ("BatchesCounted", "") not in again and ("BatchesQuarantined", "bad_gzip") not in again
+
+
+def test_only_the_observability_module_defines_custom_metrics() -> None:
+    """Every counter goes through ``functions.observability.count``: a metric emitted anywhere else would
+    be billed without the cost model knowing it."""
+    pattern = re.compile(r"add_metric\(|single_metric\(|put_metric_data|\"_aws\"\s*:")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("functions", "chalicelib", "edge-agent/src")
+        for path in (ROOT / folder).rglob("*.py")
+        if path.name != "observability.py" and pattern.search(path.read_text())
+    ]
+    offenders += ["app.py"] if pattern.search((ROOT / "app.py").read_text()) else []
+    assert not offenders, offenders
+    # the alarms' metric names are the ones the code may emit
+    stack_text = (ROOT / "infra" / "stack.py").read_text()
+    assert all(f'"{name}"' in stack_text for name in ALARM_METRICS)

@@ -908,7 +908,6 @@ def compare(city: Any, shops: list[dict[str, Any]], day: date) -> dict[str, Any]
     from wifivip_edge.simulate.city import countable_truth, people_heard_by_kind
 
     from chalicelib.kpi.read import series
-    from chalicelib.models.kpi_item import KpiItem
 
     truth = city.truth
     min_visit = THRESHOLDS.min_visit_s
@@ -937,10 +936,7 @@ def compare(city: Any, shops: list[dict[str, Any]], day: date) -> dict[str, Any]
         }
         slots: Counter[int] = Counter()
         for sensor_id in shop["sensors"]:
-            try:
-                counters = KpiItem.get(f"sensor#{sensor_id}", f"D#{day.isoformat()}").counters
-            except KpiItem.DoesNotExist:
-                continue
+            counters = sensor_day(sensor_id, day)
             frames_kpi += int(sum(v for k, v in counters.items() if re.fullmatch(r"f\d+", k)))
             for k, v in counters.items():
                 if k.startswith("o") and k[1:].isdigit():
@@ -987,6 +983,16 @@ def compare(city: Any, shops: list[dict[str, Any]], day: date) -> dict[str, Any]
         "occupancy_r_by_shop": r_by_shop,
         "occupancy_r_median": round(statistics.median(r_by_shop.values()), 3) if r_by_shop else None,
     }
+
+
+def sensor_day(sensor_id: str, day: date) -> dict[str, Any]:
+    """A sensor's counters of ``day``: its day items (base and parts) summed, as the read API sums them."""
+    from chalicelib.kpi.calendar import day_key, day_range_end
+    from chalicelib.kpi.rollup import merge_day_items
+    from chalicelib.models.kpi_item import KpiItem
+
+    items = KpiItem.query(f"sensor#{sensor_id}", KpiItem.sk.between(day_key(day), day_range_end(day)))
+    return merge_day_items((i.sk, i.counters) for i in items).get(day, {})
 
 
 def _union_devices(shops: list[dict[str, Any]], day: date) -> int:

@@ -6,6 +6,10 @@ wall-clock labels: a spring-forward day has 23 hours (indexes 0..22), a fall-bac
 no two instants share an index. :func:`wall_hour` turns an index back into the clock hour a person
 read on the wall (two indexes give 2 h on the fall-back day), which the hour x weekday heatmap uses.
 
+A day's counters may be spread over several items: the base item ``D#{date}`` and its parts
+``D#{date}#{k}``, part ``k`` taking what batches whose window starts in local hours ``4k .. 4k+3`` add
+(:func:`day_part`). A day is the sum of its items; why parts: docs/kpis.md, "Items".
+
 Unique-device sketches are keyed by the pseudonym key epoch (the UTC date of the daily key), because
 pseudonyms of different epochs cannot be matched; they are reported on the local day of the same name.
 """
@@ -78,6 +82,43 @@ def month_of(day: date) -> str:
 
 def day_key(day: date) -> str:
     return DAY_PREFIX + day.isoformat()
+
+
+#: Hours of a day part: a part item takes 48 five-minute slots and what its batches add, < 1 KB.
+PART_HOURS = 4
+DAY_PARTS = 6  # 0..5; the 25th hour of the fall-back day goes to the last part
+
+
+def day_part(day: date, ts: float) -> int:
+    """The part of local ``day`` a batch whose window starts at ``ts`` writes to: the part of ``ts``
+    when it lies in ``day``; for a day before the window's, its last part (sessions that started that
+    day); for the day after, its first (the slots of a window that crosses midnight)."""
+    start = day_start(day)
+    if ts < start:  # the window began the day before: ``day`` holds the slots past midnight
+        return 0
+    if ts >= day_start(day + timedelta(days=1)):  # ``day`` is over: sessions begun on it, closed later
+        return DAY_PARTS - 1
+    return min(int((ts - start) // 3600) // PART_HOURS, DAY_PARTS - 1)
+
+
+def day_part_key(day: date, part: int) -> str:
+    """``D#YYYY-MM-DD#k``: sorts right after the day's base item and before the next day."""
+    return f"{day_key(day)}#{part}"
+
+
+def day_item_keys(day: date) -> list[str]:
+    """Every sort key a day's counters may be in: the base item, then the parts."""
+    return [day_key(day)] + [day_part_key(day, k) for k in range(DAY_PARTS)]
+
+
+def day_range_end(day: date) -> str:
+    """The upper sort key bound of a range of days ending with ``day`` (its parts included)."""
+    return day_key(day) + "#~"
+
+
+def day_of_key(sk: str) -> date:
+    """The date of a day item's or day part's sort key."""
+    return date.fromisoformat(sk[len(DAY_PREFIX) : len(DAY_PREFIX) + 10])
 
 
 def week_key(day: date) -> str:

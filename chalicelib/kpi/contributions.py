@@ -4,6 +4,10 @@ Why: the write cost must follow the number of KPI items a batch touches (usually
 not the number of detections in it. Everything here is pure and deterministic: the same batch gives
 the same contribution, which the writer applies exactly once.
 
+Each day's increments go to one part of the sensor's day item (``D#{date}#{k}``, the part of the
+batch's window, :func:`chalicelib.kpi.calendar.day_part`): a part holds a few hours of slots and stays
+under 1 KB, the unit DynamoDB bills a write by, where the whole day's item grew to ~4 KB.
+
 Attribute vocabulary of a day item (flat numeric attributes, so DynamoDB's ADD creates them):
 ``p{i}``/``v{i}`` passers-by/visitors whose session started in local hour index ``i``; ``f{i}`` probe
 requests heard in hour ``i``; ``o{s}`` visitors present in 5-minute slot ``s`` (the sensor's own
@@ -47,6 +51,7 @@ class BatchContribution:
     sensor_id: str
     epoch: str
     bits: int
+    window_start: float  # which part of each day item the batch writes (calendar.day_part)
     days: dict[date, dict[str, Number]] = field(default_factory=dict)
     sketch: dict[int, int] = field(default_factory=dict)
     visits: list[str] = field(default_factory=list)  # devices of closing visits (with repeats): revisits
@@ -99,6 +104,7 @@ def contribution(batch: Batch) -> BatchContribution:
         sensor_id=header.sensor_id,
         epoch=header.key_epoch,
         bits=header.pseudonym_bits,
+        window_start=header.window_start,
         days={d: {k: v for k, v in c.items() if v or k.startswith("o")} for d, c in days.items()},
         sketch=hll.updates_for(header.key_epoch, devices),
         visits=visits,

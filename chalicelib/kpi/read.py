@@ -5,8 +5,8 @@ sensor id, a shop id, a street or zone slug such as ``rue-victor-hugo``, or the 
 returns plain frozen dataclasses (``.to_dict()`` gives JSON-ready dicts). Dates are local
 (Europe/Paris) dates; hours are local wall-clock hours, DST-correct.
 
-Requests: :func:`series` is one Query (a year of days may take two pages), :func:`today` one
-BatchGetItem, :func:`heatmap` one to three Queries (whole months from month items, the days at either
+Requests: :func:`series` is one Query (a year of days may take two pages; each day's base item and
+parts come back together and are summed), :func:`today` one BatchGetItem, :func:`heatmap` one to three Queries (whole months from month items, the days at either
 end from day items), :func:`dashboard` three requests in all. Access control is
 the caller's job (the portal checks the token's claims before calling).
 
@@ -44,7 +44,9 @@ from chalicelib.kpi.calendar import (
     TZ,
     WEEK_PREFIX,
     day_hours,
+    day_item_keys,
     day_key,
+    day_range_end,
     day_start,
     iso_week,
     month_of,
@@ -53,7 +55,7 @@ from chalicelib.kpi.calendar import (
 )
 from chalicelib.kpi.contributions import LOSS_PREFIX
 from chalicelib.kpi.definitions import capture_rate, dwell_buckets, dwell_median_minutes, revisit_rate
-from chalicelib.kpi.rollup import summarize_day
+from chalicelib.kpi.rollup import merge_day_items, summarize_day
 from chalicelib.models.kpi_item import SCOPES, KpiItem
 from chalicelib.models.sensor_health import SensorHealth
 
@@ -240,7 +242,7 @@ def today(scope: str, scope_id: str, now: datetime | None = None) -> Today:
     moment = (now or datetime.now(TZ)).astimezone(TZ)
     day, last_week = moment.date(), moment.date() - timedelta(days=7)
     pk = KpiItem.key(scope, scope_id)
-    got = _get_many([(pk, day_key(day)), (pk, day_key(last_week))])
+    got = _get_many([(pk, sk) for d in (day, last_week) for sk in day_item_keys(d)])
     current, previous = got.get(day_key(day), {}), got.get(day_key(last_week), {})
     hour_index = int((moment.timestamp() - day_start(day)) // 3600)
     # The same wall-clock time a week ago: across a DST change its hour index differs from today's.
@@ -341,9 +343,9 @@ def coarsest_parts(start: date, end: date) -> list[tuple[str, date, date]]:
 
 
 def _sort_range(granularity: str, start: date, end: date) -> tuple[str, str]:
-    """The sort keys bounding a date range at a granularity (hours live in day items)."""
+    """The sort keys bounding a date range at a granularity (hours live in day items and their parts)."""
     if granularity in ("hour", "day"):
-        return day_key(start), day_key(end)
+        return day_key(start), day_range_end(end)
     if granularity == "week":
         return WEEK_PREFIX + iso_week(start), WEEK_PREFIX + iso_week(end)
     return MONTH_PREFIX + month_of(start), MONTH_PREFIX + month_of(end)
@@ -451,13 +453,19 @@ def _week_start(week: str) -> date:
 
 
 def _query(pk: str, lo: str, hi: str) -> list[tuple[str, dict[str, Num]]]:
-    """Items of one scope between two sort keys, oldest first: one Query (more pages only past 1 MB)."""
-    return [(item.sk, _numbers(item.counters)) for item in KpiItem.query(pk, KpiItem.sk.between(lo, hi))]
+    """Items of one scope between two sort keys, oldest first: one Query (more pages only past 1 MB).
+    A day's items (its base and its parts) come back as one ``D#{date}`` item, their sum."""
+    items = [(item.sk, _numbers(item.counters)) for item in KpiItem.query(pk, KpiItem.sk.between(lo, hi))]
+    if not lo.startswith(DAY_PREFIX):
+        return items
+    return [(day_key(d), c) for d, c in sorted(merge_day_items(items).items())]
 
 
 def _get_many(keys: list[tuple[str, str]]) -> dict[str, dict[str, Num]]:
-    """Items by (pk, sk) in one BatchGetItem; missing ones are simply absent."""
-    return {item.sk: _numbers(item.counters) for item in KpiItem.batch_get(keys)}
+    """Day items by (pk, sk) in one BatchGetItem (missing ones are simply absent), each day's parts summed
+    into its ``D#{date}``."""
+    got = [(item.sk, _numbers(item.counters)) for item in KpiItem.batch_get(keys)]
+    return {day_key(d): c for d, c in merge_day_items(got).items()}
 
 
 def _numbers(counters: Mapping[str, Decimal]) -> dict[str, Num]:

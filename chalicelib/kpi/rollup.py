@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from chalicelib.kpi.calendar import wall_hour
+from chalicelib.kpi.calendar import DAY_PREFIX, day_key, day_of_key, wall_hour
 
 Counters = dict[str, int | Decimal]
 _HOURLY = re.compile(r"^([pvf])(\d+)$")
@@ -77,6 +77,26 @@ def add_into(target: Counters, source: Mapping[str, int | Decimal], skip: Iterab
     for name, value in target.items():
         if isinstance(value, Decimal) and value == value.to_integral_value():
             target[name] = int(value)
+
+
+def merge_day_items(items: Iterable[tuple[str, Mapping[str, int | Decimal]]]) -> dict[date, Counters]:
+    """A scope's day counters by date from its day items, ``(sort key, counters)``: the base item
+    ``D#{date}`` (written whole before day parts existed; now the rollup's figures) and the parts
+    ``D#{date}#{k}`` summed. Other sort keys are ignored. A day written in the old layout, the new one
+    or both reads the same (counters are sums; ``u``, ``pv``, ``pr7``, ``pr30`` live in the base only)."""
+    out: dict[date, Counters] = {}
+    for sk, counters in items:
+        if sk.startswith(DAY_PREFIX):
+            add_into(out.setdefault(day_of_key(sk), {}), counters)
+    return out
+
+
+def merge_day_keys(items: Mapping[tuple[str, str], Mapping[str, int | Decimal]]) -> dict[tuple[str, str], Counters]:
+    """The same for items of several scopes keyed ``(pk, sk)``: one ``(pk, D#{date})`` per scope and day."""
+    by_pk: dict[str, list[tuple[str, Mapping[str, int | Decimal]]]] = defaultdict(list)
+    for (pk, sk), counters in items.items():
+        by_pk[pk].append((sk, counters))
+    return {(pk, day_key(d)): c for pk, parts in by_pk.items() for d, c in merge_day_items(sorted(parts)).items()}
 
 
 def summarize_day(day: date, counters: Mapping[str, int | Decimal]) -> Counters:

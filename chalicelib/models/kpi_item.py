@@ -1,8 +1,10 @@
 """KPI items: every figure at every scope and granularity, in one table, one item per scope and period.
 
 Keys: ``pk`` = ``{scope}#{id}`` (scope: sensor, shop, street, zone, city), ``sk`` = ``D#YYYY-MM-DD``
-(local day), ``W#YYYY-Www`` (ISO week) or ``M#YYYY-MM`` (month). A range of periods of one scope is
-one Query; a year of months is 12 small items. Unique-device sketches live beside them under
+(local day), ``D#YYYY-MM-DD#k`` (day part ``k``: what batches whose window starts in local hours
+4k..4k+3 add, kept under the 1 KB a write is billed by; a day is the sum of its base item and parts,
+see :func:`chalicelib.kpi.rollup.merge_day_items`), ``W#YYYY-Www`` (ISO week) or ``M#YYYY-MM`` (month).
+A range of periods of one scope is one Query; a year of months is 12 small items. Unique-device sketches live beside them under
 ``sketch#{sensor}`` / ``E#{key epoch}`` (``sketch`` registers, ``rev`` for optimistic updates).
 
 Counters are flat numeric attributes named by :mod:`chalicelib.kpi.contributions` and

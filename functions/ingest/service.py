@@ -28,7 +28,7 @@ from wifivip_edge.batch import Batch, BatchError, decode_batch, encode_batch
 from wifivip_edge.heartbeat import HeartbeatError, heartbeat_of
 
 from chalicelib.kpi import hll
-from chalicelib.kpi.calendar import day_key, day_start, epoch_end
+from chalicelib.kpi.calendar import day_part, day_part_key, day_start, epoch_end
 from chalicelib.kpi.contributions import BatchContribution, contribution
 from chalicelib.kpi.definitions import session_start
 from chalicelib.models.device_state import PANEL_TTL_DAYS, DeviceState
@@ -204,11 +204,15 @@ def plan_commit(marker: Marker, contrib: BatchContribution, kpis: KpiStore, now:
     """The whole transaction of one batch, from the state read now."""
     sensor = contrib.sensor_id
     pk = KpiItem.key("sensor", sensor)
-    adds = {(pk, day_key(day)): dict(counters) for day, counters in contrib.days.items()}
+
+    def part(day: date) -> tuple[str, str]:  # the one item of each day this batch adds to
+        return pk, day_part_key(day, day_part(day, contrib.window_start))
+
+    adds = {part(day): dict(counters) for day, counters in contrib.days.items()}
     sketch = _sketch_write(contrib, kpis)
     visitors, revisits = _visitor_writes(contrib, kpis, now)
     if revisits:
-        counters = adds.setdefault((pk, day_key(date.fromisoformat(contrib.epoch))), {})
+        counters = adds.setdefault(part(date.fromisoformat(contrib.epoch)), {})
         counters["rv"] = counters.get("rv", 0) + revisits
     panel = tuple(
         SetAdd(

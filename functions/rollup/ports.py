@@ -22,6 +22,10 @@ class RollupStore(Protocol):
         """Counters of the items that exist among ``keys``."""
         ...
 
+    def day_items(self, pks: Iterable[str], day: date) -> dict[Key, Counters]:
+        """Every item of these scopes' ``day`` (the base ``D#{date}`` and its parts ``D#{date}#{k}``) that exists."""
+        ...
+
     def get_sketches(self, keys: Iterable[Key]) -> dict[Key, tuple[bytes, int]]:
         """(packed registers, pseudonym bits) of the sketch items that exist among ``keys``."""
         ...
@@ -31,7 +35,8 @@ class RollupStore(Protocol):
         ...
 
     def query_days(self, pk: str, first: date, last: date) -> dict[date, Counters]:
-        """Day items of one scope between two dates."""
+        """Day counters of one scope between two dates, each day's items merged
+        (:func:`chalicelib.kpi.rollup.merge_day_items`)."""
         ...
 
     def put(self, pk: str, sk: str, counters: Counters) -> None:

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from chalicelib.kpi import hll
-from chalicelib.kpi.calendar import day_key, iso_week, month_days, month_key, month_of, week_days, week_key
+from chalicelib.kpi.calendar import (
+    day_item_keys,
+    day_key,
+    iso_week,
+    month_days,
+    month_key,
+    month_of,
+    week_days,
+    week_key,
+)
 from chalicelib.kpi.rollup import ROLLUP_SET_ATTRS, SensorInfo, add_into, combine, summarize_day
 from chalicelib.models.kpi_item import KpiItem
 from functions.rollup.ports import Counters, Key, RollupStore
@@ -65,40 +74,44 @@ def _rollup_periods(days: list[date], sensors: list[SensorInfo], store: RollupSt
 def _rollup_day(
     day: date, sensors: list[SensorInfo], store: RollupStore, report: RollupReport, sensor_sets: bool = True
 ) -> None:
-    """Day items of every scope above the sensors; with ``sensor_sets``, the figures the rollup sets on
-    the sensor-day items too (unique devices, panel): a large item rewritten for one number, so the
-    5-minute run leaves it to the hourly one (the scopes above get them from the sketches every run)."""
+    """Day items of every scope above the sensors, part by part (a scope's part ``k`` is the sum of its
+    sensors' parts ``k``, its base item the sum of their base items with the merged unique devices), so a
+    run rewrites only the parts that moved: the current few hours, a small item. With ``sensor_sets``,
+    the figures the rollup sets on the sensors' base items too (unique devices, panel); the 5-minute run
+    leaves them to the hourly one (the scopes above get them from the sketches every run)."""
     epoch = day.isoformat()
-    sensor_keys = {s.sensor_id: (KpiItem.key("sensor", s.sensor_id), day_key(day)) for s in sensors}
-    items = store.get_items(sensor_keys.values())
+    base, keys = day_key(day), day_item_keys(day)
+    items = store.day_items((KpiItem.key("sensor", s.sensor_id) for s in sensors), day)
     sketches = store.get_sketches((KpiItem.sketch_key(s.sensor_id), "E#" + epoch) for s in sensors)
-    totals: dict[tuple[str, str], Counters] = defaultdict(dict)
+    totals: dict[tuple[str, str], dict[str, Counters]] = defaultdict(lambda: defaultdict(dict))
     unions: dict[tuple[str, str], list[tuple[bytes, int]]] = defaultdict(list)
     for s in sensors:
-        key = sensor_keys[s.sensor_id]
+        pk = KpiItem.key("sensor", s.sensor_id)
         sketch = sketches.get((KpiItem.sketch_key(s.sensor_id), "E#" + epoch))
         sets = _sensor_sets(s, day, sketch, store)
-        current = items.get(key)
-        if current is None and not sets:
+        own = {sk: dict(items[(pk, sk)]) for sk in keys if (pk, sk) in items}
+        if not own and not sets:
             continue
-        current = dict(current or {})
+        current = own.setdefault(base, {})
         if sensor_sets and sets and any(current.get(k) != v for k, v in sets.items()):
-            store.set_attrs(*key, sets)
+            store.set_attrs(pk, base, sets)
             report.written += 1
         current.update(sets)
         for scope in s.scopes()[1:]:
-            add_into(totals[scope], current, skip=("u",))
+            for sk, counters in own.items():
+                add_into(totals[scope][sk], counters, skip=("u",))
         if sketch is not None:
             for scope in s.union_scopes()[1:]:
                 unions[scope].append(sketch)
-    targets = {scope: (KpiItem.key(*scope), day_key(day)) for scope in set(totals) | set(unions)}
-    existing = store.get_items(targets.values())
-    for scope, key in sorted(targets.items()):
-        wanted = dict(totals.get(scope, {}))
+    scopes = sorted(set(totals) | set(unions))
+    existing = store.day_items((KpiItem.key(*scope) for scope in scopes), day)
+    for scope in scopes:
+        wanted = {sk: dict(totals[scope].get(sk, {})) if scope in totals else {} for sk in keys}
         if unions.get(scope):
             merged = hll.merge(hll.unpack(blob) for blob, _ in unions[scope])
-            wanted["u"] = hll.estimate(merged, min(bits for _, bits in unions[scope]))
-        _write_if_changed(store, key, wanted, existing, report)
+            wanted[base]["u"] = hll.estimate(merged, min(bits for _, bits in unions[scope]))
+        for sk in keys:
+            _write_if_changed(store, (KpiItem.key(*scope), sk), wanted[sk], existing, report)
 
 
 def _sensor_sets(s: SensorInfo, day: date, sketch: tuple[bytes, int] | None, store: RollupStore) -> Counters:

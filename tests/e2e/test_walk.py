@@ -29,6 +29,7 @@ from chalicelib.kpi.calendar import TZ
 from chalicelib.kpi.read import series
 from chalicelib.models.kpi_item import KpiItem
 from chalicelib.models.sensor import Sensor
+from chalicelib.kpi.rollup import merge_day_keys
 from functions.ingest import handler
 from functions.ingest.handler import lambda_handler
 from functions.local_pump import LocalContext, SqsPump
@@ -127,12 +128,17 @@ def test_api_figures_equal_the_ground_truth(stack: StackOutputs, tmp_path: Path)
         for o in page.get("Contents", [])
     ]
     expected_items, _, _ = recompute(raw, now=EVENING)
-    stored = {
-        (i.pk, i.sk): {k: v for k, v in i.counters.items() if k != "u"}
-        for i in KpiItem.scan()
-        if i.pk.startswith("sensor#")
-    }
+    stored = merge_day_keys(
+        {
+            (i.pk, i.sk): {k: v for k, v in i.counters.items() if k != "u"}
+            for i in KpiItem.scan()
+            if i.pk.startswith("sensor#")
+        }
+    )
     assert stored == expected_items
+    assert all("#" in sk[2:] for pk, sk in ((i.pk, i.sk) for i in KpiItem.scan()) if pk.startswith("sensor#")), (
+        "the ingest writes day parts only (the base item is the rollup's)"
+    )
 
     rollup_handler({"from": DAY.isoformat(), "to": DAY.isoformat()}, LocalContext())
     city = series("city", "niort", "day", DAY, DAY).points[0]

@@ -9,6 +9,7 @@ import json
 import pytest
 from wifivip_edge.batch import Batch, SessionRecord, encode_batch
 
+from chalicelib.kpi.rollup import merge_day_keys
 from functions.ingest.service import ingest_object
 from tests.edge.test_batch_schema import make_batch
 from tests.functions.fakes import FakeKpiStore, FakeSensors, FakeStore
@@ -37,7 +38,8 @@ def test_counts_once_then_reports_duplicate() -> None:
     second = ingest_object(KEY, store, sensors, kpis, now=NOW)
     assert (first.status, second.status) == ("counted", "duplicate")
     # 10:00 UTC on 2026-11-21 is 11:00 in Paris: hour index 11 of the local day.
-    day = kpis.items[(PK, "D#2026-11-21")]
+    assert set(kpis.items) == {(PK, "D#2026-11-21#2")}  # the part of local hours 8-11: the window's
+    day = kpis.items[(PK, "D#2026-11-21#2")]
     assert day["f11"] == 5 and day["b"] == 1
     assert day["p11"] == 1  # the closed session at -50 dBm, not a visit: a passer-by
     assert "v11" not in day  # the open session is not counted yet
@@ -118,4 +120,4 @@ def test_visitor_sets_are_sharded_and_revisits_counted_across_shards() -> None:
         "2026-11-21#1": {"1b2c3d4e"},
         "2026-11-21#f": {"fa1b2c3d"},
     }
-    assert kpis.items[(PK, "D#2026-11-21")]["rv"] == 1  # 4 visits, 3 distinct devices
+    assert merge_day_keys(kpis.items)[(PK, "D#2026-11-21")]["rv"] == 1  # 4 visits, 3 distinct devices

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from chalicelib.kpi import hll
-from chalicelib.kpi.rollup import SensorInfo
+from chalicelib.kpi.rollup import SensorInfo, merge_day_items
 from functions.rollup.ports import Counters, Key
 from functions.rollup.service import rollup
 
@@ -33,6 +33,10 @@ class MemoryRollupStore:
     def get_items(self, keys: Iterable[Key]) -> dict[Key, Counters]:
         return {k: dict(self.items[k]) for k in keys if k in self.items}
 
+    def day_items(self, pks: Iterable[str], day: date) -> dict[Key, Counters]:
+        wanted, prefix = set(pks), "D#" + day.isoformat()
+        return {k: dict(c) for k, c in self.items.items() if k[0] in wanted and k[1].startswith(prefix)}
+
     def get_sketches(self, keys: Iterable[Key]) -> dict[Key, tuple[bytes, int]]:
         return {k: SKETCH for k in keys if k == ("sketch#a-s1", "E#2026-11-21")}
 
@@ -40,8 +44,8 @@ class MemoryRollupStore:
         return {}
 
     def query_days(self, pk: str, first: date, last: date) -> dict[date, Counters]:
-        lo, hi = "D#" + first.isoformat(), "D#" + last.isoformat()
-        return {date.fromisoformat(sk[2:]): dict(c) for (p, sk), c in self.items.items() if p == pk and lo <= sk <= hi}
+        lo, hi = "D#" + first.isoformat(), "D#" + last.isoformat() + "#~"
+        return merge_day_items(sorted((sk, c) for (p, sk), c in self.items.items() if p == pk and lo <= sk <= hi))
 
     def put(self, pk: str, sk: str, counters: Counters) -> None:
         self.items[(pk, sk)] = dict(counters)

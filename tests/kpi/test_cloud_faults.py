@@ -42,6 +42,7 @@ from chalicelib.kpi.rollup import ROLLUP_SET_ATTRS
 from chalicelib.models.allowlist_entry import AllowlistEntry
 from chalicelib.models.consumer_visit import ConsumerVisit
 from chalicelib.models.sensor import Sensor
+from chalicelib.kpi.rollup import merge_day_keys
 from functions.ingest import handler as ingest_handler
 from functions.ingest import service as ingest_service
 from functions.ingest.redact import consumers_of
@@ -241,8 +242,7 @@ def stored_state(stack: StackOutputs) -> dict[str, Any]:
                 for k, v in item.items()
                 if "N" in v and k not in ("bits", "rev", "expires", *ROLLUP_SET_ATTRS)
             }
-            if any(counters.values()):
-                items[(pk, sk)] = counters
+            items[(pk, sk)] = counters
         elif pk.startswith("sketch#"):
             registers = hll.unpack(bytes(item["sketch"]["B"]))
             if any(registers):
@@ -254,7 +254,8 @@ def stored_state(stack: StackOutputs) -> dict[str, Any]:
     }
     markers = {item["batch"]["S"] for item in _scan(ddb, stack.tables["ProcessedBatch"])}
     visits = {(i["consumer"]["S"], i["visit_key"]["S"]) for i in _scan(ddb, stack.tables["ConsumerVisit"])}
-    return {"items": items, "sketches": sketches, "panel": panel, "markers": markers, "visits": visits}
+    merged = {k: c for k, c in merge_day_keys(items).items() if c}
+    return {"items": merged, "sketches": sketches, "panel": panel, "markers": markers, "visits": visits}
 
 
 def _scan(ddb: Any, table: str) -> list[dict[str, Any]]:

@@ -6,9 +6,10 @@ returns plain frozen dataclasses (``.to_dict()`` gives JSON-ready dicts). Dates 
 (Europe/Paris) dates; hours are local wall-clock hours, DST-correct.
 
 Requests: :func:`series` is one Query (a year of days may take two pages; each day's base item and
-parts come back together and are summed), :func:`today` one BatchGetItem, :func:`heatmap` one to three Queries (whole months from month items, the days at either
-end from day items), :func:`dashboard` three requests in all. Access control is
-the caller's job (the portal checks the token's claims before calling).
+parts come back together and are summed), :func:`today` one BatchGetItem, :func:`heatmap` one to
+three Queries (whole months from month items, the days at either end from day items),
+:func:`dashboard` three requests in all. Access control is the caller's job (the portal checks the
+token's claims before calling).
 
 Figures of a :class:`Point` (None where a figure has no meaning at that granularity or no data):
 

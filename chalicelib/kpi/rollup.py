@@ -79,15 +79,25 @@ def add_into(target: Counters, source: Mapping[str, int | Decimal], skip: Iterab
             target[name] = int(value)
 
 
+#: Not a sum: the day's unique devices, kept on one of its items (the latest in sort-key order wins).
+UNIQUE = "u"
+
+
 def merge_day_items(items: Iterable[tuple[str, Mapping[str, int | Decimal]]]) -> dict[date, Counters]:
     """A scope's day counters by date from its day items, ``(sort key, counters)``: the base item
     ``D#{date}`` (written whole before day parts existed; now the rollup's figures) and the parts
     ``D#{date}#{k}`` summed. Other sort keys are ignored. A day written in the old layout, the new one
-    or both reads the same (counters are sums; ``u``, ``pv``, ``pr7``, ``pr30`` live in the base only)."""
+    or both reads the same: counters are sums (``pv``, ``pr7``, ``pr30`` live in the base only), and the
+    unique devices ``u`` are the value of the last item in sort-key order that holds one (a sensor's
+    base, set by the rollup; a higher scope's latest part, rewritten by the rollup anyway, see
+    :func:`functions.rollup.service._rollup_day`)."""
     out: dict[date, Counters] = {}
-    for sk, counters in items:
+    for sk, counters in sorted(items, key=lambda kv: kv[0]):
         if sk.startswith(DAY_PREFIX):
-            add_into(out.setdefault(day_of_key(sk), {}), counters)
+            day = out.setdefault(day_of_key(sk), {})
+            add_into(day, counters, skip=(UNIQUE,))
+            if UNIQUE in counters:
+                day[UNIQUE] = counters[UNIQUE]
     return out
 
 

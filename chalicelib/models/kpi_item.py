@@ -4,8 +4,9 @@ Keys: ``pk`` = ``{scope}#{id}`` (scope: sensor, shop, street, zone, city), ``sk`
 (local day), ``D#YYYY-MM-DD#k`` (day part ``k``: what batches whose window starts in local hours
 4k..4k+3 add, kept under the 1 KB a write is billed by; a day is the sum of its base item and parts,
 see :func:`chalicelib.kpi.rollup.merge_day_items`), ``W#YYYY-Www`` (ISO week) or ``M#YYYY-MM`` (month).
-A range of periods of one scope is one Query; a year of months is 12 small items. Unique-device sketches live beside them under
-``sketch#{sensor}`` / ``E#{key epoch}`` (``sketch`` registers, ``rev`` for optimistic updates).
+A range of periods of one scope is one Query; a year of months is 12 small items. Unique-device
+sketches live beside them under ``sketch#{sensor}`` / ``E#{key epoch}`` (``sketch`` registers, ``rev``
+for optimistic updates).
 
 Counters are flat numeric attributes named by :mod:`chalicelib.kpi.contributions` and
 :mod:`chalicelib.kpi.rollup` (``p10``, ``o123``, ``d12``...): DynamoDB's ADD creates a top-level number

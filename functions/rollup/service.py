@@ -22,7 +22,7 @@ from chalicelib.kpi.calendar import (
     week_days,
     week_key,
 )
-from chalicelib.kpi.rollup import ROLLUP_SET_ATTRS, SensorInfo, add_into, combine, summarize_day
+from chalicelib.kpi.rollup import ROLLUP_SET_ATTRS, UNIQUE, SensorInfo, add_into, combine, summarize_day
 from chalicelib.models.kpi_item import KpiItem
 from functions.rollup.ports import Counters, Key, RollupStore
 
@@ -99,7 +99,7 @@ def _rollup_day(
         current.update(sets)
         for scope in s.scopes()[1:]:
             for sk, counters in own.items():
-                add_into(totals[scope][sk], counters, skip=("u",))
+                add_into(totals[scope][sk], counters, skip=(UNIQUE,))
         if sketch is not None:
             for scope in s.union_scopes()[1:]:
                 unions[scope].append(sketch)
@@ -108,8 +108,11 @@ def _rollup_day(
     for scope in scopes:
         wanted = {sk: dict(totals[scope].get(sk, {})) if scope in totals else {} for sk in keys}
         if unions.get(scope):
+            # On the latest part that has figures: the part a run rewrites anyway while the day goes on,
+            # so a new unique-devices figure costs no write of its own (the base item when none has).
+            latest = next((sk for sk in reversed(keys) if wanted[sk]), base)
             merged = hll.merge(hll.unpack(blob) for blob, _ in unions[scope])
-            wanted[base]["u"] = hll.estimate(merged, min(bits for _, bits in unions[scope]))
+            wanted[latest][UNIQUE] = hll.estimate(merged, min(bits for _, bits in unions[scope]))
         for sk in keys:
             _write_if_changed(store, (KpiItem.key(*scope), sk), wanted[sk], existing, report)
 

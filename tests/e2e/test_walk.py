@@ -27,9 +27,9 @@ from wifivip_edge.simulate.scenario import NIORT_DEMO
 
 from chalicelib.kpi.calendar import TZ
 from chalicelib.kpi.read import series
+from chalicelib.kpi.rollup import merge_day_keys
 from chalicelib.models.kpi_item import KpiItem
 from chalicelib.models.sensor import Sensor
-from chalicelib.kpi.rollup import merge_day_keys
 from functions.ingest import handler
 from functions.ingest.handler import lambda_handler
 from functions.local_pump import LocalContext, SqsPump

@@ -38,11 +38,10 @@ from wifivip_edge.batch import Batch, SessionRecord, decode_batch, encode_batch
 from wifivip_edge.batching import batch_key
 
 from chalicelib.kpi import hll
-from chalicelib.kpi.rollup import ROLLUP_SET_ATTRS
+from chalicelib.kpi.rollup import ROLLUP_SET_ATTRS, merge_day_keys
 from chalicelib.models.allowlist_entry import AllowlistEntry
 from chalicelib.models.consumer_visit import ConsumerVisit
 from chalicelib.models.sensor import Sensor
-from chalicelib.kpi.rollup import merge_day_keys
 from functions.ingest import handler as ingest_handler
 from functions.ingest import service as ingest_service
 from functions.ingest.redact import consumers_of

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from wifivip_edge.batch import Batch, SessionRecord, encode_batch
 
 from bench.awscalls import WRITE_KB, item_size
+from chalicelib.kpi import hll
 from chalicelib.kpi.calendar import DAY_PARTS, day_key, day_part, day_part_key, day_start
 from chalicelib.kpi.read import day_point, hour_points, visitors_now
 from chalicelib.kpi.rollup import SensorInfo, merge_day_items, merge_day_keys
@@ -130,6 +131,11 @@ def test_a_day_written_whole_reads_as_the_same_day_in_parts() -> None:
         assert visitors_now(day, DAY, at) == visitors_now(whole, DAY, at) == 12 + (179 % 7) / 4
 
 
+_REGISTERS = hll.empty()
+hll.merge_into(_REGISTERS, hll.updates_for(DAY.isoformat(), {"d1", "d2", "d3"}))
+SKETCH = (hll.pack(_REGISTERS), 64)
+
+
 class Store:
     """The rollup's port in memory, counting its writes by sort key."""
 
@@ -148,7 +154,7 @@ class Store:
         return {k: dict(c) for k, c in self.items.items() if k[0] in wanted and k[1].startswith(prefix)}
 
     def get_sketches(self, keys: Iterable[Key]) -> dict[Key, tuple[bytes, int]]:
-        return {}
+        return {k: SKETCH for k in keys if k == (f"sketch#{SENSOR}", "E#" + DAY.isoformat())}
 
     def panel_days(self, sensor_id: str, first: date, last: date) -> dict[date, frozenset[str]]:
         return {}
@@ -172,7 +178,9 @@ def test_the_rollup_rewrites_only_the_parts_that_moved() -> None:
     store = Store(dict(kpis.items))
     rollup([DAY], store, periods=False)
     shop = {sk: c for (pk, sk), c in store.items.items() if pk == "shop#vh-mode"}
-    assert sorted(shop) == [day_part_key(DAY, k) for k in range(5)]  # parts 0-4 so far, no base (no sketch)
+    assert sorted(shop) == [day_part_key(DAY, k) for k in range(5)]  # parts 0-4 so far, no base
+    # the unique devices ride on the latest part, the one a run rewrites anyway
+    assert [sk for sk, c in shop.items() if "u" in c] == [day_part_key(DAY, 4)] and shop[day_part_key(DAY, 4)]["u"] == 3
     store.writes.clear()
     later = ingest_all(batches[200:203])  # three more windows, in part 4
     for key, counters in later.items.items():  # what those batches add, as DynamoDB's ADD applies it
@@ -183,4 +191,12 @@ def test_the_rollup_rewrites_only_the_parts_that_moved() -> None:
     scopes = ("city#niort", "shop#vh-mode", "street#rue-victor-hugo", "zone#centre")
     assert sorted(store.writes) == [(pk, day_part_key(DAY, 4)) for pk in scopes]
     rolled = merge_day_items(sorted((sk, c) for (pk, sk), c in store.items.items() if pk == "shop#vh-mode"))[DAY]
-    assert rolled == merge_day_keys(ingest_all(batches[:203]).items)[(PK, day_key(DAY))]
+    assert rolled == {**merge_day_keys(ingest_all(batches[:203]).items)[(PK, day_key(DAY))], "u": 3}
+
+
+def test_unique_devices_are_the_latest_items_not_a_sum() -> None:
+    """``u`` does not add up: a sensor's is on its base (the rollup sets it), a higher scope's on its latest
+    part; a base left from before parts loses to a part written since."""
+    day = merge_day_items([(day_part_key(DAY, 5), {"u": 50, "p20": 1}), (day_key(DAY), {"u": 41, "p9": 2})])
+    assert day[DAY] == {"u": 50, "p20": 1, "p9": 2}
+    assert merge_day_items([(day_key(DAY), {"u": 41}), (day_part_key(DAY, 1), {"p5": 1})])[DAY]["u"] == 41

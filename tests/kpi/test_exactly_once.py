@@ -11,9 +11,9 @@ from wifivip_edge.batch import Batch, BatchHeader, SessionRecord, encode_batch
 from wifivip_edge.batching import batch_id, batch_key
 
 from chalicelib.kpi import hll
+from chalicelib.kpi.rollup import merge_day_keys
 from functions.ingest.service import ingest_object
 from tests.functions.fakes import Crash, CrashPlan, FakeKpiStore, FakeSensors, FakeStore
-from chalicelib.kpi.rollup import merge_day_keys
 from tests.kpi.recompute import recompute
 
 T0 = 1795255200.0  # 2026-11-21 10:00 UTC, a multiple of 300

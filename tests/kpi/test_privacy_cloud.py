@@ -23,12 +23,12 @@ import pytest
 from wifivip_edge.batch import Batch, BatchHeader, SessionRecord, encode_batch
 from wifivip_edge.batching import batch_key
 
+from chalicelib.kpi.rollup import merge_day_keys
 from chalicelib.models import ALL_MODELS
 from chalicelib.models.allowlist_entry import AllowlistEntry
 from chalicelib.models.device_state import DeviceState
 from chalicelib.models.kpi_item import KpiItem
 from chalicelib.models.sensor import Sensor
-from chalicelib.kpi.rollup import merge_day_keys
 from functions.ingest import handler
 from functions.local_pump import SqsPump
 from functions.privacy.aws import ParameterMaster, S3KeyStore

@@ -31,12 +31,12 @@ class DynamoRollupStore:
         wanted = sorted(set(keys))
         return {(i.pk, i.sk): _numbers(i.counters) for i in KpiItem.batch_get(wanted)} if wanted else {}
 
-    def day_items(self, pks: Iterable[str], day: date) -> dict[Key, Counters]:
-        """One Query per scope: read units follow the day's bytes (one unit for a few KB), where a
-        BatchGetItem of its seven possible keys would take half a unit per item."""
+    def day_items(self, pks: Iterable[str], first: date, last: date) -> dict[Key, Counters]:
+        """One Query per scope for the whole range: read units follow the bytes (one unit for a few KB),
+        where a BatchGetItem of each day's seven possible keys would take half a unit per item."""
         out: dict[Key, Counters] = {}
         for pk in sorted(set(pks)):
-            for i in KpiItem.query(pk, KpiItem.sk.between(day_key(day), day_range_end(day))):
+            for i in KpiItem.query(pk, KpiItem.sk.between(day_key(first), day_range_end(last))):
                 out[(i.pk, i.sk)] = _numbers(i.counters)
         return out
 

@@ -22,8 +22,9 @@ class RollupStore(Protocol):
         """Counters of the items that exist among ``keys``."""
         ...
 
-    def day_items(self, pks: Iterable[str], day: date) -> dict[Key, Counters]:
-        """Every item of these scopes' ``day`` (the base ``D#{date}`` and its parts ``D#{date}#{k}``) that exists."""
+    def day_items(self, pks: Iterable[str], first: date, last: date) -> dict[Key, Counters]:
+        """Every day item of these scopes from ``first`` to ``last`` (bases ``D#{date}`` and parts
+        ``D#{date}#{k}``) that exists."""
         ...
 
     def get_sketches(self, keys: Iterable[Key]) -> dict[Key, tuple[bytes, int]]:

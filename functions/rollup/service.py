@@ -46,8 +46,15 @@ def rollup(days: list[date], store: RollupStore, periods: bool = True) -> Rollup
     """
     report = RollupReport(days=[d.isoformat() for d in days])
     sensors = store.sensors()
-    for day in sorted(set(days)):
-        _rollup_day(day, sensors, store, report, sensor_sets=periods)
+    ordered = sorted(set(days))
+    if ordered:  # one Query per scope for the whole range (today and yesterday: one, not two)
+        first, last = ordered[0], ordered[-1]
+        items = store.day_items((KpiItem.key("sensor", s.sensor_id) for s in sensors), first, last)
+        sums = [(day, *_day_totals(day, sensors, items, store, report, sensor_sets=periods)) for day in ordered]
+        scopes = sorted({scope for _day, totals, unions in sums for scope in set(totals) | set(unions)})
+        existing = store.day_items((KpiItem.key(*scope) for scope in scopes), first, last)
+        for day, totals, unions in sums:
+            _write_day(day, totals, unions, existing, store, report)
     if periods:
         _rollup_periods(days, sensors, store, report)
     return report
@@ -71,9 +78,18 @@ def _rollup_periods(days: list[date], sensors: list[SensorInfo], store: RollupSt
             _write_if_changed(store, (pk, period), wanted, existing, report)
 
 
-def _rollup_day(
-    day: date, sensors: list[SensorInfo], store: RollupStore, report: RollupReport, sensor_sets: bool = True
-) -> None:
+Totals = dict[tuple[str, str], dict[str, Counters]]
+Unions = dict[tuple[str, str], list[tuple[bytes, int]]]
+
+
+def _day_totals(
+    day: date,
+    sensors: list[SensorInfo],
+    items: dict[Key, Counters],
+    store: RollupStore,
+    report: RollupReport,
+    sensor_sets: bool = True,
+) -> tuple[Totals, Unions]:
     """Day items of every scope above the sensors, part by part (a scope's part ``k`` is the sum of its
     sensors' parts ``k``, its base item the sum of their base items with the merged unique devices), so a
     run rewrites only the parts that moved: the current few hours, a small item. With ``sensor_sets``,
@@ -81,10 +97,9 @@ def _rollup_day(
     leaves them to the hourly one (the scopes above get them from the sketches every run)."""
     epoch = day.isoformat()
     base, keys = day_key(day), day_item_keys(day)
-    items = store.day_items((KpiItem.key("sensor", s.sensor_id) for s in sensors), day)
     sketches = store.get_sketches((KpiItem.sketch_key(s.sensor_id), "E#" + epoch) for s in sensors)
-    totals: dict[tuple[str, str], dict[str, Counters]] = defaultdict(lambda: defaultdict(dict))
-    unions: dict[tuple[str, str], list[tuple[bytes, int]]] = defaultdict(list)
+    totals: Totals = defaultdict(lambda: defaultdict(dict))
+    unions: Unions = defaultdict(list)
     for s in sensors:
         pk = KpiItem.key("sensor", s.sensor_id)
         sketch = sketches.get((KpiItem.sketch_key(s.sensor_id), "E#" + epoch))
@@ -103,9 +118,15 @@ def _rollup_day(
         if sketch is not None:
             for scope in s.union_scopes()[1:]:
                 unions[scope].append(sketch)
-    scopes = sorted(set(totals) | set(unions))
-    existing = store.day_items((KpiItem.key(*scope) for scope in scopes), day)
-    for scope in scopes:
+    return totals, unions
+
+
+def _write_day(
+    day: date, totals: Totals, unions: Unions, existing: dict[Key, Counters], store: RollupStore, report: RollupReport
+) -> None:
+    """Write each scope's day items that differ from what is stored."""
+    base, keys = day_key(day), day_item_keys(day)
+    for scope in sorted(set(totals) | set(unions)):
         wanted = {sk: dict(totals[scope].get(sk, {})) if scope in totals else {} for sk in keys}
         if unions.get(scope):
             # On the latest part that has figures: the part a run rewrites anyway while the day goes on,

@@ -149,9 +149,9 @@ class Store:
     def get_items(self, keys: Iterable[Key]) -> dict[Key, Counters]:
         return {k: dict(self.items[k]) for k in keys if k in self.items}
 
-    def day_items(self, pks: Iterable[str], day: date) -> dict[Key, Counters]:
-        wanted, prefix = set(pks), day_key(day)
-        return {k: dict(c) for k, c in self.items.items() if k[0] in wanted and k[1].startswith(prefix)}
+    def day_items(self, pks: Iterable[str], first: date, last: date) -> dict[Key, Counters]:
+        wanted, lo, hi = set(pks), "D#" + first.isoformat(), "D#" + last.isoformat() + "#~"
+        return {k: dict(c) for k, c in self.items.items() if k[0] in wanted and lo <= k[1] <= hi}
 
     def get_sketches(self, keys: Iterable[Key]) -> dict[Key, tuple[bytes, int]]:
         return {k: SKETCH for k in keys if k == (f"sketch#{SENSOR}", "E#" + DAY.isoformat())}

@@ -30,7 +30,6 @@ class Names:
     ctx: Context
     stage: str
     bucket: str
-    data_key: str  # ref key of the KMS key (the data bucket's and the alarm topic's)
 
     @property
     def bucket_arn(self) -> str:
@@ -47,9 +46,6 @@ class Names:
 
     def queue(self, short: str) -> str:
         return self.ctx.arn("sqs", resource_name(short, self.stage))
-
-    def key_arn(self) -> str:
-        return str(self.ctx.ref(self.data_key, "arn"))
 
     def log_streams(self, function: str) -> str:
         return self.ctx.arn("logs", f"log-group:/aws/lambda/{function}:*")
@@ -84,14 +80,6 @@ def tables(names: Names, access: dict[str, tuple[str, ...]], sid: str = "Tables"
         if on_indexes and _has_indexes(suffix):
             by_actions.setdefault(on_indexes, []).append(names.table_indexes(suffix))
     return [allow(actions, arns, f"{sid}{i}") for i, (actions, arns) in enumerate(sorted(by_actions.items()))]
-
-
-def key_through_s3(n: Names, *actions: str) -> dict[str, Any]:
-    """The stage's customer key, usable only through S3 (the data bucket is its one store of data):
-    tables, queues and parameters are under AWS-owned or AWS-managed keys that need no statement."""
-    statement = allow(actions, [n.key_arn()], "DataKey")
-    statement["Condition"] = {"StringEquals": {"kms:ViaService": f"s3.{n.ctx.region}.amazonaws.com"}}
-    return statement
 
 
 def runtime_statements(names: Names, function: str) -> list[dict[str, Any]]:
@@ -138,7 +126,6 @@ def ingest_permissions(n: Names) -> list[dict[str, Any]]:
             "Resource": [n.bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": ["raw/*"]}},
         },
-        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
         allow(
             ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
             [n.queue("ingest")],
@@ -240,7 +227,6 @@ def privacy_permissions(n: Names) -> list[dict[str, Any]]:
             "Resource": [n.bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": ["keys/*"]}},
         },
-        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
     ]
 
 
@@ -298,7 +284,6 @@ def offers_permissions(n: Names) -> list[dict[str, Any]]:
             "Resource": [n.bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": ["presence/*"]}},
         },
-        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
         allow(
             ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
             [n.queue("offers")],
@@ -406,7 +391,6 @@ def optin_permissions(n: Names) -> list[dict[str, Any]]:
         # UniFi controllers' API access, one secret per controller registered at run time
         allow(("ssm:GetParameter",),
               [parameter_arn(n.ctx, secret_name("controllers/*", n.stage))], "ControllerApi"),
-        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
         allow(("ses:SendEmail",), [n.ctx.arn("ses", f"identity/{sender_identity()}")], "Email"),
         # SMS straight to a phone number: SNS has no resource ARN for it.
         allow(("sns:Publish",), ["*"], "Sms"),
@@ -446,7 +430,6 @@ def allowlist_permissions(n: Names) -> list[dict[str, Any]]:
             "Condition": {"StringLike": {"s3:prefix": ["allowlist/*"]}},
         },
         allow(("ssm:GetParameter",), [_secret(n, "consent-key"), _secret(n, "allowlist-signing-key")], "Keys"),
-        key_through_s3(n, "kms:Decrypt", "kms:GenerateDataKey"),
     ]
 
 

@@ -43,7 +43,7 @@ def sensor_user_name(stage: str, sensor_id: str) -> str:
     return name
 
 
-def sensor_policy(partition: str, bucket: str, sensor_id: str, key_arn: str, region: str) -> dict[str, Any]:
+def sensor_policy(partition: str, bucket: str, sensor_id: str) -> dict[str, Any]:
     """Everything a sensor may do, and by omission everything it may not."""
     objects = f"arn:{partition}:s3:::{bucket}"
     return {
@@ -65,13 +65,6 @@ def sensor_policy(partition: str, bucket: str, sensor_id: str, key_arn: str, reg
                 "Action": "s3:GetObject",
                 "Resource": [f"{objects}/{KEYS_PREFIX}*", f"{objects}/{ALLOWLIST_PREFIX}*"],
             },
-            {
-                "Sid": "BucketKeyThroughS3Only",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": key_arn,
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-            },
         ],
     }
 
@@ -91,11 +84,9 @@ class Enrollment:
     credentials_path: Path
 
 
-def _context(target: StackTarget) -> tuple[Context, str, str]:
+def _context(target: StackTarget) -> tuple[Context, str]:
     ctx = target.context()
-    bucket = bucket_name(ctx.account, target.region, target.stage)
-    key_arn = ctx.client("kms").describe_key(KeyId=f"alias/{resource_name('data', target.stage)}")["KeyMetadata"]["Arn"]
-    return ctx, bucket, str(key_arn)
+    return ctx, bucket_name(ctx.account, target.region, target.stage)
 
 
 def _registry(target: StackTarget) -> Any:
@@ -132,7 +123,7 @@ def enroll(
     sensor_id = sensor_id or next_sensor_id(target, shop_id)
     if not SENSOR_ID_RE.match(sensor_id):
         raise EnrollError(f"sensor id {sensor_id!r}: 2-63 lower-case letters, digits or '-'")
-    ctx, bucket, key_arn = _context(target)
+    ctx, bucket = _context(target)
     iam = ctx.client("iam")
     user = sensor_user_name(target.stage, sensor_id)
     try:
@@ -145,7 +136,7 @@ def enroll(
         Path=f"/wifivip/{target.stage}/sensors/",
         Tags=[{"Key": "wifivip:stage", "Value": target.stage}, {"Key": "wifivip:shop", "Value": shop_id}],
     )
-    policy = sensor_policy(ctx.partition, bucket, sensor_id, key_arn, target.region)
+    policy = sensor_policy(ctx.partition, bucket, sensor_id)
     iam.put_user_policy(UserName=user, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=user)["AccessKey"]
     sensor(

@@ -29,7 +29,6 @@ from infra.resources import (
     dynamodb,
     events,
     iam,
-    kms,
     lambda_,
     logs,
     parameters,
@@ -96,7 +95,6 @@ class StackOutputs:
     queue_url: str
     dlq_url: str
     tables: dict[str, str]
-    kms_key_arn: str = ""
     portal_url: str = ""
     alarm_topic_arn: str = ""
     master_secret_arn: str = ""
@@ -138,10 +136,6 @@ class StackOutputs:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
-
-
-def _data_key(stage: str) -> str:
-    return f"kms-key:{resource_name('data', stage)}"
 
 
 def _queue_policy(bucket: str) -> Callable[[Context, str], dict[str, Any]]:
@@ -194,11 +188,6 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     """Every resource of the stage, dependencies first. The one place the stack is declared."""
     stage = target.stage
     bucket = bucket_name(ctx.account, target.region, stage)
-    data_key = kms.Key(
-        resource_name("data", stage),
-        f"wifivip {stage}: data bucket and alarm topic",
-        topic_publishers=("cloudwatch.amazonaws.com",),  # the alarms publish to the encrypted alarm topic
-    )
     dlq = sqs.Queue(resource_name("ingest-dlq", stage), retention_seconds=DLQ_RETENTION_SECONDS)
     queue = sqs.Queue(
         resource_name("ingest", stage),
@@ -217,7 +206,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     )
     data_bucket = s3.Bucket(
         bucket,
-        kms_key=data_key.key,
+        kms_key=None,  # SSE-S3 (AES-256): docs/privacy.md, "Encryption at rest", says why no customer key
         lifecycle=bucket_lifecycle(target.privacy_mode),
         queue_notifications=[
             {"Id": "raw-batches", "queue": queue.key, "prefix": RAW_PREFIX, "events": ["s3:ObjectCreated:*"]},
@@ -228,18 +217,20 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
         ],
     )
     tables: list[Resource] = [dynamodb.Table(resource_name(model.Meta.suffix, stage), model) for model in ALL_MODELS]
-    alarm_topic = sns.Topic(resource_name("alarms", stage), data_key.key, target.admin_email)
+    # Alarm messages hold no personal data (an alarm's name, a metric, a threshold): SNS's at-rest
+    # encryption would need a customer key (CloudWatch cannot publish under aws/sns) at 1 USD a month.
+    alarm_topic = sns.Topic(resource_name("alarms", stage), None, target.admin_email)
     master = parameters.SecureParameter(
         master_secret_name(stage),
         "wifivip: master secret of the daily pseudonym keys (HKDF)",
         lambda: secrets.token_hex(32),  # 32 random bytes, written as the derivation expects (64 hex)
     )
     queues = [dlq, queue, offers_dlq, offers_queue]
-    out: list[Resource] = [data_key, *queues, data_bucket, *tables, alarm_topic, master]
+    out: list[Resource] = [*queues, data_bucket, *tables, alarm_topic, master]
     out.extend(optin_resources(stage, bucket))  # consent secrets, sensors' key copy, SES sender
     out.append(sns.SmsSettings(monthly_spend_limit_usd=SMS_MONTHLY_LIMIT_USD, sender_id=SMS_SENDER_ID))
 
-    names = Names(ctx, stage, bucket, data_key.key)
+    names = Names(ctx, stage, bucket)
     layers: tuple[str, ...] = ()
     if target.with_dependencies:
         layer = lambda_.Layer(resource_name("dependencies", stage), packaging.dependency_layer)
@@ -424,7 +415,6 @@ def outputs_from(target: StackTarget, ctx: Context, changes: list[Change]) -> St
         queue_url=o[f"sqs-queue:{resource_name('ingest', stage)}"]["url"],
         dlq_url=o[f"sqs-queue:{resource_name('ingest-dlq', stage)}"]["url"],
         tables=tables,
-        kms_key_arn=o[_data_key(stage)]["arn"],
         portal_url=o.get(f"rest-api:{resource_name('portal', stage)}", {}).get("url", ""),
         alarm_topic_arn=o[f"sns-topic:{resource_name('alarms', stage)}"]["arn"],
         master_secret_arn=o[f"{parameters.SecureParameter.kind}:{master_secret_name(stage)}"]["arn"],

@@ -52,6 +52,10 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
 BUCKET_KEY = True
 
 
+#: S3's own keys (SSE-S3, AES-256): no KMS key to pay for, no KMS request per object.
+SSE_S3: dict[str, Any] = {"SSEAlgorithm": "AES256", "KMSMasterKeyID": None, "BucketKeyEnabled": False}
+
+
 class Bucket(Resource):
     """A private, encrypted, versioned bucket whose objects expire per prefix and notify a queue."""
 
@@ -61,12 +65,12 @@ class Bucket(Resource):
     def __init__(
         self,
         name: str,
-        kms_key: str,
+        kms_key: str | None,
         lifecycle: list[dict[str, Any]],
         queue_notifications: list[dict[str, Any]] | None = None,
     ) -> None:
-        """``kms_key`` is the key resource's ref key; ``queue_notifications`` items: Id, queue (ref key),
-        prefix, events."""
+        """``kms_key`` is a customer key resource's ref key, or ``None`` for S3's own keys (SSE-S3, AES-256);
+        ``queue_notifications`` items: Id, queue (ref key), prefix, events."""
         super().__init__(name)
         self.kms_key = kms_key
         self.lifecycle = lifecycle
@@ -78,11 +82,15 @@ class Bucket(Resource):
 
     def desired(self, ctx: Context) -> dict[str, Any]:
         return {
-            "encryption": {
-                "SSEAlgorithm": "aws:kms",
-                "KMSMasterKeyID": ctx.ref(self.kms_key, "arn"),
-                "BucketKeyEnabled": BUCKET_KEY,
-            },
+            "encryption": (
+                {
+                    "SSEAlgorithm": "aws:kms",
+                    "KMSMasterKeyID": ctx.ref(self.kms_key, "arn"),
+                    "BucketKeyEnabled": BUCKET_KEY,
+                }
+                if self.kms_key
+                else SSE_S3
+            ),
             "versioning": "Enabled",
             "public_access_block": PUBLIC_ACCESS_BLOCK,
             "ownership": "BucketOwnerEnforced",
@@ -140,13 +148,10 @@ class Bucket(Resource):
             if field == "public_access_block":
                 s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration=value)
             elif field == "encryption":
-                rule = {
-                    "ApplyServerSideEncryptionByDefault": {
-                        "SSEAlgorithm": value["SSEAlgorithm"],
-                        "KMSMasterKeyID": value["KMSMasterKeyID"],
-                    },
-                    "BucketKeyEnabled": value["BucketKeyEnabled"],
-                }
+                default = {"SSEAlgorithm": value["SSEAlgorithm"]}
+                if value["KMSMasterKeyID"]:
+                    default["KMSMasterKeyID"] = value["KMSMasterKeyID"]
+                rule = {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": value["BucketKeyEnabled"]}
                 s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration={"Rules": [rule]})
             elif field == "versioning":
                 s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": value})

@@ -1,4 +1,4 @@
-"""SNS: the encrypted alarm topic (with the admin's e-mail subscribed) and the account's SMS settings."""
+"""SNS: the alarm topic (with the admin's e-mail subscribed) and the account's SMS settings."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from infra.core import Context, Observed, Resource
 class Topic(Resource):
     kind: ClassVar[str] = "sns-topic"
 
-    def __init__(self, name: str, kms_key: str, email: str | None = None) -> None:
-        """``kms_key``: a ref key; ``email``: subscribed once (AWS mails a confirmation link). Without an
-        e-mail, subscriptions are left as they are (a deploy that omits it removes nobody)."""
+    def __init__(self, name: str, kms_key: str | None, email: str | None = None) -> None:
+        """``kms_key``: a customer key's ref key, or ``None`` (not encrypted at rest by SNS); ``email``:
+        subscribed once (AWS mails a confirmation link). Without an e-mail, subscriptions are left as they
+        are (a deploy that omits it removes nobody)."""
         super().__init__(name)
         self.kms_key = kms_key
         self.email = email
@@ -21,7 +22,7 @@ class Topic(Resource):
         return ctx.arn("sns", self.name)
 
     def desired(self, ctx: Context) -> dict[str, Any]:
-        want: dict[str, Any] = {"KmsMasterKeyId": ctx.ref(self.kms_key, "arn")}
+        want: dict[str, Any] = {"KmsMasterKeyId": ctx.ref(self.kms_key, "arn") if self.kms_key else None}
         if self.email:
             want["emails"] = [self.email]
         return want
@@ -40,7 +41,7 @@ class Topic(Resource):
     def create(self, ctx: Context, desired: dict[str, Any]) -> None:
         ctx.client("sns").create_topic(
             Name=self.name,
-            Attributes={"KmsMasterKeyId": desired["KmsMasterKeyId"]},
+            Attributes={"KmsMasterKeyId": desired["KmsMasterKeyId"]} if desired["KmsMasterKeyId"] else {},
             Tags=[{"Key": "wifivip:stage", "Value": ctx.stage}],
         )
         if "emails" in desired:
@@ -50,7 +51,7 @@ class Topic(Resource):
         sns = ctx.client("sns")
         if "KmsMasterKeyId" in fields:
             sns.set_topic_attributes(
-                TopicArn=self.arn(ctx), AttributeName="KmsMasterKeyId", AttributeValue=desired["KmsMasterKeyId"]
+                TopicArn=self.arn(ctx), AttributeName="KmsMasterKeyId", AttributeValue=desired["KmsMasterKeyId"] or ""
             )
         if "emails" in fields:
             for email in set(desired["emails"]) - set(current.get("emails") or []):  # the others are kept

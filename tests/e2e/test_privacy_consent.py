@@ -124,7 +124,7 @@ def test_consent_mode_day_leaves_no_mac_and_consent_hashes_only_in_the_allowlist
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     stack = portal.stack
-    keys = S3KeyStore(boto3.client("s3"), stack.bucket, kms_key_id=stack.kms_key_arn)
+    keys = S3KeyStore(boto3.client("s3"), stack.bucket)
     master = ParameterMaster(boto3.client("ssm"), stack.master_secret_arn)
     assert EPOCH in rotate(datetime.fromtimestamp(DAY_START + 3600, UTC), master, keys).published
     day_keys = {epoch: day_key(master.get(), epoch) for epoch in EPOCHS}  # expired epochs' keys too

@@ -143,7 +143,7 @@ def test_no_mac_anywhere_and_no_pseudonym_of_a_day_over_24_hours_ago(
 ) -> None:
     # The key job publishes the day's key (from the master secret); the test keeps a copy to look for
     # the day's pseudonyms once the system has destroyed it.
-    keys = S3KeyStore(boto3.client("s3"), stack.bucket, kms_key_id=stack.kms_key_arn)
+    keys = S3KeyStore(boto3.client("s3"), stack.bucket)
     master = ParameterMaster(boto3.client("ssm"), stack.master_secret_arn)
     assert EPOCH in rotate(datetime.fromtimestamp(DAY_START + 3600, UTC), master, keys).published
     known_key = day_key(master.get(), EPOCH)

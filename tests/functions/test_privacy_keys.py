@@ -100,8 +100,8 @@ def test_key_job_on_the_emulator_and_sensors_share_the_day_key(stack: StackOutpu
     versions = s3.list_object_versions(Bucket=stack.bucket, Prefix=old_key)
     assert not versions.get("Versions") and not versions.get("DeleteMarkers"), "every version destroyed"
     head = s3.head_object(Bucket=stack.bucket, Key=f"keys/{expected[0]}")
-    # The bucket's default: the stage key (not the AWS-managed aws/s3 key a bare aws:kms header picks).
-    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", stack.kms_key_arn)
+    # The bucket's default encryption (SSE-S3): the key job asks for no key of its own.
+    assert head["ServerSideEncryption"] == "AES256" and "SSEKMSKeyId" not in head
     master = ParameterMaster(boto3.client("ssm"), stack.master_secret_arn).get()
     assert len(master) == 32
 

@@ -48,15 +48,6 @@ ALLOWED_WILDCARDS: tuple[tuple[str, str, str], ...] = (
 )  # fmt: skip
 
 
-# In a key policy "Resource": "*" means "this key"; the statements are listed and justified the same way.
-KEY_POLICY_WILDCARDS: tuple[tuple[str, str, str], ...] = (
-    ("AccountAdministersThroughIam", r"kms:\*",
-     "AWS's default statement: the account root delegates the key's use to IAM policies (the roles above)"),
-    ("ServicesPublishToEncryptedTopics", r"kms:(Decrypt|GenerateDataKey\*)",
-     "CloudWatch alarms publish to the encrypted alarm topic; limited to this account by aws:SourceAccount"),
-)  # fmt: skip
-
-
 def wildcards(document: dict) -> list[tuple[str, str]]:
     found = []
     statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
@@ -111,21 +102,6 @@ def test_every_wildcard_is_on_the_justified_list(stack: StackOutputs, tmp_path) 
     unjustified = [w for w in listed if not justified(w[1], w[2])]
     assert unjustified == [], "wildcards without a reason:\n" + "\n".join(map(str, unjustified))
     assert any(a.startswith("xray:") and r == "*" for _w, a, r in listed)  # the list is really read
-
-
-def test_key_policy_wildcards_are_justified(stack: StackOutputs) -> None:
-    policy = boto3.client("kms").get_key_policy(KeyId=stack.kms_key_arn, PolicyName="default")["Policy"]
-    statements = __import__("json").loads(policy)["Statement"]
-    assert len(statements) == len(KEY_POLICY_WILDCARDS)
-    for statement in statements:
-        entry = next(e for e in KEY_POLICY_WILDCARDS if e[0] == statement["Sid"])
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert all(re.fullmatch(entry[1], a) for a in actions), statement
-        principal = statement["Principal"]
-        assert principal == {"AWS": f"arn:aws:iam::{stack.account_id}:root"} or (
-            principal == {"Service": "cloudwatch.amazonaws.com"}
-            and statement["Condition"] == {"StringEquals": {"aws:SourceAccount": stack.account_id}}
-        ), statement
 
 
 def test_the_check_catches_a_broad_grant() -> None:

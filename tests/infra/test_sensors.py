@@ -73,15 +73,13 @@ def test_sensor_credentials_reach_only_its_prefix_the_keys_and_the_allowlist(
 ) -> None:
     policies = user_policies(stack, SENSOR)
     b = f"arn:aws:s3:::{stack.bucket}"
-    via_s3 = {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}
+    any_key = f"arn:aws:kms:{stack.region}:{stack.account_id}:key/*"
     allowed = [
         ("s3:PutObject", f"{b}/raw/{SENSOR}/2026/11/21/12/20261121T120000Z-abc.jsonl.gz", {}),
         ("s3:PutObject", f"{b}/heartbeat/{SENSOR}/2026/11/21/120000.json", {}),
         ("s3:PutObject", f"{b}/presence/{SENSOR}/2026/11/21/12/0123456789abcdef0123456789abcdef.json", {}),
         ("s3:GetObject", f"{b}/keys/2026-11-21", {}),
         ("s3:GetObject", f"{b}/allowlist/latest.json", {}),
-        ("kms:GenerateDataKey", stack.kms_key_arn, via_s3),
-        ("kms:Decrypt", stack.kms_key_arn, via_s3),
     ]
     denied = [
         ("s3:PutObject", f"{b}/raw/{OTHER}/2026/11/21/12/x.jsonl.gz", {}),  # another sensor's prefix
@@ -100,8 +98,8 @@ def test_sensor_credentials_reach_only_its_prefix_the_keys_and_the_allowlist(
         ("s3:PutObjectAcl", f"{b}/raw/{SENSOR}/x", {}),
         ("s3:ListBucket", b, {}),
         ("s3:GetObject", "arn:aws:s3:::another-bucket/keys/2026-11-21", {}),
-        ("kms:Decrypt", stack.kms_key_arn, {}),  # the key only through S3
-        ("kms:Decrypt", stack.kms_key_arn, {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}),
+        ("kms:Decrypt", any_key, {}),  # no KMS at all: the bucket is under S3's own keys (SSE-S3)
+        ("kms:Decrypt", any_key, {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}),
         ("ssm:GetParameter", stack.master_secret_arn, {}),
         ("dynamodb:GetItem", f"arn:aws:dynamodb:{stack.region}:{stack.account_id}:table/{stack.tables['Sensor']}", {}),
         ("sqs:SendMessage", f"arn:aws:sqs:{stack.region}:{stack.account_id}:wifivip-{stack.stage}-ingest", {}),

@@ -190,7 +190,7 @@ def test_nothing_per_device_survives_the_key_rotation_but_the_consent_panel(
 
     # Epoch D ends; the hourly jobs run half an hour later: the key of D destroyed, its per-device items gone.
     after = EPOCH_END + 1800
-    keys = S3KeyStore(boto3.client("s3"), stack.bucket, kms_key_id=stack.kms_key_arn)
+    keys = S3KeyStore(boto3.client("s3"), stack.bucket)
     master = ParameterMaster(boto3.client("ssm"), stack.master_secret_arn)
     assert EPOCH.isoformat() in rotate(datetime.fromtimestamp(during, UTC), master, keys).published
     report = rotate(datetime.fromtimestamp(after, UTC), master, keys)

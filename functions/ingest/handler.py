@@ -71,7 +71,9 @@ def record_handler(record: S3EventSqsRecord) -> list[IngestOutcome | HeartbeatOu
         if not entry.eventName.startswith("ObjectCreated"):
             continue
         if sensor_of(key) is not None:  # heartbeat/{sensor}/...json
-            outcomes.append(handle_heartbeat(entry.s3.bucket.name, key))
+            beat = handle_heartbeat(entry.s3.bucket.name, key)
+            _counted.update(heartbeats=int(beat.status == "recorded"))
+            outcomes.append(beat)
             continue
         if not key.startswith(RAW_PREFIX):
             continue
@@ -104,8 +106,6 @@ def _report(outcome: IngestOutcome) -> None:
         logger.info("batch object gone (quarantined or expired)", extra={"key": outcome.key})
         count("BatchesMissing")
     else:
-        # Sessions and items counted go to the invocation's log line (functions.observability: counts).
-        count("BatchesCounted")
         _counted.update(batches=1, sessions=outcome.sessions, kpi_items=outcome.items)
 
 
@@ -116,7 +116,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-    if _counted["batches"]:
-        logger.info("batches counted", extra=dict(_counted))
+    if _counted["batches"] or _counted["heartbeats"]:  # one line per invocation, not per batch
+        count("BatchesCounted", _counted["batches"], **{k: v for k, v in _counted.items() if k != "batches"})
     _counted.clear()
     return dict(response)

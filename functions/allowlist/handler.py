@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalicelib.consent.keys import keys
 from functions.allowlist.aws import DynamoPublisherState, S3ListStore, load_signer
 from functions.allowlist.service import Publisher
-from functions.observability import count, logger, metrics, tracer
+from functions.observability import count, logger, tracer
 from functions.optin.aws import DynamoConsentStore
 
 
@@ -35,7 +35,6 @@ def publisher() -> Publisher:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = publisher().publish(force=bool(event.get("force")))
     if result.published:

@@ -28,7 +28,7 @@ from functions.heartbeat.service import HeartbeatOutcome, sensor_of
 from functions.ingest.aws import RAW_PREFIX, DynamoConsentGate, DynamoKpiStore, DynamoSensorDirectory, S3BatchStore
 from functions.ingest.events import S3EventSqsRecord
 from functions.ingest.service import IngestOutcome, ingest_object
-from functions.observability import count, logger, metrics, tracer
+from functions.observability import count, logger, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, model=S3EventSqsRecord)
 
@@ -111,7 +111,6 @@ def _report(outcome: IngestOutcome) -> None:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

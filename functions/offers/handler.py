@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.campaigns.service import OfferService, Outcome
 from chalicelib.campaigns.wiring import OfferSettings, build_service
-from functions.observability import count, logger, metrics, tracer
+from functions.observability import count, logger, tracer
 from functions.offers.events import OffersSqsRecord
 from functions.offers.intake import IntakeReport, handle_body
 
@@ -82,7 +82,6 @@ def _report(outcomes: list[Outcome]) -> None:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
@@ -91,7 +90,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
 def scheduled_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """EventBridge tick (every 5 minutes): scheduled sends that are due."""
     outcomes = service().dispatch_scheduled()

@@ -27,7 +27,7 @@ from chalicelib.consent.records import PURPOSES, VIA_MANAGE_PAGE, VIA_MESSAGE_LI
 from chalicelib.consent.settings import settings
 from chalicelib.consent.texts import consent_screen, pick_lang
 from chalicelib.portal.errors import is_outage
-from functions.observability import count, logger, metrics, tracer
+from functions.observability import count, logger, tracer
 from functions.optin import pages
 from functions.optin.aws import (
     ConflictError,
@@ -523,13 +523,11 @@ def openapi() -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
 def expiry_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Daily (EventBridge): end confirmations never made and audience consents older than 13 months."""
     ended = service().expire()

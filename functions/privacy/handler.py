@@ -16,7 +16,7 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.naming import master_secret_name
-from functions.observability import count, logger, metrics, tracer
+from functions.observability import count, logger, tracer
 from functions.privacy.aws import ParameterMaster, S3KeyStore
 from functions.privacy.service import rotate
 
@@ -32,7 +32,6 @@ def _clients() -> tuple[Any, Any]:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ssm, s3 = _clients()
     report = rotate(

@@ -14,7 +14,7 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.models.device_state import DeviceState
-from functions.observability import count, logger, metrics, tracer
+from functions.observability import count, logger, tracer
 from functions.retention.aws import ModelTable, S3Versions
 from functions.retention.service import sweep, sweep_objects
 
@@ -33,7 +33,6 @@ def _bucket() -> tuple[S3Versions | None, str]:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = clock()
     report = sweep([ModelTable(m) for m in PER_DEVICE_MODELS], now)

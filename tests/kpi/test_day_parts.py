@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 from wifivip_edge.batch import Batch, SessionRecord, encode_batch
 
 from bench.awscalls import WRITE_KB, item_size
-from chalicelib.kpi import hll
 from chalicelib.kpi.calendar import DAY_PARTS, day_key, day_part, day_part_key, day_start
 from chalicelib.kpi.read import day_point, hour_points, visitors_now
 from chalicelib.kpi.rollup import SensorInfo, merge_day_items, merge_day_keys
@@ -20,6 +19,7 @@ from functions.rollup.ports import Counters, Key
 from functions.rollup.service import rollup
 from tests.edge.test_batch_schema import make_batch
 from tests.functions.fakes import FakeKpiStore, FakeSensors, FakeStore
+from tests.functions.rollup_fakes import MemoryRollupStore, packed_sketch
 
 DAY = date(2026, 11, 21)
 SENSOR = "vh-mode-s1"
@@ -131,51 +131,17 @@ def test_a_day_written_whole_reads_as_the_same_day_in_parts() -> None:
         assert visitors_now(day, DAY, at) == visitors_now(whole, DAY, at) == 12 + (179 % 7) / 4
 
 
-_REGISTERS = hll.empty()
-hll.merge_into(_REGISTERS, hll.updates_for(DAY.isoformat(), {"d1", "d2", "d3"}))
-SKETCH = (hll.pack(_REGISTERS), 64)
-
-
-class Store:
-    """The rollup's port in memory, counting its writes by sort key."""
-
-    def __init__(self, items: dict[Key, Counters]) -> None:
-        self.items = items
-        self.writes: list[Key] = []
-
-    def sensors(self) -> list[SensorInfo]:
-        return [SensorInfo(SENSOR, "vh-mode", "rue-victor-hugo", "centre", "niort")]
-
-    def get_items(self, keys: Iterable[Key]) -> dict[Key, Counters]:
-        return {k: dict(self.items[k]) for k in keys if k in self.items}
-
-    def day_items(self, pks: Iterable[str], first: date, last: date) -> dict[Key, Counters]:
-        wanted, lo, hi = set(pks), "D#" + first.isoformat(), "D#" + last.isoformat() + "#~"
-        return {k: dict(c) for k, c in self.items.items() if k[0] in wanted and lo <= k[1] <= hi}
-
-    def get_sketches(self, keys: Iterable[Key]) -> dict[Key, tuple[bytes, int]]:
-        return {k: SKETCH for k in keys if k == (f"sketch#{SENSOR}", "E#" + DAY.isoformat())}
-
-    def panel_days(self, sensor_id: str, first: date, last: date) -> dict[date, frozenset[str]]:
-        return {}
-
-    def query_days(self, pk: str, first: date, last: date) -> dict[date, Counters]:
-        lo, hi = day_key(first), day_key(last) + "#~"
-        return merge_day_items(sorted((sk, c) for (p, sk), c in self.items.items() if p == pk and lo <= sk <= hi))
-
-    def put(self, pk: str, sk: str, counters: Counters) -> None:
-        self.items[(pk, sk)] = dict(counters)
-        self.writes.append((pk, sk))
-
-    def set_attrs(self, pk: str, sk: str, attrs: Counters) -> None:
-        self.items.setdefault((pk, sk), {}).update(attrs)
-        self.writes.append((pk, sk))
+def memory_store(items: dict[Key, Counters]) -> MemoryRollupStore:
+    """The rollup's port over ``items``, one sensor of one shop and its sketch."""
+    sensors = [SensorInfo(SENSOR, "vh-mode", "rue-victor-hugo", "centre", "niort")]
+    sketch = {(f"sketch#{SENSOR}", "E#" + DAY.isoformat()): packed_sketch(DAY, ["d1", "d2", "d3"])}
+    return MemoryRollupStore(items, sensors, sketch)
 
 
 def test_the_rollup_rewrites_only_the_parts_that_moved() -> None:
     batches = busy_day()
     kpis = ingest_all(batches[:200])  # until 16:40
-    store = Store(dict(kpis.items))
+    store = memory_store(dict(kpis.items))
     rollup([DAY], store, periods=False)
     shop = {sk: c for (pk, sk), c in store.items.items() if pk == "shop#vh-mode"}
     assert sorted(shop) == [day_part_key(DAY, k) for k in range(5)]  # parts 0-4 so far, no base

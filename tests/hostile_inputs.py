@@ -1,11 +1,17 @@
-"""Hostile inputs schemathesis would not think of, shared by the portal's and the opt-in function's tests:
-oversized, deeply nested, wrongly typed and unicode-hostile values, path segments and bodies."""
+"""What the portal's and the opt-in function's API tests share: hostile inputs schemathesis would not think
+of (oversized, deeply nested, wrongly typed and unicode-hostile values, path segments and bodies) and the
+way schemathesis cases are generated and sent."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 
 DEEP = "[" * 5000 + "]" * 5000
 HOSTILE_VALUES: list[Any] = [
@@ -45,3 +51,28 @@ def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value)
+
+
+def fuzz_operation(
+    operation: Any, mode: GenerationMode, examples: int, seen: Counter[str], send: Callable[[Any], None]
+) -> None:
+    """Send ``examples`` schemathesis cases of ``operation`` in ``mode`` through ``send`` (which checks the
+    reply). Hypothesis' settings are the same for every API: no deadline, no example database, all health
+    checks off. An operation without inputs has no invalid request: counted, not a failure."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        send(case)
+
+    try:
+        run()
+    except Unsatisfiable:
+        assert mode == GenerationMode.NEGATIVE
+        seen["no invalid input possible"] += 1

@@ -14,7 +14,10 @@ import gzip
 import hashlib
 import hmac
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +146,23 @@ class ScanFigures:
             files=sum(1 for w in blobs if w.startswith("file ")),
             megabytes=round(sum(len(b) for b in blobs.values()) / 1e6, 2),
         )
+
+
+def agent_log(config: Path, config_text: str, drain_timeout_s: float, timeout_s: float) -> str:
+    """The real agent (``wifivip-edge run``) with ``config_text`` written to ``config``, to the end of its
+    replay; its whole log (stdout and stderr), which the scans search too."""
+    config.write_text(config_text)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    command = ["run", "--config", str(config), "--drain-timeout", str(drain_timeout_s)]
+    done = subprocess.run(
+        [sys.executable, "-m", "wifivip_edge.cli", "-v", *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout_s,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout + done.stderr
 
 
 def _key_of(item: dict[str, Any]) -> str:

@@ -23,8 +23,6 @@ The figures (places, objects, items, log lines, files, hits) are printed and kep
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -46,7 +44,16 @@ from functions.retention.service import sweep
 from tests.e2e.test_privacy_scan import apply_lifecycle, retention_sweep, run_cloud
 from tests.optin.conftest import Portal, portal  # noqa: F401  (the opt-in function served on the stack)
 from tests.optin.test_abuse import call, open_portal
-from tests.privacy_scan import ScanFigures, dynamodb_items, files_under, keyed_hashes, leaks, pseudonyms_in, s3_bodies
+from tests.privacy_scan import (
+    ScanFigures,
+    agent_log,
+    dynamodb_items,
+    files_under,
+    keyed_hashes,
+    leaks,
+    pseudonyms_in,
+    s3_bodies,
+)
 
 SOAK = bool(os.environ.get("WIFIVIP_SOAK"))
 DAY = date(2026, 11, 21)
@@ -62,23 +69,13 @@ def run_agent(capture: Path, sensor_id: str, served: Portal, state: Path) -> str
     """The real agent in the consent mode, replaying one sensor's capture; returns its log."""
     stack = served.stack
     state.parent.mkdir(parents=True, exist_ok=True)
-    config = state.with_suffix(".toml")
-    config.write_text(
+    config = (
         f'sensor_id = "{sensor_id}"\nstate_dir = "{state}"\n[capture]\nreplay = "{capture}"\n'
         f'[upload]\nbucket = "{stack.bucket}"\nendpoint_url = "{stack.endpoint_url}"\nregion = "{stack.region}"\n'
         '[privacy]\nmode = "consent"\n[keys]\nsource = "s3"\nretry_s = 1\n[heartbeat]\ninterval_s = 600\n'
         f'[allowlist]\npublic_key = "{stack.allowlist_public_key}"\n'
     )
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    done = subprocess.run(
-        [sys.executable, "-m", "wifivip_edge.cli", "-v", "run", "--config", str(config), "--drain-timeout", "5"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=3600 if SOAK else 600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout + done.stderr
+    return agent_log(state.with_suffix(".toml"), config, 5, 3600 if SOAK else 600)
 
 
 def latest_versions(stack: object) -> set[str]:

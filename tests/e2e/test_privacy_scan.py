@@ -26,9 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -52,7 +49,7 @@ from functions.retention.handler import PER_DEVICE_MODELS
 from functions.retention.service import INGEST_GRACE_S, sweep, sweep_objects
 from functions.rollup.handler import lambda_handler as rollup_handler
 from infra.stack import StackOutputs
-from tests.privacy_scan import ScanFigures, dynamodb_items, files_under, leaks, pseudonyms_in, s3_bodies
+from tests.privacy_scan import ScanFigures, agent_log, dynamodb_items, files_under, leaks, pseudonyms_in, s3_bodies
 
 DAY = date(2026, 11, 21)
 EPOCH = DAY.isoformat()
@@ -63,22 +60,12 @@ EVENING = DAY_START + 21.5 * 3600
 def run_agent(capture: Path, sensor_id: str, stack: StackOutputs, state: Path) -> str:
     """The real agent, replaying one shop's capture through its live loop; returns its log."""
     state.parent.mkdir(parents=True, exist_ok=True)
-    config = state.with_suffix(".toml")
-    config.write_text(
+    config = (
         f'sensor_id = "{sensor_id}"\nstate_dir = "{state}"\n[capture]\nreplay = "{capture}"\n'
         f'[upload]\nbucket = "{stack.bucket}"\nendpoint_url = "{stack.endpoint_url}"\nregion = "{stack.region}"\n'
         '[keys]\nsource = "s3"\nretry_s = 1\n[heartbeat]\ninterval_s = 600\n'
     )
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    done = subprocess.run(
-        [sys.executable, "-m", "wifivip_edge.cli", "-v", "run", "--config", str(config), "--drain-timeout", "5"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout + done.stderr
+    return agent_log(state.with_suffix(".toml"), config, 5, 600)
 
 
 def pump(queue_url: str, handler: Any, logs: io.StringIO) -> None:

@@ -16,8 +16,6 @@ import json
 import os
 import random
 import socket
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from wifivip_edge.pseudonym import CloudKeySource, KeyRing, Pseudonymizer, encod
 from wifivip_edge.simulate.run import simulate, write_simulation
 from wifivip_edge.simulate.scenario import NIORT_DEMO
 
-from tests.privacy_scan import files_under, leaks, s3_bodies
+from tests.privacy_scan import agent_log, files_under, leaks, s3_bodies
 
 
 @pytest.fixture(scope="module")
@@ -50,23 +48,13 @@ def closed_port() -> int:
 
 
 def run_agent(tmp: Path, name: str, mode: str, capture: Path, endpoint: str, bucket: str) -> str:
-    cfg = tmp / f"{name}.toml"
-    cfg.write_text(
+    config = (
         f'sensor_id = "vh-mode-s1"\nstate_dir = "{tmp / "state"}"\n'
         f'[capture]\nreplay = "{capture}"\n'
         f'[upload]\nbucket = "{bucket}"\nendpoint_url = "{endpoint}"\nretry_base_s = 0.2\nretry_cap_s = 1\n'
         f'[privacy]\nmode = "{mode}"\n[keys]\nsource = "s3"\nretry_s = 1\n[heartbeat]\ninterval_s = 10\n'
     )
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    done = subprocess.run(
-        [sys.executable, "-m", "wifivip_edge.cli", "-v", "run", "--config", str(cfg), "--drain-timeout", "3"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout + done.stderr
+    return agent_log(tmp / f"{name}.toml", config, 3, 300)
 
 
 @pytest.mark.slow

@@ -86,14 +86,21 @@ def test_publishes_current_consents_only_and_versions_grow() -> None:
     assert publisher.publish(force=False).version == 3
 
 
+PHONE_MAC = bytes.fromhex("a4c361123456")
+
+
+def one_consent(clock: Clock) -> list[AllowlistRecord]:
+    """The allowlist of one phone (:data:`PHONE_MAC`) that consented now, for 13 months."""
+    at = datetime.fromtimestamp(clock.now, UTC)
+    return [AllowlistRecord(device_hash(KEYS.consent_key, PHONE_MAC), "1" * 32, KEYS.consent_key_id, at,
+                            at + timedelta(days=395))]  # fmt: skip
+
+
 def test_a_sensor_that_cannot_refresh_stops_within_the_hour_of_a_withdrawal() -> None:
     """The list a sensor holds expires an hour after it was published: a withdrawal reaches even a sensor
     that never fetches again (offline), and a refreshing one at its next fetch."""
     clock = Clock()
-    mac = bytes.fromhex("a4c361123456")
-    at = datetime.fromtimestamp(clock.now, UTC)
-    entries = [AllowlistRecord(device_hash(KEYS.consent_key, mac), "1" * 32, KEYS.consent_key_id, at,
-                               at + timedelta(days=395))]  # fmt: skip
+    entries = one_consent(clock)
     signer = Ed25519Signer(Ed25519PrivateKey.generate().private_bytes_raw())
     bucket = MemoryBucket()
     publisher = Publisher(lambda: entries, MemoryState(), bucket, signer, KEYS.consent_key_id, KEYS.consent_key,
@@ -102,17 +109,17 @@ def test_a_sensor_that_cannot_refresh_stops_within_the_hour_of_a_withdrawal() ->
     offline, online = ConsentMatcher(signer.public_key, clock=clock), ConsentMatcher(signer.public_key, clock=clock)
     for sensor in (offline, online):
         sensor.install(bucket.objects[LIST_OBJECT], KEYS.consent_key)
-        assert sensor.consumer_of(mac) == "1" * 32
+        assert sensor.consumer_of(PHONE_MAC) == "1" * 32
     published_at = clock.now
 
     clock.now += 60
     entries.clear()  # the consumer withdraws: the opt-in function republishes at once
     assert publisher.publish(force=False).published
     online.install(bucket.objects[LIST_OBJECT], KEYS.consent_key)  # its next fetch (every 5 minutes)
-    assert online.consumer_of(mac) is None
-    assert offline.consumer_of(mac) == "1" * 32  # still holds the old list...
+    assert online.consumer_of(PHONE_MAC) is None
+    assert offline.consumer_of(PHONE_MAC) == "1" * 32  # still holds the old list...
     clock.now = published_at + 3600
-    assert offline.consumer_of(mac) is None and not offline.active()  # ... for at most the hour
+    assert offline.consumer_of(PHONE_MAC) is None and not offline.active()  # ... for at most the hour
 
 
 @dataclass
@@ -145,10 +152,7 @@ def test_an_unchanged_list_costs_a_304_and_a_withdrawal_still_arrives_within_min
     each poll of an unchanged list is a 304 with nothing verified; a republished or changed list is
     fetched and verified once; a withdrawal reaches the sensor at its next poll, within 5 minutes."""
     clock = Clock()
-    mac = bytes.fromhex("a4c361123456")
-    at = datetime.fromtimestamp(clock.now, UTC)
-    entries = [AllowlistRecord(device_hash(KEYS.consent_key, mac), "1" * 32, KEYS.consent_key_id, at,
-                               at + timedelta(days=395))]  # fmt: skip
+    entries = one_consent(clock)
     signer = Ed25519Signer(Ed25519PrivateKey.generate().private_bytes_raw())
     bucket = EtagBucket()
     bucket.objects[CONSENT_KEY_OBJECT] = json.dumps(
@@ -173,7 +177,7 @@ def test_an_unchanged_list_costs_a_304_and_a_withdrawal_still_arrives_within_min
         if (clock.now - start) % 300 == 60:
             fetcher.maybe_refresh()
             assert matcher.active()  # a sensor that polls never loses its list
-            if seen_gone_at is None and matcher.consumer_of(mac) is None:
+            if seen_gone_at is None and matcher.consumer_of(PHONE_MAC) is None:
                 seen_gone_at = clock.now - start
         clock.now += 30
     polls = bucket.calls

@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument(
         "--delete-data",
         action="store_true",
-        help="also delete the data bucket (every object version), the tables, the master secret and the KMS key",
+        help="also delete the data bucket (every object version), the tables and the master secret",
     )
     enroll = sub.add_parser("enroll-sensor", help="create a sensor identity and write the Pi's config")
     _target_args(enroll)

@@ -147,7 +147,7 @@ class Context:
         return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account}:{resource}"
 
     def ref(self, key: str, output: str) -> Any:
-        """An output of a resource earlier in the stage (``ref("kms:data", "arn")``)."""
+        """An output of a resource earlier in the stage (``ref("sqs:ingest", "arn")``)."""
         value = self.outputs.get(key, {}).get(output)
         if value is None:
             if self.planning:

@@ -2,8 +2,8 @@
 
 A sensor is an IAM user (a Pi has no instance role) with one access key and one inline policy:
 put objects under ``raw/{sensor}/``, ``heartbeat/{sensor}/`` and ``presence/{sensor}/``, read the published day keys
-(``keys/``: the key job keeps only today's and tomorrow's) and the consent allowlist (``allowlist/``),
-and use the stage's KMS key only through S3. Nothing else: no listing, no deleting, no other sensor's
+(``keys/``: the key job keeps only today's and tomorrow's) and the consent allowlist (``allowlist/``).
+Nothing else: no listing, no deleting, no other sensor's
 prefix, no old object versions. Enrolling also registers the sensor (``chalicelib/models/sensor.py``)
 and writes the Pi's config file and credentials file.
 

@@ -206,7 +206,6 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     )
     data_bucket = s3.Bucket(
         bucket,
-        kms_key=None,  # SSE-S3 (AES-256): docs/privacy.md, "Encryption at rest", says why no customer key
         lifecycle=bucket_lifecycle(target.privacy_mode),
         queue_notifications=[
             {"Id": "raw-batches", "queue": queue.key, "prefix": RAW_PREFIX, "events": ["s3:ObjectCreated:*"]},
@@ -219,7 +218,7 @@ def stage_resources(ctx: Context, target: StackTarget) -> list[Resource]:
     tables: list[Resource] = [dynamodb.Table(resource_name(model.Meta.suffix, stage), model) for model in ALL_MODELS]
     # Alarm messages hold no personal data (an alarm's name, a metric, a threshold): SNS's at-rest
     # encryption would need a customer key (CloudWatch cannot publish under aws/sns) at 1 USD a month.
-    alarm_topic = sns.Topic(resource_name("alarms", stage), None, target.admin_email)
+    alarm_topic = sns.Topic(resource_name("alarms", stage), target.admin_email)
     master = parameters.SecureParameter(
         master_secret_name(stage),
         "wifivip: master secret of the daily pseudonym keys (HKDF)",

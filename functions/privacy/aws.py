@@ -34,7 +34,6 @@ class S3KeyStore:
     client: Any
     bucket: str
     prefix: str = "keys"
-    kms_key_id: str | None = None
 
     def _key(self, epoch: str) -> str:
         return key_object_key(epoch, self.prefix)
@@ -59,14 +58,9 @@ class S3KeyStore:
         return body
 
     def put(self, epoch: str, body: bytes) -> None:
-        """Under the bucket's default encryption (the stage key, S3 Bucket Key) unless a key is named: a
-        bare ``aws:kms`` header would pick the AWS-managed ``aws/s3`` key instead."""
-        kwargs: dict[str, Any] = {}
-        if self.kms_key_id:
-            kwargs = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
-        self.client.put_object(
-            Bucket=self.bucket, Key=self._key(epoch), Body=body, ContentType="application/json", **kwargs
-        )
+        """Under the bucket's default encryption (SSE-S3); who may read a key is decided by IAM (the
+        sensors' ``keys/`` grant)."""
+        self.client.put_object(Bucket=self.bucket, Key=self._key(epoch), Body=body, ContentType="application/json")
 
     def destroy(self, epoch: str) -> int:
         key = self._key(epoch)

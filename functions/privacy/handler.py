@@ -22,7 +22,6 @@ from functions.privacy.service import rotate
 
 BUCKET = os.environ.get("WIFIVIP_BUCKET", "")
 MASTER_SECRET = os.environ.get("WIFIVIP_MASTER_SECRET") or master_secret_name(os.environ.get("WIFIVIP_STAGE", "dev"))
-KMS_KEY_ID = os.environ.get("WIFIVIP_KMS_KEY_ID") or None
 
 
 @cache
@@ -34,9 +33,7 @@ def _clients() -> tuple[Any, Any]:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ssm, s3 = _clients()
-    report = rotate(
-        datetime.now(UTC), ParameterMaster(ssm, MASTER_SECRET), S3KeyStore(s3, BUCKET, kms_key_id=KMS_KEY_ID)
-    )
+    report = rotate(datetime.now(UTC), ParameterMaster(ssm, MASTER_SECRET), S3KeyStore(s3, BUCKET))
     count("DayKeysPublished", len(report.published))
     count("DayKeysDestroyed", len(report.destroyed))
     result = {"published": report.published, "kept": report.kept, "destroyed": report.destroyed}

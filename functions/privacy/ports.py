@@ -12,7 +12,7 @@ class MasterSecret(Protocol):
 
 
 class KeyStore(Protocol):
-    """Where day keys are published for the sensors (S3 ``keys/{epoch}``, SSE-KMS)."""
+    """Where day keys are published for the sensors (S3 ``keys/{epoch}``, SSE-S3)."""
 
     def epochs(self) -> list[str]:
         """Epochs that have a published key (or any version of one)."""

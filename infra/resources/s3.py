@@ -1,4 +1,4 @@
-"""S3 data bucket: SSE-KMS with the stage's key, versioning, no public access, TLS only, lifecycle, events."""
+"""S3 data bucket: SSE-S3 (S3's own keys), versioning, no public access, TLS only, lifecycle, events."""
 
 from __future__ import annotations
 
@@ -47,12 +47,9 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
     }
 
 
-#: The S3 Bucket Key: S3 asks KMS for a bucket-level key it reuses, instead of a data key per object
-#: (about 99 % fewer KMS requests for thousands of batches a day).
-BUCKET_KEY = True
-
-
-#: S3's own keys (SSE-S3, AES-256): no KMS key to pay for, no KMS request per object.
+#: S3's own keys (SSE-S3, AES-256): no KMS key to pay for, no KMS request per object (docs/privacy.md,
+#: "Encryption at rest", says why no customer key). A bucket deployed under a customer key (before 26
+#: November 2026) is put back under it by the next deploy.
 SSE_S3: dict[str, Any] = {"SSEAlgorithm": "AES256", "KMSMasterKeyID": None, "BucketKeyEnabled": False}
 
 
@@ -65,14 +62,11 @@ class Bucket(Resource):
     def __init__(
         self,
         name: str,
-        kms_key: str | None,
         lifecycle: list[dict[str, Any]],
         queue_notifications: list[dict[str, Any]] | None = None,
     ) -> None:
-        """``kms_key`` is a customer key resource's ref key, or ``None`` for S3's own keys (SSE-S3, AES-256);
-        ``queue_notifications`` items: Id, queue (ref key), prefix, events."""
+        """``queue_notifications`` items: Id, queue (ref key), prefix, events."""
         super().__init__(name)
-        self.kms_key = kms_key
         self.lifecycle = lifecycle
         self.queue_notifications = queue_notifications or []
 
@@ -82,15 +76,7 @@ class Bucket(Resource):
 
     def desired(self, ctx: Context) -> dict[str, Any]:
         return {
-            "encryption": (
-                {
-                    "SSEAlgorithm": "aws:kms",
-                    "KMSMasterKeyID": ctx.ref(self.kms_key, "arn"),
-                    "BucketKeyEnabled": BUCKET_KEY,
-                }
-                if self.kms_key
-                else SSE_S3
-            ),
+            "encryption": SSE_S3,
             "versioning": "Enabled",
             "public_access_block": PUBLIC_ACCESS_BLOCK,
             "ownership": "BucketOwnerEnforced",
@@ -149,8 +135,6 @@ class Bucket(Resource):
                 s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration=value)
             elif field == "encryption":
                 default = {"SSEAlgorithm": value["SSEAlgorithm"]}
-                if value["KMSMasterKeyID"]:
-                    default["KMSMasterKeyID"] = value["KMSMasterKeyID"]
                 rule = {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": value["BucketKeyEnabled"]}
                 s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration={"Rules": [rule]})
             elif field == "versioning":

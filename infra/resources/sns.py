@@ -10,19 +10,20 @@ from infra.core import Context, Observed, Resource
 class Topic(Resource):
     kind: ClassVar[str] = "sns-topic"
 
-    def __init__(self, name: str, kms_key: str | None, email: str | None = None) -> None:
-        """``kms_key``: a customer key's ref key, or ``None`` (not encrypted at rest by SNS); ``email``:
-        subscribed once (AWS mails a confirmation link). Without an e-mail, subscriptions are left as they
-        are (a deploy that omits it removes nobody)."""
+    def __init__(self, name: str, email: str | None = None) -> None:
+        """Not encrypted at rest by SNS: alarm messages hold no personal data, and CloudWatch cannot publish
+        under ``aws/sns`` (docs/privacy.md, "Encryption at rest"); a topic deployed under a customer key
+        (before 26 November 2026) has it removed by the next deploy. ``email``: subscribed once (AWS mails
+        a confirmation link). Without an e-mail, subscriptions are left as they are (a deploy that omits
+        it removes nobody)."""
         super().__init__(name)
-        self.kms_key = kms_key
         self.email = email
 
     def arn(self, ctx: Context) -> str:
         return ctx.arn("sns", self.name)
 
     def desired(self, ctx: Context) -> dict[str, Any]:
-        want: dict[str, Any] = {"KmsMasterKeyId": ctx.ref(self.kms_key, "arn") if self.kms_key else None}
+        want: dict[str, Any] = {"KmsMasterKeyId": None}
         if self.email:
             want["emails"] = [self.email]
         return want
@@ -41,7 +42,6 @@ class Topic(Resource):
     def create(self, ctx: Context, desired: dict[str, Any]) -> None:
         ctx.client("sns").create_topic(
             Name=self.name,
-            Attributes={"KmsMasterKeyId": desired["KmsMasterKeyId"]} if desired["KmsMasterKeyId"] else {},
             Tags=[{"Key": "wifivip:stage", "Value": ctx.stage}],
         )
         if "emails" in desired:

@@ -1,5 +1,5 @@
 """Day pseudonym keys: HKDF derivation, rotation (publish today and tomorrow, destroy the past), and the
-whole chain on the emulator: master in Parameter Store (SecureString) -> keys/{epoch} (SSE-KMS) -> every sensor."""
+whole chain on the emulator: master in Parameter Store (SecureString) -> keys/{epoch} (SSE-S3) -> every sensor."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def test_rotation_publishes_today_and_tomorrow_and_destroys_the_past() -> None:
 
 
 def test_key_job_on_the_emulator_and_sensors_share_the_day_key(stack: StackOutputs) -> None:
-    """The deployed master secret -> the handler -> keys/{epoch} under SSE-KMS -> two sensors' key sources."""
+    """The deployed master secret -> the handler -> keys/{epoch} under SSE-S3 -> two sensors' key sources."""
     from functions.privacy import handler
 
     s3 = boto3.client("s3")

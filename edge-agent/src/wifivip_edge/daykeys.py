@@ -2,7 +2,7 @@
 
 Standard library only, like :mod:`wifivip_edge.batch`: the key job in the cloud (``functions/privacy``)
 and the sensor import this one definition. The object is ``keys/{epoch}`` in the data bucket
-(SSE-KMS), JSON ``{"version": 1, "epoch": "YYYY-MM-DD", "key": "<64 hex>"}``.
+(SSE-S3), JSON ``{"version": 1, "epoch": "YYYY-MM-DD", "key": "<64 hex>"}``.
 """
 
 from __future__ import annotations

@@ -198,18 +198,20 @@ def _canonical(value: Any) -> str:
 def plan(ctx: Context, resources: Iterable[Resource]) -> list[Change]:
     """What :func:`apply` would do, with read calls only."""
     ctx.planning = True
-    changes = []
-    for resource in resources:
-        observed = resource.read(ctx)
-        if observed is not None:
-            ctx.outputs[resource.key] = observed.outputs
-        want = resource.desired(ctx)
-        if observed is None:
-            changes.append(Change("create", resource.kind, resource.name))
-        else:
-            fields = diff(want, observed.state)
-            changes.append(Change("update" if fields else "keep", resource.kind, resource.name, tuple(fields)))
-    return changes
+    return [_compare(ctx, resource)[0] for resource in resources]
+
+
+def _compare(ctx: Context, resource: Resource) -> tuple[Change, Observed | None, dict[str, Any]]:
+    """Read a resource (keeping its outputs for the resources after it) and what it should change to
+    match its desired state: the change, what was observed, what is wanted."""
+    observed = resource.read(ctx)
+    if observed is not None:
+        ctx.outputs[resource.key] = observed.outputs
+    want = resource.desired(ctx)
+    if observed is None:
+        return Change("create", resource.kind, resource.name), None, want
+    fields = diff(want, observed.state)
+    return Change("update" if fields else "keep", resource.kind, resource.name, tuple(fields)), observed, want
 
 
 def apply(ctx: Context, resources: Iterable[Resource], progress: Progress = print) -> list[Change]:
@@ -217,20 +219,12 @@ def apply(ctx: Context, resources: Iterable[Resource], progress: Progress = prin
     ctx.planning = False
     changes = []
     for resource in resources:
-        observed = resource.read(ctx)
-        if observed is not None:
-            ctx.outputs[resource.key] = observed.outputs
-        want = resource.desired(ctx)
+        change, observed, want = _compare(ctx, resource)
+        progress(str(change))
         if observed is None:
-            change = Change("create", resource.kind, resource.name)
-            progress(str(change))
             resource.create(ctx, want)
-        else:
-            fields = diff(want, observed.state)
-            change = Change("update" if fields else "keep", resource.kind, resource.name, tuple(fields))
-            progress(str(change))
-            if fields:
-                resource.update(ctx, want, observed.state, fields)
+        elif change.fields:
+            resource.update(ctx, want, observed.state, list(change.fields))
         if change.action != "keep":
             after = resource.read(ctx)
             if after is None:

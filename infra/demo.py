@@ -39,8 +39,13 @@ SILENT_FOR_S = 50 * 60
 EARLY_HOUR = 10
 
 
+_STARTED = time.monotonic()
+
+
 def say(message: str) -> None:
-    print(f"\033[1m==> {message}\033[0m", flush=True)
+    """A step of the demo, with the time since it started (a whole-centre run takes tens of minutes)."""
+    elapsed = int(time.monotonic() - _STARTED)
+    print(f"\033[1m==> {message}\033[0m  [{elapsed // 60}:{elapsed % 60:02d}]", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,23 +161,27 @@ def run_pipeline(
     replays: dict[str, Any] = {}
     for day, captures, frames in simulated:
         stops = None
+        upto = ""
         if until is not None and day == days[-1]:
             stops = {c.stem: until - (SILENT_FOR_S if c.stem == silent else 0) for c in captures}
-            say(f"Replaying {day.isoformat()} up to {clock_text(until)} through the edge agent (uploads to S3)")
-        else:
-            say(f"Replaying {day.isoformat()} through the edge agent (uploads to S3)")
-        batches, replays = replay_all(captures, outputs.bucket, endpoint, workdir, frames, stops)
-        if day_end(day) < time.time() - MAX_BATCH_AGE_DAYS * 86400:
-            say(f"Backfilling {day.isoformat()}: the ingest service with that day's clock (S3 -> SQS -> service)")
-            done = ingest_all(outputs.queue_url, batches, workdir / "lambda-ingest.log", backfill_handler(day))
-        else:
-            say("Running the ingest function on every batch (S3 -> SQS -> Lambda handler)")
-            done = ingest_all(outputs.queue_url, batches, workdir / "lambda-ingest.log")
+            upto = f" up to {clock_text(until)}"
+        backfill = day_end(day) < time.time() - MAX_BATCH_AGE_DAYS * 86400
+        say(
+            f"Replaying {day.isoformat()}{upto} through the edge agent (uploads to S3), each sensor's batches "
+            + (
+                "backfilled by the ingest service with that day's clock (S3 -> SQS -> service)"
+                if backfill
+                else "run through the ingest function (S3 -> SQS -> Lambda handler)"
+            )
+        )
+        ingest = Ingest(outputs.queue_url, workdir / "lambda-ingest.log", backfill_handler(day) if backfill else None)
+        batches, replays = replay_all(captures, outputs.bucket, endpoint, workdir, frames, stops, ingest)
+        print(f"    {ingest.handled} messages handled, {ingest.failed} failed (function output: {ingest.log_path})")
         counted = {
             "batches": counted["batches"] + batches,
             "frames": counted["frames"] + frames,
-            "messages": counted["messages"] + done["messages"],
-            "failed": counted["failed"] + done["failed"],
+            "messages": counted["messages"] + ingest.handled,
+            "failed": counted["failed"] + ingest.failed,
         }
 
     say(f"Sending the heartbeats through the heartbeat function ({silent} stopped {SILENT_FOR_S // 60} min ago)")
@@ -277,16 +286,20 @@ def replay_all(
     workdir: Path,
     frames_total: int,
     stops: dict[str, float] | None = None,
+    ingest: Ingest | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """Replay each sensor's capture (up to its stop time when given); the batch count and each replay's stats."""
+    """Replay each sensor's capture (up to its stop time when given) and, when ``ingest`` is given, drain
+    the queue after each sensor as the function keeps up with live sensors (a queue holding a whole
+    day also slows the emulator down); the batch count and each replay's stats."""
     from wifivip_edge.cli import replay
     from wifivip_edge.config import load_config
 
     key_hex = secrets.token_hex(32)
     batches = 0
     stats: dict[str, Any] = {}
-    with tqdm(total=frames_total, unit="frame", desc="    replay", ncols=90) as bar:
-        for capture in captures:
+    with tqdm(total=frames_total, unit="frame", desc="    replay", ncols=100) as bar:
+        for n, capture in enumerate(captures, 1):
+            bar.set_description(f"    sensor {n}/{len(captures)}")
             config_path = workdir / f"{capture.stem}.toml"
             config_path.write_text(
                 f'sensor_id = "{capture.stem}"\n[upload]\nbucket = "{bucket}"\nendpoint_url = "{endpoint}"\n'
@@ -296,8 +309,32 @@ def replay_all(
             done = replay([capture], load_config(config_path, environ={}), on_frame=bar.update, until=until)
             batches += done.batches
             stats[capture.stem] = done
+            if ingest is not None:
+                ingest.drain()
+                bar.set_postfix_str(f"{ingest.handled}/{batches} batches ingested")
     print(f"    {batches} batches uploaded")
     return batches, stats
+
+
+class Ingest:
+    """The local event source mapping of the ingest queue: pumps it into the real handler (or a
+    backfill handler) whenever drained; its stdout (metrics, as in CloudWatch) goes to a log file."""
+
+    def __init__(self, queue_url: str, log_path: Path, handler: Any = None) -> None:
+        import boto3
+
+        from functions.ingest.handler import lambda_handler
+        from functions.local_pump import SqsPump
+
+        self.log_path = log_path
+        self.handled = self.failed = 0
+        self._pump = SqsPump(boto3.client("sqs"), queue_url, handler or lambda_handler)
+
+    def drain(self) -> None:
+        with open(self.log_path, "a") as log:
+            self._pump.stdout = log
+            handled, failed = self._pump.drain()
+        self.handled, self.failed = self.handled + handled, self.failed + failed
 
 
 def send_heartbeats(outputs: Any, replays: dict[str, Any], now: float, silent: str, log_path: Path) -> None:
@@ -409,21 +446,6 @@ def backfill_handler(day: date) -> Any:
         return {"batchItemFailures": []}
 
     return handle
-
-
-def ingest_all(queue_url: str, expected_batches: int, log_path: Path, handler: Any = None) -> dict[str, int]:
-    """Pump the queue into the real handler; its stdout (metrics, as in CloudWatch) goes to a log file."""
-    import boto3
-
-    from functions.ingest.handler import lambda_handler
-    from functions.local_pump import SqsPump
-
-    with open(log_path, "a") as log:
-        pump = SqsPump(boto3.client("sqs"), queue_url, handler or lambda_handler, stdout=log)
-        with tqdm(total=expected_batches, unit="batch", desc="    ingest", ncols=90) as bar:
-            handled, failed = pump.drain(on_progress=bar.update)
-    print(f"    {handled} messages handled, {failed} failed (function output: {log_path})")
-    return {"messages": handled, "failed": failed}
 
 
 def rollup_days(first: date, last: date, log_path: Path) -> int:

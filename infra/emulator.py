@@ -110,6 +110,48 @@ def _back_up_only_the_items_a_transaction_touches() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _send_and_receive_sqs_messages_without_counting_the_queue() -> None:
+    """moto's ``send_message`` reads the queue's attributes for one flag (content-based deduplication),
+    and ``receive_message`` reads them again for the retention period of each message it returns;
+    those attributes count the messages visible, delayed and in flight by scanning the whole queue
+    with a clock read per message, so each message sent or received costs the queue's length. While
+    a day's batches are uploaded faster than they are ingested the queue grows and both slow down
+    quadratically (py-spy: 77 % of the whole-centre demo's replay in send, then 80 % of its ingest in
+    receive). Skip the three counts inside those two calls (neither uses them); GetQueueAttributes
+    still counts.
+    """
+    import threading
+
+    from moto.sqs.models import Queue, SQSBackend
+
+    busy = threading.local()
+    for name in (
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_delayed",
+        "approximate_number_of_messages_not_visible",
+    ):
+        count = getattr(Queue, name).fget
+
+        def skipped_when_busy(self: Queue, _count: Any = count) -> int:
+            return 0 if getattr(busy, "active", False) else int(_count(self))
+
+        setattr(Queue, name, property(skipped_when_busy))
+
+    def uncounted(method: Any) -> Any:
+        def call(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
+            outer = getattr(busy, "active", False)
+            busy.active = True
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                busy.active = outer
+
+        return call
+
+    SQSBackend.send_message = uncounted(SQSBackend.send_message)  # type: ignore[method-assign]
+    SQSBackend.receive_message = uncounted(SQSBackend.receive_message)  # type: ignore[method-assign]
+
+
 _patched = False
 
 
@@ -145,6 +187,7 @@ def _patch_moto() -> None:
         _accept_aws_binary_media_type_patches()
         _back_up_only_the_items_a_transaction_touches()
         _check_a_new_items_size_once()
+        _send_and_receive_sqs_messages_without_counting_the_queue()
         _patched = True
 
 

@@ -180,6 +180,104 @@ def _check_a_new_items_size_once() -> None:
     Item.__init__ = __init__  # type: ignore[method-assign]
 
 
+class _ListedVersion:
+    """One version as a listing shows it: the stored version's attributes, with the listing's own
+    ``is_latest`` (moto deep-copied each version, body included, only to set that flag on the copy)."""
+
+    def __init__(self, version: Any, is_latest: bool) -> None:
+        self._version = version
+        self.is_latest = is_latest
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._version, name)
+
+
+def _list_versions_under_the_prefix_only() -> None:
+    """moto's ``list_object_versions`` deep-copies every version of every key in the bucket (each body
+    read and written into a new temporary file) before it filters by prefix, on every call, page or
+    not. The ingest lists ``Prefix=<batch key>`` after each redaction (O(versions of that key) on S3):
+    on the emulator each call cost the whole bucket, so a full day's ingest went quadratic (one
+    invocation every 4 s and 19 GB after 14k batches). List the keys under the prefix only, each
+    version seen through a light view carrying its ``is_latest``; same pages, markers and order.
+    """
+    from moto.s3.models import FakeKey, S3Backend
+
+    original = S3Backend.list_object_versions
+
+    def list_object_versions(
+        self: Any,
+        bucket_name: str,
+        delimiter: str | None = None,
+        key_marker: str | None = None,
+        max_keys: int | None = 1000,
+        prefix: str = "",
+        version_id_marker: str | None = None,
+    ) -> tuple[list[Any], list[str], list[Any], str | None, str | None]:
+        bucket = self.get_bucket(bucket_name)
+        prefix = prefix or ""
+        # newest first within a key: a key's list is in write order (its current version last)
+        listed = [
+            _ListedVersion(version, is_latest=i == 0)
+            for name, versions in sorted(item for item in list(dict.items(bucket.keys)) if item[0].startswith(prefix))
+            for i, version in enumerate(reversed(versions))
+        ]
+        return _page_of_versions(listed, FakeKey, delimiter, key_marker, max_keys, prefix, version_id_marker)
+
+    list_object_versions.moto_original = original  # type: ignore[attr-defined]  # (its test compares the two)
+    S3Backend.list_object_versions = list_object_versions  # type: ignore[method-assign]
+
+
+def _page_of_versions(
+    listed: list[Any],
+    key_type: type,
+    delimiter: str | None,
+    key_marker: str | None,
+    max_keys: int | None,
+    prefix: str,
+    version_id_marker: str | None,
+) -> tuple[list[Any], list[str], list[Any], str | None, str | None]:
+    """moto 5.2.5's paging of a version listing (markers, delimiter, max keys), unchanged, over
+    versions already under the prefix and sorted by name, newest first."""
+    common_prefixes: set[str] = set()
+    requested: list[Any] = []
+    delete_markers: list[Any] = []
+    next_key_marker: str | None = None
+    next_version_id_marker: str | None = None
+    skip = True
+    last_added: Any = None
+    for version in listed:
+        name = version.name
+        if skip:
+            if key_marker is None:
+                skip = False
+            elif not version_id_marker:
+                skip = version.name < key_marker
+                continue
+            elif version.name == key_marker and version.version_id == version_id_marker:
+                skip = False
+                continue
+            else:
+                continue
+        is_common_prefix = False
+        if delimiter and delimiter in name[len(prefix) :]:
+            end = len(prefix) + name[len(prefix) :].index(delimiter) + len(delimiter)
+            name = name[:end]
+            if name == key_marker:
+                continue
+            common_prefixes.add(name)
+            is_common_prefix = True
+        elif last_added is not None:
+            name = last_added.name
+        if max_keys is not None and len(requested) + len(delete_markers) + len(common_prefixes) >= max_keys:
+            next_key_marker = name
+            next_version_id_marker = None if is_common_prefix or last_added is None else last_added.version_id
+            break
+        if not is_common_prefix:
+            last_added = version
+            (requested if isinstance(version._version, key_type) else delete_markers).append(version)
+    return requested, sorted(common_prefixes), delete_markers, next_key_marker, next_version_id_marker
+
+
 def _patch_moto() -> None:
     global _patched
     if not _patched:
@@ -188,6 +286,7 @@ def _patch_moto() -> None:
         _back_up_only_the_items_a_transaction_touches()
         _check_a_new_items_size_once()
         _send_and_receive_sqs_messages_without_counting_the_queue()
+        _list_versions_under_the_prefix_only()
         _patched = True
 
 

@@ -18,20 +18,22 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import boto3
 
 MAC_SHAPED = [
     re.compile(rb"(?i)(?<![0-9a-f])[0-9a-f]{2}([:\- ])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}(?![0-9a-f])"),
     re.compile(rb"(?i)(?<![0-9a-f])[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}(?![0-9a-f])"),
 ]
-TOKEN = re.compile(rb"[0-9A-Za-z+/=_-]+")
-BINARY = re.compile(rb"[^\t\n\r\x20-\x7e]")
 HEX = re.compile(rb"[0-9a-f]{8,}")
+#: A random identifier (Lambda request ids, Powertools correlation ids): its first group is an 8-hex token
+#: made by no MAC, which would match one of the whole centre's 120,000 day pseudonyms (32 bits) by chance.
+UUID = re.compile(rb"(?<![0-9a-f])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-f])")
 
 
 def text_forms(mac: bytes) -> list[bytes]:
@@ -41,26 +43,38 @@ def text_forms(mac: bytes) -> list[bytes]:
     return [f.encode() for f in forms] + [base64.b64encode(mac), base64.urlsafe_b64encode(mac)]
 
 
-def leaks(blobs: Mapping[str, bytes], macs: Iterable[bytes]) -> list[str]:
-    """Every MAC-shaped value and every known MAC (any encoding) in the blobs, with where it was.
+class MacFinder:
+    """Finds, in one pass over each blob, every MAC-shaped value and every known MAC in any encoding.
 
-    Fast enough for thousands of MACs and megabytes: separated forms by regex; the other text forms
-    searched in the set of distinct tokens (runs of hex, base64 and decimal characters); raw bytes
-    where they could be (a raw MAC with a non-printable byte cannot hide in a text blob).
+    Built once for the known MACs (tens of thousands for the whole centre): their text forms and raw
+    bytes go into one Aho-Corasick automaton, so a blob costs its length, whatever the number of MACs
+    (searching each form in turn cost MACs x bytes: days at the whole centre's scale). A form is found
+    anywhere, inside a longer token too (``x12abcdef0042y``); raw bytes anywhere, in text or binary.
     """
-    found = [f"{where}: MAC-shaped {m.group(0)!r}" for where, blob in blobs.items() for rx in MAC_SHAPED
-             for m in rx.finditer(blob)]  # fmt: skip
-    tokens = b"\n".join({t for blob in blobs.values() for t in TOKEN.findall(blob)})
-    binary = b"\n".join(blob for blob in blobs.values() if BINARY.search(blob))
-    text = b"\n".join(blobs.values())
-    for mac in macs:
-        hits = [f for f in text_forms(mac) if f in tokens]
-        if mac in (text if not BINARY.search(mac) else binary):
-            hits.append(mac)
-        for form in hits:
-            where = [w for w, blob in blobs.items() if form in blob]
-            found.append(f"{mac.hex(':')} as {form!r} in {where}")
-    return found
+
+    def __init__(self, macs: Iterable[bytes]) -> None:
+        self.automaton = ahocorasick.Automaton()
+        for mac in macs:
+            for form in [*text_forms(mac), mac]:
+                key = form.decode("latin-1")
+                self.automaton.add_word(key, [*self.automaton.get(key, []), (mac, form)])
+        self.searchable = len(self.automaton) > 0
+        if self.searchable:
+            self.automaton.make_automaton()
+
+    def find(self, where: str, blob: bytes) -> list[str]:
+        """What leaks in ``blob``, each hit with ``where``."""
+        found = [f"{where}: MAC-shaped {m.group(0)!r}" for rx in MAC_SHAPED for m in rx.finditer(blob)]
+        if self.searchable:
+            hits = {hit for _, entries in self.automaton.iter(blob.decode("latin-1")) for hit in entries}
+            found += [f"{mac.hex(':')} as {form!r} in {where}" for mac, form in sorted(hits)]
+        return found
+
+
+def leaks(blobs: Mapping[str, bytes], macs: Iterable[bytes]) -> list[str]:
+    """Every MAC-shaped value and every known MAC (any encoding) in the blobs, with where it was."""
+    finder = MacFinder(macs)
+    return [hit for where, blob in blobs.items() for hit in finder.find(where, blob)]
 
 
 def keyed_hashes(macs: Iterable[bytes], keys: Iterable[bytes]) -> dict[str, bytes]:
@@ -71,64 +85,89 @@ def keyed_hashes(macs: Iterable[bytes], keys: Iterable[bytes]) -> dict[str, byte
     return {hmac.new(k, m, hashlib.sha256).hexdigest(): m for k in keys for m in macs}
 
 
+class PseudonymFinder:
+    """Finds ``pseudonyms`` (cut to ``width`` hex characters) in a blob: as a whole hex token, or as the
+    prefix of a longer one (a wider truncation of the same keyed hash: 16, 32 or 64 characters)."""
+
+    def __init__(self, pseudonyms: Iterable[str], width: int) -> None:
+        self.width = width
+        self.wanted = {p[:width].encode() for p in pseudonyms}
+
+    def find(self, blob: bytes) -> set[str]:
+        """The hits (hex tokens); UUIDs are not searched (see :data:`UUID`)."""
+        width = self.width
+        tokens = HEX.findall(UUID.sub(b"-", blob) if b"-" in blob else blob)
+        return {t.decode() for t in tokens if t[:width] in self.wanted and len(t) in (width, 16, 32, 64)}
+
+
 def pseudonyms_in(blobs: Mapping[str, bytes], pseudonyms: Iterable[str], width: int) -> dict[str, set[str]]:
-    """Where each of ``pseudonyms`` (cut to ``width`` hex characters) appears: as a whole hex token, or as
-    the prefix of a longer one (a wider truncation of the same keyed hash: 16, 32 or 64 characters)."""
-    wanted = {p[:width].encode() for p in pseudonyms}
-    found: dict[str, set[str]] = {}
-    for where, blob in blobs.items():
-        hits = {t.decode() for t in HEX.findall(blob) if t[:width] in wanted and len(t) in (width, 16, 32, 64)}
-        if hits:
-            found[where] = hits
-    return found
+    """Where each of ``pseudonyms`` appears (see :class:`PseudonymFinder`)."""
+    finder = PseudonymFinder(pseudonyms, width)
+    return {where: hits for where, blob in blobs.items() if (hits := finder.find(blob))}
 
 
 def unzip_if_gzip(data: bytes) -> bytes:
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
-def s3_bodies(bucket: str, versions: bool = False, skip_prefixes: tuple[str, ...] = ()) -> dict[str, bytes]:
-    """Every object's body (decompressed), by ``s3://key`` (every version's with ``versions``)."""
+Place = tuple[str, bytes]  # (where, what is stored there, decompressed)
+
+
+def s3_objects(bucket: str, versions: bool = False, skip_prefixes: tuple[str, ...] = ()) -> Iterator[Place]:
+    """Every object's body (decompressed), by ``s3://key`` (every version's with ``versions``), one at a
+    time: the whole centre's bucket does not fit in memory twice."""
     s3 = boto3.client("s3")
-    out: dict[str, bytes] = {}
     if versions:
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
             for v in page.get("Versions", []):
                 if skip_prefixes and v["Key"].startswith(skip_prefixes):
                     continue
                 body = s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])["Body"].read()
-                out[f"s3://{v['Key']}?versionId={v['VersionId']}"] = unzip_if_gzip(body)
-        return out
+                yield f"s3://{v['Key']}?versionId={v['VersionId']}", unzip_if_gzip(body)
+        return
     for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for obj in listing.get("Contents", []):
             if not (skip_prefixes and obj["Key"].startswith(skip_prefixes)):
-                out[f"s3://{obj['Key']}"] = unzip_if_gzip(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-    return out
+                yield f"s3://{obj['Key']}", unzip_if_gzip(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
 
 
-def dynamodb_items(tables: Mapping[str, str]) -> dict[str, bytes]:
+def s3_bodies(bucket: str, versions: bool = False, skip_prefixes: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """:func:`s3_objects` gathered."""
+    return dict(s3_objects(bucket, versions, skip_prefixes))
+
+
+def dynamodb_places(tables: Mapping[str, str]) -> Iterator[Place]:
     """Every item of every table (``{model: table name}``), as its JSON, by ``dynamodb {model} #n {key}``."""
     ddb = boto3.client("dynamodb")
-    out: dict[str, bytes] = {}
     for model, table in tables.items():
         n = 0
         for page in ddb.get_paginator("scan").paginate(TableName=table):
             for item in page["Items"]:
-                out[f"dynamodb {model} #{n} {_key_of(item)}"] = json.dumps(item, default=_blob).encode()
+                yield f"dynamodb {model} #{n} {_key_of(item)}", json.dumps(item, default=_blob).encode()
                 n += 1
-    return out
+
+
+def dynamodb_items(tables: Mapping[str, str]) -> dict[str, bytes]:
+    """:func:`dynamodb_places` gathered."""
+    return dict(dynamodb_places(tables))
+
+
+def file_places(*roots: Path) -> Iterator[Place]:
+    """Every file under the roots (spool, state, status, loss counters), decompressed, by path."""
+    for root in roots:
+        for p in sorted(root.rglob("*")):
+            if p.is_file():
+                yield f"file {p}", unzip_if_gzip(p.read_bytes())
 
 
 def files_under(*roots: Path) -> dict[str, bytes]:
-    """Every file under the roots (spool, state, status, loss counters), decompressed, by path."""
-    return {
-        f"file {p}": unzip_if_gzip(p.read_bytes()) for root in roots for p in sorted(root.rglob("*")) if p.is_file()
-    }
+    """:func:`file_places` gathered."""
+    return dict(file_places(*roots))
 
 
 @dataclass(frozen=True)
 class ScanFigures:
-    """What a scan covered, for docs/reliability.md."""
+    """What a scan covered, for docs/reliability.md (``objects`` counts every version scanned)."""
 
     objects: int
     items: int
@@ -138,14 +177,65 @@ class ScanFigures:
 
     @classmethod
     def of(cls, blobs: Mapping[str, bytes]) -> ScanFigures:
-        logs = [b for w, b in blobs.items() if w.startswith("log")]
-        return cls(
-            objects=sum(1 for w in blobs if w.startswith("s3://")),
-            items=sum(1 for w in blobs if w.startswith("dynamodb ")),
-            log_lines=sum(b.count(b"\n") + 1 for b in logs),
-            files=sum(1 for w in blobs if w.startswith("file ")),
-            megabytes=round(sum(len(b) for b in blobs.values()) / 1e6, 2),
-        )
+        tally = _Tally()
+        for where, blob in blobs.items():
+            tally.add(where, blob)
+        return tally.figures()
+
+
+@dataclass
+class _Tally:
+    objects: int = 0
+    items: int = 0
+    log_lines: int = 0
+    files: int = 0
+    size: int = 0
+
+    def add(self, where: str, blob: bytes) -> None:
+        self.objects += where.startswith("s3://")
+        self.items += where.startswith("dynamodb ")
+        self.log_lines += blob.count(b"\n") + 1 if where.startswith("log") else 0
+        self.files += where.startswith("file ")
+        self.size += len(blob)
+
+    def figures(self) -> ScanFigures:
+        return ScanFigures(self.objects, self.items, self.log_lines, self.files, round(self.size / 1e6, 2))
+
+
+@dataclass
+class ScanReport:
+    """What one streaming scan found: the places' names, never their contents."""
+
+    places: list[str]
+    leaks: list[str]
+    pseudonyms: dict[str, dict[str, set[str]]]  # {finder's name: {where: hits}}
+    needles: dict[str, dict[str, int]]  # {needle's name: {where: occurrences}}
+    figures: ScanFigures
+
+
+def scan(
+    places: Iterable[Place],
+    macs: MacFinder,
+    pseudonyms: Mapping[str, PseudonymFinder] | None = None,
+    needles: Mapping[str, bytes] | None = None,
+) -> ScanReport:
+    """Search each place as it comes (S3 versions, items, log text, files) and keep only what was found:
+    the same checks as :func:`leaks` and :func:`pseudonyms_in`, in the memory of one place at a time."""
+    report = ScanReport([], [], {name: {} for name in pseudonyms or {}}, {name: {} for name in needles or {}},
+                        ScanFigures(0, 0, 0, 0, 0.0))  # fmt: skip
+    tally = _Tally()
+    for where, blob in places:
+        report.places.append(where)
+        tally.add(where, blob)
+        report.leaks += macs.find(where, blob)
+        for name, finder in (pseudonyms or {}).items():
+            if hits := finder.find(blob):
+                report.pseudonyms[name][where] = hits
+        for name, needle in (needles or {}).items():
+            if count := blob.count(needle):
+                report.needles[name][where] = count
+    report.figures = tally.figures()
+    return report
 
 
 def agent_log(config: Path, config_text: str, drain_timeout_s: float, timeout_s: float) -> str:

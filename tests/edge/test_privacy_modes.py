@@ -27,7 +27,7 @@ from wifivip_edge.pseudonym import CloudKeySource, KeyRing, Pseudonymizer, encod
 from wifivip_edge.simulate.run import simulate, write_simulation
 from wifivip_edge.simulate.scenario import NIORT_DEMO
 
-from tests.privacy_scan import agent_log, files_under, leaks, s3_bodies
+from tests.privacy_scan import MacFinder, PseudonymFinder, agent_log, files_under, keyed_hashes, leaks, s3_bodies, scan
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +151,32 @@ def test_the_scan_finds_a_planted_mac_in_every_form() -> None:
         blob = b'{"device":"0a1b2c3d","note":"x' + form + b'y"}\n'
         assert leaks({"planted": blob}, {mac}), form
     assert leaks({"clean": b'{"device":"0a1b2c3d","batch_id":"20261121T100000Z-0123456789ab"}'}, {mac}) == []
+
+
+def test_the_streaming_scan_finds_what_the_gathered_scan_finds_and_keeps_no_body() -> None:
+    """The whole centre's scan goes place by place (:func:`tests.privacy_scan.scan`): same hits as
+    :func:`leaks` and :func:`pseudonyms_in` on the gathered blobs, the figures, and no body kept."""
+    macs = {bytes.fromhex("12abcdef0042"), bytes.fromhex("02aa55aa55aa")}
+    key = b"k" * 32
+    pseudonym = next(h for h, m in keyed_hashes(macs, [key]).items() if m == bytes.fromhex("02aa55aa55aa"))
+    blobs = {
+        "s3://raw/a?versionId=1": b'{"device":"' + pseudonym[:8].encode() + b'","consumer":"x"}\n',
+        "s3://raw/a?versionId=2": b'{"device":"0a1b2c3d"}\n',
+        "dynamodb DeviceState #0 s1": b'{"v":"' + pseudonym[:16].encode() + b'"}',
+        "log agent": b"line 1\nsaw 12:ab:cd:ef:00:42\nline 3",
+        "file spool/x": b"\x00" + bytes.fromhex("02aa55aa55aa") + b"\x01",
+    }
+    report = scan(iter(blobs.items()), MacFinder(macs), {"day": PseudonymFinder([pseudonym], 8)}, {"c": b'"consumer"'})
+    assert sorted(report.leaks) == sorted(leaks(blobs, macs)) and len(report.leaks) == 2  # MAC-shaped, raw
+    assert report.pseudonyms["day"] == {
+        "s3://raw/a?versionId=1": {pseudonym[:8]},
+        "dynamodb DeviceState #0 s1": {pseudonym[:16]},
+    }
+    assert report.needles == {"c": {"s3://raw/a?versionId=1": 1}}
+    assert report.places == list(blobs)
+    assert (report.figures.objects, report.figures.items, report.figures.log_lines, report.figures.files) == (
+        2,
+        1,
+        3,
+        1,
+    )

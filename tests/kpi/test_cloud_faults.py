@@ -498,14 +498,21 @@ DAY_EVENT = {"from": "2026-11-21", "to": "2026-11-21"}
 DAYS = [date(2026, 11, 21)]
 
 
-def rolled_state(stack: StackOutputs) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every KPI item but the ingest's sketches, as stored (the rollup's outputs and the sensor days)."""
+def rolled_state(stack: StackOutputs) -> dict[tuple[str, str], Any]:
+    """Every KPI item but the ingest's sketches (the rollup's outputs and the sensor days), as the read API
+    sees them: a scope's day is its base item and day parts summed (``merge_day_keys``), weeks and months as
+    stored. Which part of its day holds a day-level counter depends on the order batches arrived in (a
+    device's revisit ``rv`` goes to the part of whichever of its batches is counted second), not on the
+    figures: docs/kpis.md, "A day is the sum of its items"."""
     ddb = boto3.client("dynamodb")
-    return {
-        (i["pk"]["S"], i["sk"]["S"]): i
-        for i in _scan(ddb, stack.tables["KpiItem"])
-        if not i["pk"]["S"].startswith("sketch#")
+    items = {(i["pk"]["S"], i["sk"]["S"]): i for i in _scan(ddb, stack.tables["KpiItem"])}
+    days = {k: i for k, i in items.items() if k[1].startswith("D#") and not k[0].startswith("sketch#")}
+    counters = {
+        k: {a: (_number(v["N"]) if "N" in v else v) for a, v in i.items() if a not in ("pk", "sk")}
+        for k, i in days.items()
     }
+    others = {k: i for k, i in items.items() if k not in days and not k[0].startswith("sketch#")}
+    return {**merge_day_keys(counters), **others}
 
 
 def run_rollup(faults: AwsFaults | None = None) -> dict[str, Any] | None:

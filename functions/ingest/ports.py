@@ -2,7 +2,9 @@
 
 The KPI store's contract is what makes ingest exactly-once: :meth:`KpiStore.commit` applies a whole
 :class:`CommitPlan` atomically or not at all, and refuses it (``duplicate``) when the batch's marker
-already exists, or (``conflict``) when a versioned item moved since it was read.
+already exists, or (``conflict``) when a versioned item moved since it was read. The unique-devices
+sketch is merged before, outside it (:meth:`KpiStore.merge_sketch`): a register-wise max, so merging a
+batch twice (a retry after a crash, a redelivery) changes nothing.
 """
 
 from __future__ import annotations
@@ -77,17 +79,17 @@ class SetAdd:
 
 @dataclass(frozen=True)
 class CommitPlan:
-    """Everything one batch writes, in one transaction: at most 1 + 9 + 1 + 16 + 9 actions."""
+    """What one batch writes in its transaction: at most 1 + 9 + 16 + 9 actions (the sketch is merged
+    before it, on its own: see :func:`functions.ingest.service.commit_exactly_once`)."""
 
     marker: Marker
     adds: dict[tuple[str, str], dict[str, int | Decimal]] = field(default_factory=dict)  # (pk, sk) -> ADDs
-    sketch: VersionedWrite | None = None
     visitors: tuple[VersionedWrite, ...] = ()  # visitor-set shards with new members
     panel: tuple[SetAdd, ...] = ()
 
     @property
     def actions(self) -> int:
-        return 1 + len(self.adds) + (self.sketch is not None) + len(self.visitors) + len(self.panel)
+        return 1 + len(self.adds) + len(self.visitors) + len(self.panel)
 
 
 class KpiStore(Protocol):
@@ -99,6 +101,10 @@ class KpiStore(Protocol):
 
     def read_members(self, pk: str, sk: str) -> tuple[frozenset[str], int | None]:
         """(members, rev) of a visitor-set item, (empty, None) when absent or expired. Strongly consistent."""
+        ...
+
+    def merge_sketch(self, write: VersionedWrite) -> Literal["applied", "conflict"]:
+        """Replace a sketch item read at ``write.expected_rev`` (``conflict``: it moved since)."""
         ...
 
     def commit(self, plan: CommitPlan) -> CommitResult:

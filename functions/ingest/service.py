@@ -2,16 +2,21 @@
 
 Exactly once, whatever the duplication, order or crashes (docs/kpis.md has the full argument):
 
-1. nothing is written before the commit: reading the object, decoding, coalescing and reading the
-   versioned items have no side effect, so a crash anywhere before it leaves no trace;
+1. nothing but the sketch is written before the commit: reading the object, decoding, coalescing and
+   reading the versioned items have no side effect, and the sketch merge that precedes the commit is
+   idempotent (point 4), so a crash anywhere before the commit leaves nothing a retry would change;
 2. the commit is one DynamoDB transaction holding the batch's marker (put if absent) and every
-   update the batch causes: it happens entirely, or not at all;
+   counter update the batch causes: it happens entirely, or not at all;
 3. a redelivery finds the marker and the transaction is refused as a whole (``duplicate``);
-4. counters are sums (order-free); the sketch is a register-wise max (order- and repeat-free); the
-   visitor set only grows, and each device is "new" in exactly one committed batch, so the revisits
-   added over all batches equal visits minus distinct visitors in any order. The sketch and the set
-   are read then written under a version condition, so a concurrent change makes the transaction
-   fail (``conflict``) and the batch is recomputed from fresh reads.
+4. counters are sums (order-free); the sketch is a register-wise max (order- and repeat-free: a batch
+   merged twice, or merged by a delivery that crashed before its commit, leaves it as merged once);
+   the visitor set only grows, and each device is "new" in exactly one committed batch, so the
+   revisits added over all batches equal visits minus distinct visitors in any order. The sketch and
+   the set are read then written under a version condition, so a concurrent change refuses the write
+   (``conflict``) and the batch is recomputed from fresh reads.
+
+Why the sketch is not in the transaction: an item in ``TransactWriteItems`` is billed two write units
+per KB, one outside; being idempotent, the sketch needs no marker to guard it (issue 9, the bill).
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ class IngestOutcome:
     reason: str | None = None
     sessions: int = 0
     items: int = 0  # KPI items the batch touched
-    actions: int = 0  # actions in its transaction
+    actions: int = 0  # actions in its transaction (the sketch merge is a write of its own)
     health: Literal["recorded", "stale", "invalid"] | None = None  # the heartbeat it carried (schema 2)
 
 
@@ -185,23 +190,27 @@ def _check_counts(batch: Batch) -> None:
 def commit_exactly_once(
     key: str, batch: Batch, contrib: BatchContribution, kpis: KpiStore, now: float
 ) -> tuple[Literal["counted", "duplicate"], CommitPlan]:
-    """Plan from fresh reads and commit; on a version conflict, read again and retry."""
+    """Merge the sketch, then plan from fresh reads and commit; on a version conflict (sketch or
+    visitor set), read again and retry. The sketch goes first: merged after the commit, a crash between
+    the two would lose it (the redelivery finds the marker and stops)."""
     marker = Marker(
         ProcessedBatch.ref(contrib.sensor_id, batch.header.batch_id), key, contrib.sensor_id, len(batch.sessions)
     )
     for attempt in range(MAX_COMMIT_ATTEMPTS):
-        plan = plan_commit(marker, contrib, kpis, now)
-        result = kpis.commit(plan)
-        if result == "applied":
-            return "counted", plan
-        if result == "duplicate":
-            return "duplicate", plan
+        sketch = _sketch_write(contrib, kpis)
+        if sketch is None or kpis.merge_sketch(sketch) == "applied":
+            plan = plan_commit(marker, contrib, kpis, now)
+            result = kpis.commit(plan)
+            if result == "applied":
+                return "counted", plan
+            if result == "duplicate":
+                return "duplicate", plan
         time.sleep(min(0.05 * 2**attempt, 1.0))
     raise CommitConflict(f"{key}: versioned items kept changing over {MAX_COMMIT_ATTEMPTS} attempts")
 
 
 def plan_commit(marker: Marker, contrib: BatchContribution, kpis: KpiStore, now: float) -> CommitPlan:
-    """The whole transaction of one batch, from the state read now."""
+    """The whole transaction of one batch (all but the sketch), from the state read now."""
     sensor = contrib.sensor_id
     pk = KpiItem.key("sensor", sensor)
 
@@ -209,7 +218,6 @@ def plan_commit(marker: Marker, contrib: BatchContribution, kpis: KpiStore, now:
         return pk, day_part_key(day, day_part(day, contrib.window_start))
 
     adds = {part(day): dict(counters) for day, counters in contrib.days.items()}
-    sketch = _sketch_write(contrib, kpis)
     visitors, revisits = _visitor_writes(contrib, kpis, now)
     if revisits:
         counters = adds.setdefault(part(date.fromisoformat(contrib.epoch)), {})
@@ -223,7 +231,7 @@ def plan_commit(marker: Marker, contrib: BatchContribution, kpis: KpiStore, now:
         )
         for day, members in sorted(contrib.panel.items())
     )
-    return CommitPlan(marker, adds, sketch, visitors, panel)
+    return CommitPlan(marker, adds, visitors, panel)
 
 
 def _sketch_write(contrib: BatchContribution, kpis: KpiStore) -> VersionedWrite | None:

@@ -1,7 +1,8 @@
 """In-memory fakes of ingest's ports, with DynamoDB's transaction semantics, and a crash injector.
 
 ``FakeKpiStore.commit`` is all-or-nothing like ``TransactWriteItems``: it checks the marker (absent)
-and the versioned items' revisions before applying anything.
+and the versioned items' revisions before applying anything; ``merge_sketch`` is the conditional
+update of the sketch that precedes it (a crash can fall between the two).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from functions.ingest.ports import CommitPlan, CommitResult, VersionedWrite
 
@@ -74,6 +76,7 @@ class FakeKpiStore:
     panel: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     crashes: CrashPlan = field(default_factory=CrashPlan)
     commits: int = 0
+    sketch_merges: int = 0
 
     def read_sketch(self, pk: str, sk: str) -> tuple[bytes | None, int | None]:
         self.crashes.tick()
@@ -85,20 +88,28 @@ class FakeKpiStore:
         members, rev = self.sets.get((pk, sk), (frozenset(), None))
         return members, rev
 
+    def merge_sketch(self, write: VersionedWrite) -> Literal["applied", "conflict"]:
+        self.crashes.tick()
+        if not self._current(write, self.sketches):
+            return "conflict"
+        assert write.sketch is not None
+        self.sketches[(write.pk, write.sk)] = (write.sketch, (write.expected_rev or 0) + 1)
+        self.sketch_merges += 1
+        self.crashes.tick()  # a crash after the merge, before the transaction
+        return "applied"
+
     def commit(self, plan: CommitPlan) -> CommitResult:
         self.crashes.tick()
         self.commits += 1
         if plan.marker.batch_ref in self.markers:
             return "duplicate"
-        if not self._current(plan.sketch, self.sketches) or not all(self._current(w, self.sets) for w in plan.visitors):
+        if not all(self._current(w, self.sets) for w in plan.visitors):
             return "conflict"
         self.markers.add(plan.marker.batch_ref)
         for key, counters in plan.adds.items():
             item = self.items[key]
             for name, value in counters.items():
                 item[name] = item.get(name, 0) + value
-        if plan.sketch is not None and plan.sketch.sketch is not None:
-            self.sketches[(plan.sketch.pk, plan.sketch.sk)] = (plan.sketch.sketch, (plan.sketch.expected_rev or 0) + 1)
         for shard in plan.visitors:
             key = (shard.pk, shard.sk)
             members = self.sets.get(key, (frozenset(), 0))[0] | shard.members

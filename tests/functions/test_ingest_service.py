@@ -43,7 +43,8 @@ def test_counts_once_then_reports_duplicate() -> None:
     assert day["f11"] == 5 and day["b"] == 1
     assert day["p11"] == 1  # the closed session at -50 dBm, not a visit: a passer-by
     assert "v11" not in day  # the open session is not counted yet
-    assert first.items == 2 and first.actions == 3  # day item + sketch; marker + day + sketch
+    assert first.items == 2 and first.actions == 2  # day item + sketch; transaction: marker + day
+    assert kpis.sketch_merges == 1  # the sketch, merged before the transaction; the duplicate's merge: no-op
 
 
 def test_a_missing_object_is_not_an_error() -> None:

@@ -401,7 +401,9 @@ def test_a_storm_of_every_fault_kind_still_counts_each_batch_once(cloud: StackOu
     """Nine batches under high fault rates: every kind of fault fires, retries run out (records fail
     alone and return, some go to the DLQ and are redriven), and the oracle still holds."""
     made = [make_batch(offset=300 * i, batch_id=f"20261121T1{i:01d}0000Z-{i:012x}") for i in range(9)]
-    faults, delivery = run_with_faults(cloud, made, random.Random(7), 3, STORM)
+    # A seed whose storm lands every kind: which call draws which fault follows the handler's call
+    # sequence (seed 7 until the sketch merge left the transaction, 26 November; then 1, 2, 4 of 1-4 did).
+    faults, delivery = run_with_faults(cloud, made, random.Random(2), 3, STORM)
     assert set(faults.replies) == {k for rules in STORM.values() for k, _ in rules}, faults.summary()
     assert {when for when, *_ in faults.kills} == {"before", "after"}, faults.kills
     assert delivery.failed_records > 0 and faults.retry_sleeps and delivery.concurrent_runs, faults.summary()

@@ -397,7 +397,7 @@ def test_a_live_figure_due_between_batches_leaves_at_once_as_a_heartbeat_object(
     config = load_config(write_config(tmp_path, heartbeat={"interval_s": 420}), environ={})
     store = FakeStore()
     agent = build_agent(config, SocketSource(FakePacketSocket([])), store)
-    assert agent.live_due is not None and agent.gate.batcher.live_hold_s == 250  # the configured cadence
+    assert agent.live_due is not None and agent.gate.batcher.live_hold_s == config.batching.live_hold_s == 270
     now = time.time()
     agent.heartbeat.maybe_send(now, force=True)
     assert agent.heartbeat.maybe_send(now + 5) is None  # within the interval, nothing due

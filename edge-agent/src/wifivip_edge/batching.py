@@ -12,7 +12,7 @@ up to ``live_hold_s`` for the next one due, so that it carries it, and when none
 :meth:`Batcher.live_due` gives the figure for a small object of its own (the agent sends it as a
 heartbeat object). Why the hold: batches settle every 5 minutes and the figure must leave more often
 than that; without it every 5 minutes would take one more object (an S3 PUT, a queue message and a
-Lambda run), with it about one in six (docs/kpis.md, data age).
+Lambda run), with it about one in ten at the configured 270 s (docs/kpis.md, data age).
 
 A window is *closed* when its time is over (a later frame, or :meth:`Batcher.tick` in live mode)
 and *emitted* once it is settled: the session gap has passed after its end, and the longer gap of a

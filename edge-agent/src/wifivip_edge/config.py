@@ -65,11 +65,13 @@ class BatchingConfig:
     batch_seconds: int = 300
     session_gap_seconds: int = 300
     # "Visitors now": a live figure leaves at most this often while the sensor hears anyone (a batch
-    # carries it, else a heartbeat object): with the cloud's latency (~20 s) under 5 minutes.
-    live_every_s: int = 250
+    # carries it, else a heartbeat object): with the cloud's latency (measured ~4 s, S3 -> Lambda assumed
+    # 2 s of it) under 5 minutes. 270 rather than 250: about one object per nine batches instead of five
+    # (issue 9, the bill; docs/kpis.md, data age), 26 s of margin left under the 5 minutes.
+    live_every_s: int = 270
     # A settled batch waits up to this long to carry the next live figure due (one object fewer each
     # time); its counts arrive that much later (they are final only a session gap after their window).
-    live_hold_s: int = 250
+    live_hold_s: int = 270
 
 
 @dataclass(frozen=True)

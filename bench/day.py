@@ -9,10 +9,11 @@ What runs (one process, the embedded emulator; ``python -m bench day``):
 2. Edge, the whole day: every sensor's capture goes through the agent (parser, linking, sessions,
    batches; thresholds calibrated on Brno: visitor -70 dBm, 5 min, gap 20 min). Every batch of the
    day is made; frames, batches and records are counted for all 50 sensors.
-3. Cloud, on a subset of the shops (``--cloud-shops``, every sensor of each; all 50 sensors are
-   enrolled): the day replayed in time order, window by window: each sensor's batches uploaded by the
-   agent's uploader, the real ingest handler draining the queue 10 messages per invocation (Lambda's
-   event-source mapping), the real rollup handler run at its 5-minute ticks -- one tick in
+3. Cloud, on a subset of the shops (``--cloud-shops``, every sensor of each; only these enrolled
+   during the replay, the others after it): the day replayed in time order, window by window: each
+   sensor's batches uploaded by the agent's uploader, the real ingest handler draining the queue 10
+   messages per invocation (Lambda's event-source mapping), the real rollup handler run at its
+   5-minute ticks -- one tick in
    ``ROLLUP_SAMPLE_EVERY`` is counted, each counted run preceded by an uncounted run at the tick before
    (so it sees exactly 5 minutes of new data, as in production); one hour of heartbeats (every 180 s
    per sensor) through the real heartbeat handler; every other scheduled function (silent sensors,
@@ -23,8 +24,13 @@ Why a subset: the emulator takes ~0.1 s per batch on this 2-core machine and a d
 (50 sensors x 288 windows): the whole day would take most of an hour. The subset's usage is scaled to
 the 50 sensors by measured ratios, stated in the results (``day.extrapolation``): upload, ingest,
 heartbeats and retention by ``max(batches ratio, records ratio)`` (every batch of all 50 sensors is
-made at step 2, so both ratios are counts, not guesses); rollups by the shops ratio (an upper bound:
-street, zone and city items are written whatever the subset); rollup runs by ``ROLLUP_SAMPLE_EVERY``.
+made at step 2, so both ratios are counts, not guesses); the rollup -- every call, unit and CPU
+second of its runs, on every table -- by ``max(sensors ratio, scopes ratio)`` (an upper bound: street,
+zone and city items are written whatever the subset), its invocations by the schedule alone; rollup
+runs by ``ROLLUP_SAMPLE_EVERY``. The rollup works per enrolled sensor (a Query of its day items, its
+sketch, its panel) and per scope: it must see the subset alone while it is measured, or the scaling
+would count the centre's sensors again (until 26 November all 50 were enrolled, and the KPI table's
+per-sensor reads and the rollup's CPU were counted 6.25 times over).
 
 The KPIs come from the read API and are compared with the truth of phone carriers (a sensor cannot
 hear anyone else) for the shops sent to the cloud: visitors (visits of 5 min or more), passers-by
@@ -197,9 +203,11 @@ class Metered:
                 self.aws_calls += self.recorder.total - calls
                 self.invocations += 1
 
-    def day(self, factor: float = 1.0) -> cost.FunctionDay:
+    def day(self, factor: float = 1.0, runs: float | None = None) -> cost.FunctionDay:
+        """The invocations' work times ``factor``; their number times ``runs`` when it differs (a rollup
+        run does more work for more sensors, but runs as often)."""
         return cost.FunctionDay(
-            invocations=round(self.invocations * factor),
+            invocations=round(self.invocations * (factor if runs is None else runs)),
             memory_mb=self.memory_mb,
             cpu_s=self.cpu_s * factor,
             aws_calls=round(self.aws_calls * factor),
@@ -527,10 +535,6 @@ class Part:
     calls: Recorder
     factor: float
     functions: dict[str, cost.FunctionDay] = field(default_factory=dict)
-    kpi_factor: float | None = None  # for calls and units on the KPI table, when it differs
-
-    def factor_of(self, table: str) -> float:
-        return self.kpi_factor if self.kpi_factor is not None and table.endswith("-kpi") else self.factor
 
 
 @dataclass
@@ -588,7 +592,7 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
     from functions.local_pump import LocalContext, SqsPump
 
     truth = edge_day.city.truth
-    enroll(truth["shops"])
+    enroll(shops)  # the rollup measured below must see the subset alone (module docstring); the rest after it
     stack, memory = stack_resources(len(truth["shops"]))
     sensors = [s for shop in shops for s in shop["sensors"]]
     all_sensors = sum(len(shop["sensors"]) for shop in truth["shops"])
@@ -647,6 +651,7 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
             if w % 48 == 47:
                 say(f"{w + 1}/{len(windows)} windows, {handled} batches ingested, {rollup.invocations} rollups counted")
         ingest_module.clock = wall_clock
+        enroll([shop for shop in truth["shops"] if shop not in shops])  # as deployed, for the parts below
         seconds["upload_ingest"], seconds["rollup"] = round(t_ingest, 1), round(t_rollup, 1)
         t2, mark = time.monotonic(), rec.snapshot()
         heartbeats(sensors, day, outputs.bucket, outputs.endpoint_url)
@@ -669,16 +674,15 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
         Part(
             "rollup",
             rollup_calls,
-            rollups_per_day,
-            {"rollup": rollup.day(rollups_per_day * kpi_ratio)},
-            kpi_factor=rollups_per_day * kpi_ratio,
+            rollups_per_day * kpi_ratio,
+            {"rollup": rollup.day(rollups_per_day * kpi_ratio, runs=rollups_per_day)},
         ),
         Part(
             "rollup-periods",
             periods_calls,
-            periods_per_day,
-            {"rollup": periods.day(periods_per_day * kpi_ratio)},  # the same function: summed with the above
-            kpi_factor=periods_per_day * kpi_ratio,
+            periods_per_day * kpi_ratio,
+            # the same function: summed with the above
+            {"rollup": periods.day(periods_per_day * kpi_ratio, runs=periods_per_day)},
         ),
         # one hour of heartbeat objects measured; the day's count from the batches' measured times
         Part("heartbeat", hb_calls, beat_factor, {"ingest": beat.day(beat_factor)}),
@@ -1204,16 +1208,16 @@ def day_usage(parts: list[Part], storage: tuple[float, float]) -> tuple[cost.Mea
     functions: dict[str, cost.FunctionDay] = {}
     for part in parts:
         for k, v in part.calls.calls.items():
-            if not k.startswith("dynamodb."):  # DynamoDB calls are scaled by table, below
+            if not k.startswith("dynamodb."):  # DynamoDB calls are counted by table, below
                 whole.calls[k] += round(v * part.factor)
         for key, v in part.calls.table_calls.items():
-            table, op = key.split("|", 1)
-            whole.calls[f"dynamodb.{op}"] += round(v * part.factor_of(table))
-            whole.table_calls[key] += round(v * part.factor_of(table))
+            op = key.split("|", 1)[1]
+            whole.calls[f"dynamodb.{op}"] += round(v * part.factor)
+            whole.table_calls[key] += round(v * part.factor)
         for k, v in part.calls.wru.items():
-            whole.wru[k] += v * part.factor_of(k)
+            whole.wru[k] += v * part.factor
         for k, v in part.calls.rru.items():
-            whole.rru[k] += v * part.factor_of(k)
+            whole.rru[k] += v * part.factor
         whole.s3_bytes_put += round(part.calls.s3_bytes_put * part.factor)
         for name, fn in part.functions.items():
             functions[name] = _sum_days(functions[name], fn) if name in functions else fn

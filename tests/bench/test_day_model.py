@@ -55,7 +55,7 @@ def test_the_parts_and_the_stack_add_up_to_the_bill() -> None:
     parts = [
         day.Part("upload", calls(s3_PutObject=3), 100.0),
         day.Part("ingest", calls(s3_GetObject=3, dynamodb_TransactWriteItems=3), 100.0, {"ingest": fn}),
-        day.Part("rollup", calls(dynamodb_Query=5), 288.0, {"rollup": fn}, kpi_factor=288.0 * 6),
+        day.Part("rollup", calls(dynamodb_Query=5), 288.0 * 6, {"rollup": fn}),
     ]
     stack = cost.Stack(
         alarms=3, secrets=1, kms_keys=1, custom_metrics=2, queues_with_mappings=2, kms_users=5,
@@ -64,7 +64,7 @@ def test_the_parts_and_the_stack_add_up_to_the_bill() -> None:
     prices = cost.PriceTable.load()
     a = dict(cost.ASSUMPTIONS)
     whole, scaled = day.day_usage(parts, storage=(0.002, 0.3))
-    # The rollup's KPI-table calls and units take its KPI factor (more scopes than the subset had).
+    # The rollup's calls and units take its factor (runs a day x the centre's sensors or scopes per the subset's).
     assert scaled.calls["dynamodb.Query"] == 5 * 288 * 6
     assert scaled.calls["dynamodb.TransactWriteItems"] == 300 and scaled.calls["s3.PutObject"] == 300
     assert whole.dynamodb_wru == pytest.approx(30 * 100 + 60 * 100 + 50 * 288 * 6)
@@ -119,3 +119,13 @@ def test_live_figures_data_age_from_departures_and_frames() -> None:
     assert gaps == {"median": 240.0, "p95": 230.0, "max": 250.0}  # not the 3,520 s after the empty figure
     assert missed == 0.2  # the frame of t0 + 1000: nobody counted, no figure within 5 minutes
     assert edge_day.departures() == {"s": [t0 + 250, t0 + 4000]}
+
+
+def test_a_rollup_day_scales_the_work_of_its_runs_not_their_number() -> None:
+    """The rollup measured on the subset does the subset's work per run: the centre's day is that work
+    times (runs a day x sensors or scopes ratio), but its invocations are the runs a day alone."""
+    metered = day.Metered(lambda _e, _c: None, Recorder(), memory_mb=512)
+    metered.invocations, metered.cpu_s, metered.aws_calls = 2, 1.5, 40
+    fn = metered.day(72.0 * 6.25, runs=72.0)
+    assert (fn.invocations, fn.cpu_s, fn.aws_calls) == (144, 1.5 * 450, 40 * 450)
+    assert metered.day(3.0).invocations == 6  # without runs: the invocations follow the factor

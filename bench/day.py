@@ -11,13 +11,15 @@ What runs (one process, the embedded emulator; ``python -m bench day``):
    day is made; frames, batches and records are counted for all 50 sensors.
 3. Cloud, on a subset of the shops (``--cloud-shops``, every sensor of each; only these enrolled
    during the replay, the others after it): the day replayed in time order, window by window: each
-   sensor's batches uploaded by the agent's uploader, the real ingest handler draining the queue 10
-   messages per invocation (Lambda's event-source mapping), the real rollup handler run at its
+   sensor's batches uploaded by the agent's uploader, the real ingest handler draining the queue one
+   message per invocation (Lambda's event-source mapping, ``ESM_MESSAGES_PER_INVOCATION``: its
+   receives and deletes counted), the real rollup handler run at its
    5-minute ticks -- one tick in
    ``ROLLUP_SAMPLE_EVERY`` is counted, each counted run preceded by an uncounted run at the tick before
    (so it sees exactly 5 minutes of new data, as in production); one hour of heartbeats (every 180 s
    per sensor) through the real heartbeat handler; every other scheduled function (silent sensors,
-   key rotation, retention sweep, scheduled offers) run twice. Every botocore call is counted by
+   key rotation, scheduled offers) run twice, the retention sweep once (its deletions are the day's,
+   see ``SWEEP``). Every botocore call is counted by
    service and operation (:mod:`bench.awscalls`), with DynamoDB's request units.
 
 Why a subset: the emulator takes ~0.1 s per batch on this 2-core machine and a day is 14,000 batches
@@ -603,7 +605,6 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
     sensor_ratio = all_sensors / len(sensors)
     scope_ratio = len(_scopes(truth["shops"])) / len(_scopes(shops))
     handlers = _handlers()
-    sqs = boto3.client("sqs")
     seconds: dict[str, float] = {}
     departures = {id(b): t for s in sensors for b, t in zip(edge_day.batches[s], edge_day.emitted[s], strict=True)}
     import functions.ingest.handler as ingest_module
@@ -615,7 +616,8 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
         ingest = Metered(handlers["ingest"], rec, memory_of(memory, "ingest"))
         rollup = Metered(handlers["rollup"], rec, memory_of(memory, "rollup"))
         periods = Metered(handlers["rollup"], rec, memory_of(memory, "rollup"))
-        pump = SqsPump(sqs, outputs.queue_url, ingest)
+        sqs = boto3.client("sqs")  # made inside the recording: the mapping's receives and deletes are counted
+        pump = SqsPump(sqs, outputs.queue_url, ingest, batch_size=ESM_MESSAGES_PER_INVOCATION)
         event = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat(), "periods": False}
         edge_calls, ingest_calls, rollup_calls, periods_calls = Recorder(), Recorder(), Recorder(), Recorder()
         handled = failed = 0
@@ -635,7 +637,7 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
             n, f = pump.drain(idle_polls=1)
             handled, failed = handled + n, failed + f
             t1, after = time.monotonic(), rec.snapshot()
-            _add(ingest_calls, after.minus(mid))
+            _add(ingest_calls, without_empty_polls(after.minus(mid), 1))
             t_ingest += t1 - t0
             tick = int((start + BATCH_SECONDS - day_start) // ROLLUP_PERIOD_S) - 1
             if tick % ROLLUP_SAMPLE_EVERY in (ROLLUP_SAMPLE_EVERY - 2, ROLLUP_SAMPLE_EVERY - 1):
@@ -657,8 +659,8 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
         heartbeats(sensors, day, outputs.bucket, outputs.endpoint_url)
         # heartbeat objects notify the ingest queue (no queue of their own): the ingest function runs them
         beat = Metered(handlers["ingest"], rec, memory_of(memory, "ingest"))
-        SqsPump(sqs, outputs.queue_url, beat).drain()
-        hb_calls = rec.snapshot().minus(mark)
+        SqsPump(sqs, outputs.queue_url, beat, batch_size=ESM_MESSAGES_PER_INVOCATION).drain(idle_polls=1)
+        hb_calls = without_empty_polls(rec.snapshot().minus(mark), 1)
         failures: dict[str, str] = {}
         others = scheduled_others(rec, memory, failures)
         seconds["heartbeats_and_others"] = round(time.monotonic() - t2, 1)
@@ -703,6 +705,23 @@ def run_cloud(day: date, edge_day: EdgeDay, shops: list[dict[str, Any]], outputs
     )
 
 
+#: Messages per ingest invocation in the replay. The mapping waits up to its batching window (5 s) for
+#: more messages; the 50 sensors' ~17,000 objects a day arrive about one per 5 s on average, each
+#: sensor at its own departure times: one message per invocation is the upper bound of invocations
+#: (and of their fixed costs: requests, the mapping's receive and delete, the platform's log lines,
+#: the handler's per-invocation work). The replay uploads a window's batches together: drained 10 at a
+#: time they made one invocation of 8 (until 26 November), a lower bound.
+ESM_MESSAGES_PER_INVOCATION = 1
+
+
+def without_empty_polls(calls: Recorder, polls: int) -> Recorder:
+    """``calls`` without the pump's last ``polls`` receives, which found the queue empty: those are the
+    mapping's idle long polls, priced apart (``cost.ASSUMPTIONS``: 5 pollers a queue), not twice."""
+    calls.calls["sqs.ReceiveMessage"] -= polls
+    calls.total -= polls
+    return calls
+
+
 def scheduled_others(rec: Recorder, memory: dict[str, int], failures: dict[str, str]) -> list[Part]:
     """Every scheduled function but the rollup, run ``OTHER_SCHEDULE_SAMPLES`` times, scaled to its day;
     a function that fails is left out of the bill and named in ``failures``."""
@@ -717,15 +736,46 @@ def scheduled_others(rec: Recorder, memory: dict[str, int], failures: dict[str, 
             module, name = spec.handler.rsplit(".", 1)
             fn = Metered(getattr(import_module(module), name), rec, memory_of(memory, spec.name))
             mark = rec.snapshot()
+            samples = 1 if spec.name == SWEEP else OTHER_SCHEDULE_SAMPLES
             try:
-                for _ in range(OTHER_SCHEDULE_SAMPLES):
+                for _ in range(samples):
                     fn(dict(payload) if payload else _scheduled_event(short), LocalContext())
             except Exception as exc:  # a broken function must not hide the rest of the bill: reported
                 failures[f"{spec.name}:{short}"] = f"{type(exc).__name__}: {exc}"[:200]
                 continue
-            factor = runs_per_day(expression) / OTHER_SCHEDULE_SAMPLES
-            out.append(Part(f"{spec.name}:{short}", rec.snapshot().minus(mark), factor, {spec.name: fn.day(factor)}))
+            factor = runs_per_day(expression) / samples
+            calls, used = rec.snapshot().minus(mark), fn.day(factor)
+            if spec.name == SWEEP:
+                deleted, calls = sweep_deletions(calls)
+                out.append(Part(f"{spec.name}:{short}:deletions", deleted, 1.0))
+                used = replace(used, aws_calls=round((fn.aws_calls - deleted.total) * factor + deleted.total))
+            out.append(Part(f"{spec.name}:{short}", calls, factor, {spec.name: used}))
     return out
+
+
+#: The retention sweep, run once after the replayed day: it finds every item and raw batch of that
+#: day expired (its key epoch is over) and deletes them, the whole day's deletions, which production's
+#: hourly sweeps make once a day, an hour's worth each. Its scans and listings (of a day's items and
+#: objects, as every production sweep sees them) are per run; its deletions count once a day.
+SWEEP = "retention"
+
+
+def sweep_deletions(calls: Recorder) -> tuple[Recorder, Recorder]:
+    """(the sweep's DynamoDB deletions: their calls and all its write units -- the sweep writes nothing
+    else --, the rest of its calls). S3's deletions are free; its listings stay with the rest."""
+    deleted = Recorder(wru=Counter(calls.wru))
+    rest = calls.snapshot()
+    rest.wru = Counter()
+    for key, n in calls.table_calls.items():
+        if key.endswith("|DeleteItem"):
+            deleted.table_calls[key] = n
+            deleted.calls["dynamodb.DeleteItem"] += n
+            deleted.total += n
+            del rest.table_calls[key]
+    rest.calls["dynamodb.DeleteItem"] -= deleted.calls["dynamodb.DeleteItem"]
+    rest.calls = +rest.calls
+    rest.total -= deleted.total
+    return deleted, rest
 
 
 def _scheduled_event(rule: str) -> dict[str, Any]:
@@ -1309,6 +1359,7 @@ def figures_of(
     storage: tuple[float, float],
 ) -> dict[str, Any]:
     from functions.observability import ALARM_METRICS
+    from infra.resources.lambda_ import BATCHING_WINDOW_S
 
     measured, whole = day_usage(cloud.parts, storage)
     # Every metric an alarm watches exists each month, even when the replayed day did not emit it.
@@ -1325,18 +1376,21 @@ def figures_of(
     batches = sum(len(b) for b in edge_day.batches.values())
     delays = delay_stats(edge_day)
     live_delays, live_gaps, missed = live_stats(edge_day)
-    latency = NOTIFY_S + cloud.ingest_max_s
+    # the mapping may hold a message up to its batching window before invoking (worst case)
+    latency = NOTIFY_S + BATCHING_WINDOW_S + cloud.ingest_max_s
     age = {  # "visitors now": the sensors' live figures, read from their sensor-health items (no rollup)
         "figure_age_s": round(live_gaps.get("max", float(BATCH_SECONDS)) + latency, 1),
         "detection_to_figure_s": round(live_delays.get("max", float(BATCH_SECONDS)) + latency, 1),
         "edge_live_gap_s": live_gaps.get("max", float(BATCH_SECONDS)),
         "edge_detection_to_live_s": live_delays.get("max", float(BATCH_SECONDS)),
         "s3_to_lambda_s_assumed": NOTIFY_S,
+        "mapping_batching_window_s": float(BATCHING_WINDOW_S),
         "ingest_invocation_s": cloud.ingest_max_s,
     }
     age_counts = {  # visits, passers-by: final a session gap after their window, then the rollup
         "edge_window_to_batch_s": delays.get("max", float(BATCH_SECONDS)),
         "s3_to_lambda_s_assumed": NOTIFY_S,
+        "mapping_batching_window_s": float(BATCHING_WINDOW_S),
         "ingest_invocation_s": cloud.ingest_max_s,
         "rollup_period_s": float(ROLLUP_PERIOD_S),
     }

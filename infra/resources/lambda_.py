@@ -172,12 +172,19 @@ def _wait(client: Any, waiter: str, name: str) -> None:
     client.get_waiter(waiter).wait(FunctionName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 90})
 
 
+#: How long a mapping gathers messages before it invokes (MaximumBatchingWindowInSeconds): fewer, fuller
+#: invocations when objects arrive close together, at most this much added to a figure's data age.
+BATCHING_WINDOW_S = 5
+
+
 class SqsSource(Resource):
     """The event source mapping that feeds a queue to a function, reporting partial batch failures."""
 
     kind: ClassVar[str] = "sqs-event-source"
 
-    def __init__(self, queue: str, function: str, enabled: bool, batch_size: int = 10, window_s: int = 5) -> None:
+    def __init__(
+        self, queue: str, function: str, enabled: bool, batch_size: int = 10, window_s: int = BATCHING_WINDOW_S
+    ) -> None:
         """``queue`` and ``function`` are ref keys. On the emulator the mapping is declared but disabled:
         moto would try to run the function in Docker on every message and, failing, push the messages
         towards the DLQ; there ``functions/local_pump.py`` plays the mapping's part."""

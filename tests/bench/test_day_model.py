@@ -129,3 +129,20 @@ def test_a_rollup_day_scales_the_work_of_its_runs_not_their_number() -> None:
     fn = metered.day(72.0 * 6.25, runs=72.0)
     assert (fn.invocations, fn.cpu_s, fn.aws_calls) == (144, 1.5 * 450, 40 * 450)
     assert metered.day(3.0).invocations == 6  # without runs: the invocations follow the factor
+
+
+def test_the_sweeps_deletions_are_split_from_its_scans() -> None:
+    """The retention sweep's deletions (the replayed day's items, once a day) apart from its scans and
+    listings (every run): calls, totals and write units each on one side only."""
+    rec = Recorder()
+    for key, n in {"w-state|DeleteItem": 5, "w-markers|DeleteItem": 2, "w-state|Scan": 3}.items():
+        rec.table_calls[key] += n
+        rec.calls["dynamodb." + key.split("|")[1]] += n
+    rec.calls["s3.ListObjectVersions"] += 4
+    rec.total = 14
+    rec.wru["w-state"], rec.rru["w-state"] = 9.0, 6.5
+    deleted, rest = day.sweep_deletions(rec)
+    assert deleted.table_calls == {"w-state|DeleteItem": 5, "w-markers|DeleteItem": 2}
+    assert deleted.calls == {"dynamodb.DeleteItem": 7} and deleted.total == 7 and deleted.wru == {"w-state": 9.0}
+    assert rest.table_calls == {"w-state|Scan": 3} and rest.total == 7 and not rest.wru
+    assert rest.calls == {"dynamodb.Scan": 3, "s3.ListObjectVersions": 4} and rest.rru == {"w-state": 6.5}

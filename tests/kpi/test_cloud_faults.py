@@ -98,9 +98,12 @@ def wipe(stack: StackOutputs) -> None:
         for page in ddb.get_paginator("scan").paginate(TableName=table):
             for item in page["Items"]:
                 ddb.delete_item(TableName=table, Key={k: item[k] for k in keys})
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket):
-        for obj in page.get("Contents", []):
-            s3.delete_object(Bucket=stack.bucket, Key=obj["Key"])
+    # every version and delete marker: the bucket is versioned, and a plain delete leaves the old bytes
+    # as a noncurrent version, which the next example's check of raw versions would find (the examples
+    # can draw the same batch, hence the same key)
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=stack.bucket):
+        for version in (*page.get("Versions", []), *page.get("DeleteMarkers", [])):
+            s3.delete_object(Bucket=stack.bucket, Key=version["Key"], VersionId=version["VersionId"])
     drain(stack)
 
 

@@ -165,7 +165,8 @@ def run_pipeline(
         if until is not None and day == days[-1]:
             stops = {c.stem: until - (SILENT_FOR_S if c.stem == silent else 0) for c in captures}
             upto = f" up to {clock_text(until)}"
-        backfill = day_end(day) < time.time() - MAX_BATCH_AGE_DAYS * 86400
+        # The function refuses batches older than 7 days: last week's morning already is by noon.
+        backfill = day_end(day - timedelta(days=1)) < time.time() - MAX_BATCH_AGE_DAYS * 86400
         say(
             f"Replaying {day.isoformat()}{upto} through the edge agent (uploads to S3), each sensor's batches "
             + (
@@ -425,7 +426,8 @@ def day_end(day: date) -> float:
 
 def backfill_handler(day: date) -> Any:
     """Ingest with the clock of the end of ``day``: the function refuses batches older than 7 days
-    (its exactly-once markers expire after 8), and the same weekday a week before yesterday is older.
+    (its exactly-once markers expire after 8): the same weekday a week before is, from its first hours as
+    soon as today has begun (the real handler quarantined last week's mornings as ``too_old``).
     Same service, same stores, same transaction as the function; only the clock differs."""
     from urllib.parse import unquote_plus
 

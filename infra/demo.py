@@ -313,6 +313,9 @@ def replay_all(
             if ingest is not None:
                 ingest.drain()
                 bar.set_postfix_str(f"{ingest.handled}/{batches} batches ingested")
+        if stops is not None:  # the frames after each sensor's stop time were not replayed: done all the same
+            bar.total = bar.n
+            bar.refresh()
     print(f"    {batches} batches uploaded")
     return batches, stats
 

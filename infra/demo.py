@@ -165,7 +165,7 @@ def run_pipeline(
         if until is not None and day == days[-1]:
             stops = {c.stem: until - (SILENT_FOR_S if c.stem == silent else 0) for c in captures}
             upto = f" up to {clock_text(until)}"
-        # The function refuses batches older than 7 days: last week's morning already is by noon.
+        # The function refuses batches older than 7 days: a day's first batches are, from its start on.
         backfill = day_end(day - timedelta(days=1)) < time.time() - MAX_BATCH_AGE_DAYS * 86400
         say(
             f"Replaying {day.isoformat()}{upto} through the edge agent (uploads to S3), each sensor's batches "

@@ -31,6 +31,7 @@ MAC_SHAPED = [
     re.compile(rb"(?i)(?<![0-9a-f])[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}(?![0-9a-f])"),
 ]
 HEX = re.compile(rb"[0-9a-f]{8,}")
+WIDER = (16, 32, 64)  # the widths the system truncates a keyed hash to, above the narrowest searched
 #: A random identifier (Lambda request ids, Powertools correlation ids): its first group is an 8-hex token
 #: made by no MAC, which would match one of the whole centre's 120,000 day pseudonyms (32 bits) by chance.
 UUID = re.compile(rb"(?<![0-9a-f])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-f])")
@@ -86,18 +87,32 @@ def keyed_hashes(macs: Iterable[bytes], keys: Iterable[bytes]) -> dict[str, byte
 
 
 class PseudonymFinder:
-    """Finds ``pseudonyms`` (cut to ``width`` hex characters) in a blob: as a whole hex token, or as the
-    prefix of a longer one (a wider truncation of the same keyed hash: 16, 32 or 64 characters)."""
+    """Finds ``pseudonyms`` (cut to ``width`` hex characters) in a blob: as a whole hex token, or as a wider
+    truncation of the same keyed hash (16, 32 or 64 characters).
+
+    A wider token is a hit when it equals the pseudonym cut to its own width: with the whole keyed hashes
+    known (:func:`keyed_hashes`), a random 32-hex value (an event id) whose first 8 characters equal one of
+    the whole centre's 120,000 day pseudonyms by chance (one in 36,000) is not one. For pseudonyms known
+    only at a narrower width, a wider token is a hit on its first ``width`` characters.
+    """
 
     def __init__(self, pseudonyms: Iterable[str], width: int) -> None:
+        known = list(pseudonyms)
         self.width = width
-        self.wanted = {p[:width].encode() for p in pseudonyms}
+        self.wanted = {p[:width].encode() for p in known}
+        self.whole = {n: {p[:n].encode() for p in known if len(p) >= n} for n in WIDER if n > width}
+        self.cut = {n: {p[:width].encode() for p in known if len(p) < n} for n in WIDER if n > width}
 
     def find(self, blob: bytes) -> set[str]:
         """The hits (hex tokens); UUIDs are not searched (see :data:`UUID`)."""
-        width = self.width
-        tokens = HEX.findall(UUID.sub(b"-", blob) if b"-" in blob else blob)
-        return {t.decode() for t in tokens if t[:width] in self.wanted and len(t) in (width, 16, 32, 64)}
+        width, hits = self.width, set()
+        for token in HEX.findall(UUID.sub(b"-", blob) if b"-" in blob else blob):
+            head, n = token[:width], len(token)
+            if head not in self.wanted:
+                continue
+            if n == width or (n in self.whole and (token in self.whole[n] or head in self.cut[n])):
+                hits.add(token.decode())
+        return hits
 
 
 def pseudonyms_in(blobs: Mapping[str, bytes], pseudonyms: Iterable[str], width: int) -> dict[str, set[str]]:

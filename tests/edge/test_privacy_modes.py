@@ -180,3 +180,15 @@ def test_the_streaming_scan_finds_what_the_gathered_scan_finds_and_keeps_no_body
         3,
         1,
     )
+
+
+def test_a_wider_token_is_a_pseudonym_only_if_it_is_the_same_keyed_hash() -> None:
+    """At the whole centre's scale a random 32-hex event id shares its first 8 hex with one of 120,000 day
+    pseudonyms by chance: with the whole keyed hashes known, only a true wider truncation is a hit."""
+    whole = keyed_hashes({bytes.fromhex("02aa55aa55aa")}, [b"k" * 32])
+    pseudonym = next(iter(whole))
+    random_id = pseudonym[:8] + "f" * 24 if pseudonym[8] != "f" else pseudonym[:8] + "0" * 24
+    blob = f'{{"a":"{pseudonym[:8]}","b":"{pseudonym[:16]}","c":"{pseudonym[:32]}","event_id":"{random_id}"}}'
+    assert PseudonymFinder(whole, 8).find(blob.encode()) == {pseudonym[:8], pseudonym[:16], pseudonym[:32]}
+    # known only at 8 hex (the e2e scan's Pseudonymizer output): a wider token is a hit on its first 8
+    assert random_id in PseudonymFinder([pseudonym[:8]], 8).find(blob.encode())

@@ -92,8 +92,8 @@ class PseudonymFinder:
 
     A wider token is a hit when it equals the pseudonym cut to its own width: with the whole keyed hashes
     known (:func:`keyed_hashes`), a random 32-hex value (an event id) whose first 8 characters equal one of
-    the whole centre's 120,000 day pseudonyms by chance (one in 36,000) is not one. For pseudonyms known
-    only at a narrower width, a wider token is a hit on its first ``width`` characters.
+    the whole centre's 120,000 day pseudonyms by chance (one in 36,000) is not one. A token wider than a
+    known pseudonym (a batch's 64-hex sha256 against a 32-hex consent hash) is a hit when it starts with it.
     """
 
     def __init__(self, pseudonyms: Iterable[str], width: int) -> None:
@@ -101,7 +101,7 @@ class PseudonymFinder:
         self.width = width
         self.wanted = {p[:width].encode() for p in known}
         self.whole = {n: {p[:n].encode() for p in known if len(p) >= n} for n in WIDER if n > width}
-        self.cut = {n: {p[:width].encode() for p in known if len(p) < n} for n in WIDER if n > width}
+        self.known = {n: {p.encode() for p in known if len(p) == n} for n in {len(p) for p in known} if n >= width}
 
     def find(self, blob: bytes) -> set[str]:
         """The hits (hex tokens); UUIDs are not searched (see :data:`UUID`)."""
@@ -110,7 +110,10 @@ class PseudonymFinder:
             head, n = token[:width], len(token)
             if head not in self.wanted:
                 continue
-            if n == width or (n in self.whole and (token in self.whole[n] or head in self.cut[n])):
+            wider = n in self.whole and (
+                token in self.whole[n] or any(token[:k] in cut for k, cut in self.known.items() if k < n)
+            )
+            if n == width or wider:
                 hits.add(token.decode())
         return hits
 

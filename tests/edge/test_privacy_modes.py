@@ -192,3 +192,7 @@ def test_a_wider_token_is_a_pseudonym_only_if_it_is_the_same_keyed_hash() -> Non
     assert PseudonymFinder(whole, 8).find(blob.encode()) == {pseudonym[:8], pseudonym[:16], pseudonym[:32]}
     # known only at 8 hex (the e2e scan's Pseudonymizer output): a wider token is a hit on its first 8
     assert random_id in PseudonymFinder([pseudonym[:8]], 8).find(blob.encode())
+    # known at 32 hex (a consent hash): a 64-hex checksum sharing only its first 8 hex is not a hit
+    checksum = pseudonym[:8] + random_id[8:] + "0" * 32
+    assert PseudonymFinder([pseudonym[:32]], 8).find(f'"sha256":"{checksum}"'.encode()) == set()
+    assert PseudonymFinder([pseudonym[:32]], 8).find(f'"x":"{pseudonym}"'.encode()) == {pseudonym}

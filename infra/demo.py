@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,20 @@ def say(message: str) -> None:
     print(f"\033[1m==> {message}\033[0m  [{elapsed // 60}:{elapsed % 60:02d}]", flush=True)
 
 
+def stop_as_ctrl_c() -> None:
+    """SIGTERM (``kill``, a service manager, a CI job's timeout) and SIGHUP (the terminal closed) stop the
+    demo as Ctrl-C does: the portal's server process, the captive portal and the emulator are stopped on
+    the way out, not left orphaned on their ports (a SIGTERM used to leave ``chalice local`` on 8000)."""
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
+    stop_as_ctrl_c()
     parser = argparse.ArgumentParser(prog="python -m infra.demo")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument(
@@ -470,34 +484,10 @@ def rollup_days(first: date, last: date, log_path: Path) -> int:
 def serve(endpoint: str, port: int, days: list[date], logins: list[Any], until: float | None = None) -> int:
     url = f"http://127.0.0.1:{port}/"
     say(f"Starting the portal (chalice local) on {url}")
-    env = {**os.environ}
-    cmd = [
-        sys.executable,
-        "-m",
-        "chalice",
-        "local",
-        "--no-autoreload",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--stage",
-        STAGE,
-    ]
     chalice_bin = Path(sys.executable).with_name("chalice")
-    if chalice_bin.exists():
-        cmd = [
-            str(chalice_bin),
-            "local",
-            "--no-autoreload",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--stage",
-            STAGE,
-        ]
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    chalice = [str(chalice_bin)] if chalice_bin.exists() else [sys.executable, "-m", "chalice"]
+    cmd = [*chalice, "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(port), "--stage", STAGE]
+    process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ})
     try:
         if wait_for_port(port, process):
             print_logins(logins, url, days, until)

@@ -60,14 +60,15 @@ DAWN = ("--now", paris_time(1, "06:30"))
 
 
 @contextlib.contextmanager
-def running_demo(*extra: str) -> Iterator[Demo]:
-    """``python -m infra.demo`` on free ports, until it serves; stopped with Ctrl-C afterwards."""
+def running_demo(*extra: str, stop: signal.Signals = signal.SIGINT) -> Iterator[Demo]:
+    """``python -m infra.demo`` on free ports, until it serves; stopped afterwards with ``stop`` (Ctrl-C,
+    or SIGTERM as ``kill`` or a service manager sends it), which must free both ports."""
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (tests/system-deps.sh installs it)")
-    port = free_port()
+    port, optin_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WIFIVIP_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.demo", "--port", str(port), "--optin-port", str(free_port()), *extra],
+        [sys.executable, "-m", "infra.demo", "--port", str(port), "--optin-port", str(optin_port), *extra],
         cwd=ROOT,
         env={**env, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
@@ -95,11 +96,21 @@ def running_demo(*extra: str) -> Iterator[Demo]:
     try:
         yield demo
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            pytest.fail(f"the demo did not stop on {stop.name} within 30 s")
+    left = [p for p in (port, optin_port) if listening(p)]
+    assert not left, f"after {stop.name}, still listening on {left}: " + "".join(demo.output[-10:])
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port (a server left running)."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +122,7 @@ def demo() -> Iterator[Demo]:
 @pytest.fixture(scope="module")
 def dawn_demo() -> Iterator[Demo]:
     """A smaller demo at dawn (no last week, few people) for the one test of the page before opening."""
-    with running_demo("--scale", "0.2", "--no-last-week", *DAWN) as running:
+    with running_demo("--scale", "0.2", "--no-last-week", *DAWN, stop=signal.SIGTERM) as running:
         yield running
 
 

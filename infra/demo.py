@@ -326,7 +326,8 @@ def replay_all(
             stats[capture.stem] = done
             if ingest is not None:
                 ingest.drain()
-                bar.set_postfix_str(f"{ingest.handled}/{batches} batches ingested")
+                # messages: the batches and S3's one test event on the queue
+                bar.set_postfix_str(f"{batches} batches uploaded, {ingest.handled} messages handled")
         if stops is not None:  # the frames after each sensor's stop time were not replayed: done all the same
             bar.total = bar.n
             bar.refresh()

@@ -236,8 +236,8 @@ def _page_of_versions(
     prefix: str,
     version_id_marker: str | None,
 ) -> tuple[list[Any], list[str], list[Any], str | None, str | None]:
-    """moto 5.2.5's paging of a version listing (markers, delimiter, max keys), unchanged, over
-    versions already under the prefix and sorted by name, newest first."""
+    """moto 5.2.5's paging of a version listing (markers, delimiter, max keys) over versions already under
+    the prefix and sorted by name, newest first; but a deleted marker version resumes the listing (S3)."""
     common_prefixes: set[str] = set()
     requested: list[Any] = []
     delete_markers: list[Any] = []
@@ -245,6 +245,11 @@ def _page_of_versions(
     next_version_id_marker: str | None = None
     skip = True
     last_added: Any = None
+    # S3 goes on after a marker version deleted since the last page (a sweep deleting each page as it
+    # lists); moto found nothing to resume after. Resume at the marker key's remaining versions.
+    marker_gone = bool(version_id_marker) and not any(
+        v.name == key_marker and v.version_id == version_id_marker for v in listed
+    )
     for version in listed:
         name = version.name
         if skip:
@@ -256,6 +261,8 @@ def _page_of_versions(
             elif version.name == key_marker and version.version_id == version_id_marker:
                 skip = False
                 continue
+            elif marker_gone and key_marker is not None and version.name >= key_marker:
+                skip = False
             else:
                 continue
         is_common_prefix = False

@@ -67,20 +67,41 @@ def batches(draw: st.DrawFn) -> list[Batch]:
                 )
                 for r in draw(st.lists(records, max_size=8))
             )
-            header = BatchHeader(
-                batch_id=batch_id(sensor, start, sessions),
-                sensor_id=sensor,
-                agent_version="test",
-                key_epoch="2026-11-21",
+            batch = window_batch(
+                sensor,
+                start,
+                sessions,
                 privacy_mode=draw(st.sampled_from(["pseudonymous-24h", "consent"])),  # panel: consent only
-                pseudonym_bits=32,
-                window_start=start,
-                window_end=start + 300,
-                frames=sum(s.frames for s in sessions) + draw(st.integers(0, 3)),
+                unheard_frames=draw(st.integers(0, 3)),
                 losses=draw(st.sampled_from([{}, {"no_key": 2}, {"spool_full": 1, "no_key": 0}])),
             )
-            out.append(Batch(header, sessions))
+            out.append(batch)
     return out
+
+
+def window_batch(
+    sensor: str,
+    start: float,
+    sessions: tuple[SessionRecord, ...],
+    privacy_mode: str = "pseudonymous-24h",
+    unheard_frames: int = 0,
+    losses: dict[str, int] | None = None,
+) -> Batch:
+    """The batch of one sensor's 5-minute window from ``start``: its frames are its sessions' plus
+    ``unheard_frames`` (frames of no session)."""
+    header = BatchHeader(
+        batch_id=batch_id(sensor, start, sessions),
+        sensor_id=sensor,
+        agent_version="test",
+        key_epoch="2026-11-21",
+        privacy_mode=privacy_mode,
+        pseudonym_bits=32,
+        window_start=start,
+        window_end=start + 300,
+        frames=sum(s.frames for s in sessions) + unheard_frames,
+        losses=losses or {},
+    )
+    return Batch(header, sessions)
 
 
 def _fields(r: SessionRecord) -> dict:
@@ -165,20 +186,8 @@ def test_a_crash_between_the_sketch_merge_and_the_transaction_changes_no_figure(
         )
         for i, d in enumerate(DEVICES)
     )
-    header = BatchHeader(
-        batch_id=batch_id(SENSORS[0], T0, sessions),
-        sensor_id=SENSORS[0],
-        agent_version="test",
-        key_epoch="2026-11-21",
-        privacy_mode="pseudonymous-24h",
-        pseudonym_bits=32,
-        window_start=T0,
-        window_end=T0 + 300,
-        frames=3 * len(sessions),
-        losses={},
-    )
-    batch = Batch(header, sessions)
-    blobs = {batch_key(header): encode_batch(batch)}
+    batch = window_batch(SENSORS[0], T0, sessions)
+    blobs = {batch_key(batch.header): encode_batch(batch)}
     clean = deliver(blobs, list(blobs), crash_at=set(), nest_at=set())
     # port calls of one delivery: get, read_sketch, merge_sketch (ticks 3, 4: before, after), ...
     crashed = deliver(blobs, list(blobs), crash_at={4}, nest_at=set())
